@@ -1,0 +1,32 @@
+"""femflux: finite-element transport driven by chemical-potential gradients.
+
+J_i = -sum_j L_ij grad(mu_j) for diffusion, Nernst-Planck-Poisson,
+stress-driven diffusion and multicomponent Onsager transport.
+
+>>> import femflux
+>>> case = femflux.load_case("cases/porous_electrode.toml")  # doctest: +SKIP
+>>> result = femflux.solve(case)                               # doctest: +SKIP
+>>> result.save("results/porous_electrode")                    # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from .case import Case, load_case  # noqa: E402
+from .errors import CaseError, SolverError  # noqa: E402
+from .results import Result  # noqa: E402
+
+
+def solve(case, progress: bool = False) -> Result:
+    """Solve a :class:`Case` (or a dict/path, loaded first) and return its :class:`Result`.
+
+    Raises :class:`CaseError` for bad input and :class:`SolverError` when the
+    solver fails (its ``result`` is the last converged state).
+    """
+    from .simulation import solve as _solve
+
+    if not isinstance(case, Case):
+        case = load_case(case)
+    return _solve(case, progress=progress)
+
+
+__all__ = ["Case", "CaseError", "Result", "SolverError", "load_case", "solve", "__version__"]

@@ -1,0 +1,206 @@
+"""The ``femflux`` command (SPEC section 1): a thin layer over the Python API.
+
+Exit codes: 0 solved; 2 bad input (case, mesh, option); 3 the solver did not
+converge.  Failures print one line ``femflux: error: ...`` (a traceback only
+with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from . import __version__
+from .errors import CaseError, SolverError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as CaseError (exit 2, one line)."""
+
+    def error(self, message):
+        raise CaseError(message)
+
+
+def _window(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+    except ValueError as exc:
+        raise CaseError(f"--window must look like 1200x900 (got '{text}')") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="femflux", description="Finite-element transport driven by "
+                     "chemical-potential gradients.")
+    parser.add_argument("--version", action="version", version=f"femflux {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="solve a case and write its results folder")
+    run.add_argument("case", help="the case file (TOML)")
+    run.add_argument("--out", help="results folder (default: [output] dir, "
+                     "else results/<case stem>)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one key by its dotted path; VALUE is a TOML value")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    check = sub.add_parser("check", help="validate a case and its mesh without solving")
+    check.add_argument("case")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    info = sub.add_parser("info", help="describe a mesh file")
+    info.add_argument("mesh")
+    info.add_argument("--scale", type=float, default=1.0)
+    info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    plot = sub.add_parser("plot", help="picture of a result (.vtu or folder) or a mesh file")
+    plot.add_argument("result")
+    plot.add_argument("--field")
+    plot.add_argument("--out", help="PNG file (default: <field>.png in the results folder)")
+    plot.add_argument("--slice", choices=["x", "y", "z"], dest="slice_axis")
+    plot.add_argument("--clip", action="store_true")
+    plot.add_argument("--warp", nargs="?", const="auto", default=None,
+                      help="warp by the displacement (optional factor)")
+    plot.add_argument("--contours", type=int)
+    plot.add_argument("--log", action="store_true", help="log10 colour scale")
+    plot.add_argument("--camera", choices=["iso", "x", "y", "z"], default="iso")
+    plot.add_argument("--window", type=_window, default=(1200, 900), metavar="WxH")
+    plot.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    animate = sub.add_parser("animate", help="animation of a transient series")
+    animate.add_argument("directory")
+    animate.add_argument("--field", required=True)
+    animate.add_argument("--out", required=True, help="FILE.gif (or .mp4)")
+    animate.add_argument("--fps", type=int, default=10)
+    animate.add_argument("--window", type=_window, default=(1000, 750), metavar="WxH")
+    animate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except CaseError as exc:
+        return _fail(exc, 2, debug)
+    except SolverError as exc:
+        return _fail(exc, 3, debug)
+    except KeyboardInterrupt:
+        print("femflux: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(exc: Exception, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    message = " ".join(str(exc).split("\n"))
+    print(f"femflux: error: {message}", file=sys.stderr)
+    return code
+
+
+def _load(args):
+    from .case import load_case
+
+    return load_case(args.case, overrides=list(args.set))
+
+
+def cmd_run(args) -> int:
+    from .simulation import solve
+
+    case = _load(args)
+    out = Path(args.out or case.output.dir or Path("results") / Path(args.case).stem)
+    progress = not args.quiet and sys.stderr.isatty()
+    try:
+        result = solve(case, progress=progress)
+    except SolverError as exc:
+        if exc.result is not None:
+            exc.result.save(out)
+            exc.args = (f"{exc.args[0]}; the last converged state (t = "
+                        f"{exc.result.summary['time']:.6g} s) is in {out}",)
+        raise
+    result.save(out)
+    if not args.quiet:
+        _report(result, out)
+    return 0
+
+
+def _report(result, out: Path) -> None:
+    s = result.summary
+    for warning in s["warnings"]:
+        print(f"femflux: warning: {warning}", file=sys.stderr)
+    kind = "steady" if s["steady"] else f"t = {s['time']:.6g} s in {s['steps']} steps"
+    print(f"solved {s['model']} ({kind}): {s['dofs']} dofs, {s['newton_iterations']} Newton "
+          f"iterations, {s['wall_time_s']:.2f} s")
+    for name, b in s["boundaries"].items():
+        fluxes = ", ".join(f"{k} {v:.6g}" for k, v in b["flux"].items())
+        print(f"  boundary {name:<16} outward flux: {fluxes}")
+    print(f"results in {out}")
+
+
+def cmd_check(args) -> int:
+    from .simulation import prepare
+
+    case = _load(args)
+    fem_mesh, model = prepare(case)
+    m = fem_mesh.mesh
+    print(f"case OK: {case.model.kind}, {'steady' if case.solver.steady else 'transient'}, "
+          f"{len(case.species)} species")
+    print(f"mesh: {fem_mesh.dim}D {fem_mesh.geometry}, {m.nvertices} nodes, "
+          f"{m.nelements} cells ({type(m).__name__}), "
+          f"boundaries {sorted(fem_mesh.boundaries)}, regions {list(fem_mesh.regions)}")
+    print(f"problem size: {model.n} dofs")
+    for warning in case.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .mesh import mesh_info, read_mesh
+
+    print(mesh_info(read_mesh(args.mesh, scale=args.scale)))
+    return 0
+
+
+_RESULT_SUFFIXES = {".vtu", ".vtk", ".pvd"}
+
+
+def cmd_plot(args) -> int:
+    from . import plot
+
+    source = Path(args.result)
+    if not source.exists():
+        raise CaseError(f"no such file or folder: {source}")
+    if source.is_dir() or source.suffix.lower() in _RESULT_SUFFIXES:
+        folder = source if source.is_dir() else source.parent
+        out = Path(args.out) if args.out else folder / f"{args.field or 'plot'}.png"
+        warp = None if args.warp is None else (args.warp if args.warp == "auto"
+                                               else float(args.warp))
+        plot.plot_result(source, field=args.field, out=out, slice_axis=args.slice_axis,
+                         clip=args.clip, warp=warp, contours=args.contours, log=args.log,
+                         camera=args.camera, window=args.window)
+    else:
+        out = Path(args.out) if args.out else Path(f"{source.stem}.png")
+        plot.plot_mesh(source, out=out, window=args.window)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_animate(args) -> int:
+    from . import plot
+
+    path = plot.animate(args.directory, args.field, args.out, fps=args.fps, window=args.window)
+    print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "info": cmd_info, "plot": cmd_plot,
+            "animate": cmd_animate}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,513 @@
+"""Species transport on the shared machinery: J_i = -(D_i c_i / RT) grad mu_i.
+
+This module holds what every model with mobile species needs:
+
+- one unknown per species and dof, the *activity concentration*
+  ``a_i = gamma_i c_i`` (mol/m^3).  ``mu_i = mu0_i + RT ln(a_i / c_ref) + ...``
+  is continuous across region interfaces, so ``a_i`` is one continuous field
+  and ``c_i = a_i / gamma_i`` jumps where the activity coefficient jumps
+  (partitioning, SPEC 4.0).  Inside a region ``J_i = -(D_i/gamma_i) grad a_i``
+  plus the drift of the model's extra potential terms;
+- the storage term ``int c_i v`` on lumped (nodal) quadrature;
+- mass-action reactions ``v = k_f prod c^nu - k_r prod c^nu``;
+- boundary conditions: concentration (Dirichlet), inward flux, mass transfer;
+- the conserved combinations of closed species (steady amount constraints);
+- post-processing: point/cell fields, conservative boundary fluxes from the
+  weak-form residual, region amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from scipy.constants import R as GAS_CONSTANT
+
+from ..case import Case, Reaction
+from ..errors import CaseError
+from ..expressions import Expression, evaluate
+from ..fem import PointSet, Space, cell_points, facet_points, facet_prolongation
+from ..mesh import FemMesh
+
+
+def _depends_on_time(value) -> bool:
+    return isinstance(value, Expression) and value.depends_on_time
+
+
+@dataclass
+class SpeciesField:
+    """One species: its space, its place in the unknown vector and its coefficients."""
+
+    name: str
+    index: int
+    space: Space
+    offset: int
+    diffusivity: np.ndarray  # (nregions,) m^2/s
+    gamma: np.ndarray  # (nregions,) activity coefficient
+    regions: np.ndarray  # (nregions,) bool: the species exists there
+    P: sp.csr_matrix  # prolongation to the cell points
+
+    @property
+    def slice(self) -> slice:
+        return slice(self.offset, self.offset + self.space.n)
+
+
+class SpeciesTransport:
+    """The discrete conservation law of all species (a solver :class:`System`)."""
+
+    def __init__(self, case: Case, fem_mesh: FemMesh):
+        self.case = case
+        self.fem_mesh = fem_mesh
+        self.dim = fem_mesh.dim
+        self.RT = GAS_CONSTANT * case.model.temperature
+        self.c_ref = case.model.reference_concentration
+        self.degree = case.solver.degree
+        self.region_names = list(fem_mesh.regions)
+        self.region_index = {name: k for k, name in enumerate(self.region_names)}
+        self.nregions = len(self.region_names)
+        self.points = cell_points(fem_mesh, self.degree)
+        self._spaces: dict[tuple, Space] = {}
+        self.species: list[SpeciesField] = []
+        offset = 0
+        for i, spec in enumerate(case.species):
+            field = self._make_species(i, spec, offset)
+            self.species.append(field)
+            offset += field.space.n
+        self.n = offset
+        self.by_name = {s.name: s for s in self.species}
+        self._facet_points: dict[str, PointSet] = {}
+        self._facet_P: dict[tuple[str, str], sp.csr_matrix] = {}
+        self._storage_matrix = self._assemble_storage()
+        self._stiffness = sp.block_diag(
+            [self._species_stiffness(s) for s in self.species], format="csr")
+        self.reactions = [self._reaction_points(r) for r in case.reactions]
+        self.linear = self._is_linear()
+        self.symmetric = not case.reactions
+        self.x_scale, self.r_scale = self._scales()
+        # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
+        # (manufactured solutions); the case file has no such key.
+        self.sources: dict[str, object] = {}
+
+    # -- construction ------------------------------------------------------
+
+    def _space(self, regions: tuple[str, ...]) -> Space:
+        if regions not in self._spaces:
+            elements = None
+            if regions and set(regions) != set(self.region_names):
+                elements = np.sort(np.concatenate(
+                    [self.fem_mesh.regions[name] for name in regions]))
+            self._spaces[regions] = Space(self.fem_mesh, self.degree, elements)
+        return self._spaces[regions]
+
+    def _make_species(self, i, spec, offset) -> SpeciesField:
+        regions = tuple(spec.regions) if spec.regions else tuple(self.region_names)
+        space = self._space(regions)
+        mask = np.zeros(self.nregions, dtype=bool)
+        mask[[self.region_index[r] for r in regions]] = True
+        D = np.full(self.nregions, spec.diffusivity, dtype=float)
+        gamma = np.full(self.nregions, spec.activity_coefficient, dtype=float)
+        for region in self.case.regions:
+            k = self.region_index[region.name]
+            D[k] = region.diffusivity.get(spec.name, D[k])
+            gamma[k] = region.activity_coefficient.get(spec.name, gamma[k])
+        return SpeciesField(name=spec.name, index=i, space=space, offset=offset,
+                            diffusivity=D, gamma=gamma, regions=mask,
+                            P=self.points.prolongation(space))
+
+    def _species_stiffness(self, s: SpeciesField) -> sp.csr_matrix:
+        """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements."""
+        region_of_element = self.fem_mesh.region_ids[s.space.elements]
+        return s.space.stiffness((s.diffusivity / s.gamma)[region_of_element])
+
+    def _assemble_storage(self) -> sp.csr_matrix:
+        """d/da of int c v = int (a/gamma) v on the cell points (constant)."""
+        blocks = []
+        for s in self.species:
+            w = self.points.weight / s.gamma[self.points.region]
+            blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
+        return sp.block_diag(blocks, format="csr")
+
+    def _reaction_points(self, reaction: Reaction) -> dict:
+        names = list(reaction.reactants) + list(reaction.products)
+        allowed = np.ones(self.nregions, dtype=bool)
+        for name in names:
+            allowed &= self.by_name[name].regions
+        if reaction.regions:
+            chosen = np.zeros(self.nregions, dtype=bool)
+            chosen[[self.region_index[r] for r in reaction.regions]] = True
+            if np.any(chosen & ~allowed):
+                raise CaseError(f"reaction '{reaction.equation}': not all its species exist "
+                                f"in regions {reaction.regions}")
+            allowed = chosen
+        mask = allowed[self.points.region]
+        nu = {name: reaction.products.get(name, 0) - reaction.reactants.get(name, 0)
+              for name in names}
+        return {"reaction": reaction, "mask": mask, "nu": nu}
+
+    def _is_linear(self) -> bool:
+        for r in self.case.reactions:
+            if sum(r.reactants.values()) != 1 or (r.reversible and sum(r.products.values()) != 1):
+                return False
+        for b in self.case.boundaries:
+            if any(_depends_on_time(m.coefficient) for m in b.mass_transfer.values()):
+                return False
+        return True
+
+    def _scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """Typical magnitudes: the largest initial or boundary concentration, and
+        the matching diffusive and storage rates per dof."""
+        x0 = self.initial_state()
+        fixed, values = self.dirichlet(0.0)
+        x_scale = np.empty(self.n)
+        r_scale = np.empty(self.n)
+        lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
+        length = float(np.linalg.norm(hi - lo)) or 1.0
+        d_max = max(max(float(s.diffusivity.max()) for s in self.species), 1e-300)
+        K_diag = self._stiffness.diagonal()
+        M_diag = np.asarray(abs(self._storage_matrix).sum(axis=1)).ravel()
+        c_scales = {}
+        for s in self.species:
+            sl = s.slice
+            vals = [np.abs(x0[sl]).max(initial=0.0)]
+            in_species = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
+            vals.append(np.abs(values[in_species]).max(initial=0.0))
+            c_scales[s.name] = max(vals) or self.c_ref
+        # the fastest first-order reaction rate (1/s) each species takes part in
+        k_char = dict.fromkeys(self.by_name, 0.0)
+        for r in self.case.reactions:
+            rates = [r.forward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
+                                          for n, o in r.reactants.items()])
+                     for m in r.reactants]
+            rates += [r.backward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
+                                            for n, o in r.products.items()])
+                      for m in r.products]
+            for name in list(r.reactants) + list(r.products):
+                k_char[name] = max(k_char[name], max(rates))
+        for s in self.species:
+            sl = s.slice
+            x_scale[sl] = c_scales[s.name]
+            rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
+                                                                 + k_char[s.name]))
+            r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
+        return x_scale, r_scale
+
+    # -- the System interface ----------------------------------------------
+
+    def initial_state(self) -> np.ndarray:
+        """a = gamma c_initial; a dof on several regions r takes
+        a = sum_r c_r / sum_r (1/gamma_r): the unweighted mean of the initial
+        values where gamma does not jump (SPEC 4.0), and the initial amount
+        kept where it does."""
+        x = np.zeros(self.n)
+        region_ids = self.fem_mesh.region_ids
+        for s, spec in zip(self.species, self.case.species, strict=True):
+            space = s.space
+            total = np.zeros(space.n)
+            count = np.zeros(space.n)
+            element_region = region_ids[space.elements]
+            for k in np.flatnonzero(s.regions):
+                name = self.region_names[k]
+                value = spec.initial
+                for region in self.case.regions:
+                    if region.name == name and spec.name in region.initial:
+                        value = region.initial[spec.name]
+                dofs = np.unique(space.element_dofs[:, element_region == k])
+                total[dofs] += evaluate(value, space.x[:, dofs], 0.0)
+                count[dofs] += 1.0 / s.gamma[k]
+            x[s.slice] = np.divide(total, count, out=np.zeros(space.n), where=count > 0)
+        return x
+
+    def boundary_facets(self, name: str, s: SpeciesField) -> np.ndarray:
+        """Facets of boundary ``name`` adjacent to an element where ``s`` exists."""
+        facets = self.fem_mesh.boundaries[name]
+        f2t = self.fem_mesh.mesh.f2t[:, facets]
+        inside = np.zeros(self.fem_mesh.mesh.nelements + 1, dtype=bool)
+        inside[s.space.elements] = True
+        return facets[inside[f2t[0]] | inside[np.where(f2t[1] < 0, -1, f2t[1])]]
+
+    def boundary_points(self, name: str) -> PointSet:
+        if name not in self._facet_points:
+            self._facet_points[name] = facet_points(
+                self.fem_mesh, self.fem_mesh.boundaries[name], self.degree)
+        return self._facet_points[name]
+
+    def boundary_prolongation(self, name: str, s: SpeciesField) -> sp.csr_matrix:
+        key = (name, s.name)
+        if key not in self._facet_P:
+            self._facet_P[key] = facet_prolongation(self.boundary_points(name), s.space)
+        return self._facet_P[key]
+
+    def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        dofs, values = [], []
+        for b in self.case.boundaries:
+            for name, value in b.concentration.items():
+                s = self.by_name[name]
+                facets = self.boundary_facets(b.name, s)
+                if len(facets) == 0:
+                    continue
+                local = s.space.local[s.space.basis.get_dofs(facets=facets).all()]
+                local = local[local >= 0]
+                # the activity coefficient of the region next to the boundary
+                adjacent = self.fem_mesh.region_ids[self.fem_mesh.mesh.f2t[0, facets]]
+                gamma = float(np.mean(s.gamma[adjacent]))
+                dofs.append(s.offset + local)
+                values.append(gamma * evaluate(value, s.space.x[:, local], t))
+        if not dofs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(dofs), np.concatenate(values)
+
+    def storage(self, x: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+        return self._storage_matrix @ x, self._storage_matrix
+
+    def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.csr_matrix]:
+        """F = int J.grad v - int R v - int_boundary (inward flux) v, and dF/dx."""
+        F = self._stiffness @ x
+        J = self._stiffness
+        extra_rows, extra_cols, extra_vals = [], [], []
+        for rxn in self.reactions:
+            self._add_reaction(rxn, x, F, extra_rows, extra_cols, extra_vals)
+        for b in self.case.boundaries:
+            self._add_boundary_fluxes(b, x, t, F, extra_rows, extra_cols, extra_vals)
+        for name, source in self.sources.items():
+            s = self.by_name[name]
+            F[s.slice] -= s.P.T @ (self.points.weight * source(self.points.x, t))
+        if extra_rows:
+            J = J + sp.csr_matrix(
+                (np.concatenate(extra_vals),
+                 (np.concatenate(extra_rows), np.concatenate(extra_cols))),
+                shape=J.shape)
+        return F, J
+
+    def _add_reaction(self, rxn, x, F, rows, cols, vals):
+        """Mass action v = k_f prod c^nu - k_r prod c^nu at the cell points."""
+        reaction: Reaction = rxn["reaction"]
+        mask = rxn["mask"]
+        w = self.points.weight[mask]
+        conc, dc_da = {}, {}
+        for name in rxn["nu"]:
+            s = self.by_name[name]
+            inv_gamma = 1.0 / s.gamma[self.points.region[mask]]
+            conc[name] = (s.P @ x[s.slice])[mask] * inv_gamma
+            dc_da[name] = inv_gamma
+
+        def rate(side, k):
+            value = np.full(len(w), k)
+            grads = {}
+            for name, order in side.items():
+                value = value * conc[name] ** order
+            for name, order in side.items():
+                others = np.full(len(w), k * order) * conc[name] ** (order - 1)
+                for other, o2 in side.items():
+                    if other != name:
+                        others = others * conc[other] ** o2
+                grads[name] = others
+            return value, grads
+
+        v_f, g_f = rate(reaction.reactants, reaction.forward)
+        v_r, g_r = (rate(reaction.products, reaction.backward) if reaction.reversible
+                    else (np.zeros(len(w)), {}))
+        v = v_f - v_r
+        point_index = np.flatnonzero(mask)
+        for name_i, nu_i in rxn["nu"].items():
+            if nu_i == 0:
+                continue
+            si = self.by_name[name_i]
+            Pi = si.P[point_index]
+            F[si.slice] -= Pi.T @ (w * nu_i * v)
+            for name_j in rxn["nu"]:
+                dv = g_f.get(name_j, 0.0) - g_r.get(name_j, 0.0)
+                if np.isscalar(dv) and dv == 0.0:
+                    continue
+                sj = self.by_name[name_j]
+                block = -(Pi.T @ sp.diags(w * nu_i * dv * dc_da[name_j]) @ sj.P[point_index])
+                block = block.tocoo()
+                rows.append(block.row + si.offset)
+                cols.append(block.col + sj.offset)
+                vals.append(block.data)
+
+    def _add_boundary_fluxes(self, b, x, t, F, rows, cols, vals):
+        """Inward flux g and mass transfer k (c_bulk - c) on boundary ``b``."""
+        for name, value in b.inward_flux.items():
+            s = self.by_name[name]
+            pts = self.boundary_points(b.name)
+            P = self.boundary_prolongation(b.name, s)
+            F[s.slice] -= P.T @ (pts.weight * evaluate(value, pts.x, t))
+        for name, mt in b.mass_transfer.items():
+            s = self.by_name[name]
+            pts = self.boundary_points(b.name)
+            P = self.boundary_prolongation(b.name, s)
+            k = evaluate(mt.coefficient, pts.x, t)
+            inv_gamma = 1.0 / s.gamma[pts.region]
+            c = (P @ x[s.slice]) * inv_gamma
+            F[s.slice] -= P.T @ (pts.weight * k * (evaluate(mt.bulk, pts.x, t) - c))
+            block = (P.T @ sp.diags(pts.weight * k * inv_gamma) @ P).tocoo()
+            rows.append(block.row + s.offset)
+            cols.append(block.col + s.offset)
+            vals.append(block.data)
+
+    # -- closed species -----------------------------------------------------
+
+    def exchanged_species(self) -> set[str]:
+        """Species that some boundary exchanges with the outside (SPEC 4.0)."""
+        names = set()
+        for b in self.case.boundaries:
+            names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
+            if b.butler_volmer is not None:
+                names.add(b.butler_volmer.species)
+        return names
+
+    def conserved_combinations(self) -> np.ndarray:
+        """(k, nspecies) combinations m with sum_i m_i dAmount_i/dt = 0 for
+        species that exchange nothing with the outside (beyond prescribed inward
+        fluxes, which must then balance)."""
+        nsp = len(self.species)
+        rows = []
+        for r in self.case.reactions:
+            row = np.zeros(nsp)
+            for name, nu in r.products.items():
+                row[self.by_name[name].index] += nu
+            for name, nu in r.reactants.items():
+                row[self.by_name[name].index] -= nu
+            rows.append(row)
+        flux_only = set()
+        for b in self.case.boundaries:
+            flux_only |= set(b.inward_flux)
+        open_species = self.exchanged_species() - (flux_only - self._dirichlet_like())
+        for name in open_species:
+            row = np.zeros(nsp)
+            row[self.by_name[name].index] = 1.0
+            rows.append(row)
+        if not rows:
+            return np.eye(nsp)
+        basis = scipy.linalg.null_space(np.array(rows))
+        return basis.T
+
+    def _dirichlet_like(self) -> set[str]:
+        names = set()
+        for b in self.case.boundaries:
+            names |= set(b.concentration) | set(b.mass_transfer)
+            if b.butler_volmer is not None:
+                names.add(b.butler_volmer.species)
+        return names
+
+    def conserved(self) -> np.ndarray:
+        """Rows C with C @ F(x) = 0: the conserved combinations on the dofs."""
+        m = self.conserved_combinations()
+        if len(m) == 0:
+            return np.zeros((0, self.n))
+        C = np.zeros((len(m), self.n))
+        for s in self.species:
+            C[:, s.slice] = m[:, [s.index]]
+        self._check_flux_balance(m)
+        return C
+
+    def _check_flux_balance(self, m: np.ndarray) -> None:
+        """A steady run whose prescribed inward fluxes cannot balance is bad input."""
+        net = np.zeros(len(self.species))
+        scale = 0.0
+        for b in self.case.boundaries:
+            for name, value in b.inward_flux.items():
+                s = self.by_name[name]
+                pts = self.boundary_points(b.name)
+                P = self.boundary_prolongation(b.name, s)
+                inflow = pts.weight * evaluate(value, pts.x, 0.0)
+                inflow = inflow[np.asarray(abs(P).sum(axis=1)).ravel() > 0]
+                net[s.index] += inflow.sum()
+                scale += np.abs(inflow).sum()
+        for row in m:
+            imbalance = float(row @ net)
+            if abs(imbalance) > 1e-9 * max(scale, 1e-300) and scale > 0:
+                names = [s.name for s in self.species if abs(row[s.index]) > 1e-12]
+                raise CaseError(
+                    f"steady run: the prescribed inward fluxes of {', '.join(names)} cannot "
+                    f"balance (net inflow {imbalance:.4g} mol/s); use a transient run or add "
+                    "a concentration or mass_transfer condition")
+
+    # -- post-processing ------------------------------------------------------
+
+    def concentrations_at_points(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
+        return (s.P @ x[s.slice]) / s.gamma[self.points.region]
+
+    def node_concentration(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
+        """c at the mesh vertices: a / gamma, averaged over the regions at a vertex."""
+        mesh = self.fem_mesh.mesh
+        a = s.space.to_global(x[s.slice])[: mesh.nvertices]
+        present = np.zeros(mesh.nvertices, dtype=bool)
+        present[np.unique(mesh.t[:, s.space.elements])] = True
+        points = self._vertex_points()
+        keep = s.regions[points.region]
+        inv = np.bincount(points.node[keep], weights=1.0 / s.gamma[points.region[keep]],
+                          minlength=mesh.nvertices)
+        count = np.bincount(points.node[keep], minlength=mesh.nvertices)
+        return np.where(present, a * inv / np.maximum(count, 1), 0.0)
+
+    def _vertex_points(self) -> PointSet:
+        if self.points.kind == "nodal":
+            return self.points
+        if not hasattr(self, "_vertex_point_set"):
+            self._vertex_point_set = cell_points(self.fem_mesh, 1)
+        return self._vertex_point_set
+
+    def species_flux(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
+        """(3, nelements) J = -(D/gamma) grad a at the element centroids (0 outside)."""
+        J = np.zeros((3, self.fem_mesh.mesh.nelements))
+        region = self.fem_mesh.region_ids[s.space.elements]
+        grad = s.space.gradient(x[s.slice])
+        J[: self.dim, s.space.elements] = -(s.diffusivity / s.gamma)[region] * grad
+        return J
+
+    def amounts(self, x: np.ndarray) -> dict[str, float]:
+        return {s.name: float(self.points.weight @ self.concentrations_at_points(s, x))
+                for s in self.species}
+
+    def region_amounts(self, x: np.ndarray) -> dict[str, dict[str, float]]:
+        out = {name: {} for name in self.region_names}
+        for s in self.species:
+            c = self.points.weight * self.concentrations_at_points(s, x)
+            per_region = np.bincount(self.points.region, weights=c, minlength=self.nregions)
+            for k, name in enumerate(self.region_names):
+                if s.regions[k]:
+                    out[name][s.name] = float(per_region[k])
+        return out
+
+    def boundary_fluxes(self, x: np.ndarray, rate: np.ndarray, t: float
+                        ) -> dict[str, dict[str, float]]:
+        """Outward flux integral of every species through every named boundary.
+
+        Prescribed fluxes are integrated directly; on concentration boundaries
+        the flux is the weak-form residual ("reaction") at the Dirichlet dofs,
+        shared between boundaries by the facet integrals of each basis function.
+        """
+        F, _ = self.flux(x, t)
+        residual = rate + F
+        out = {name: {s.name: 0.0 for s in self.species} for name in self.fem_mesh.boundaries}
+        dirichlet_weights: dict[str, dict[str, np.ndarray]] = {}
+        for b in self.case.boundaries:
+            for name, value in b.inward_flux.items():
+                s = self.by_name[name]
+                pts = self.boundary_points(b.name)
+                P = self.boundary_prolongation(b.name, s)
+                out[b.name][name] = -float((P.T @ (pts.weight * evaluate(value, pts.x, t))).sum())
+            for name, mt in b.mass_transfer.items():
+                s = self.by_name[name]
+                pts = self.boundary_points(b.name)
+                P = self.boundary_prolongation(b.name, s)
+                c = (P @ x[s.slice]) / s.gamma[pts.region]
+                k = evaluate(mt.coefficient, pts.x, t)
+                inflow = P.T @ (pts.weight * k * (evaluate(mt.bulk, pts.x, t) - c))
+                out[b.name][name] = -float(inflow.sum())
+            for name in b.concentration:
+                s = self.by_name[name]
+                P = self.boundary_prolongation(b.name, s)
+                w = abs(P).T @ self.boundary_points(b.name).weight  # int_b |v_k| per dof
+                dirichlet_weights.setdefault(name, {})[b.name] = w
+        for name, per_boundary in dirichlet_weights.items():
+            s = self.by_name[name]
+            total = sum(per_boundary.values())
+            r = residual[s.slice]
+            for bname, w in per_boundary.items():
+                share = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+                out[bname][name] = -float(share @ r)
+        return out

@@ -1,0 +1,124 @@
+"""One run: case -> mesh -> model -> solver -> result (the only place they meet)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import __version__
+from .case import Case, check_against_mesh
+from .errors import SolverError
+from .mesh import load_mesh
+from .models import build_model
+from .results import Frame, Result
+from .solver import NewtonFailure, NewtonOptions, Snapshot, Stats, TimeOptions, solve_steady, solve_transient
+
+
+def prepare(case: Case):
+    """Load and check the mesh and build the model (everything but the solve)."""
+    fem_mesh = load_mesh(case.mesh)
+    case.warnings.extend(w for w in fem_mesh.warnings if w not in case.warnings)
+    check_against_mesh(case, fem_mesh)
+    model = build_model(case, fem_mesh)
+    if case.solver.steady:
+        model.conserved()  # a steady run with unbalanced prescribed fluxes is bad input
+    return fem_mesh, model
+
+
+def solve(case: Case, progress: bool = False) -> Result:
+    """Solve ``case``; raise :class:`SolverError` (with the last converged
+    state as ``.result``) when the solver fails."""
+    started = time.perf_counter()
+    fem_mesh, model = prepare(case)
+    stats = Stats()
+    s = case.solver
+    options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
+    if s.steady:
+        try:
+            snap = solve_steady(model, options, s.linear, stats, progress)
+        except NewtonFailure as exc:
+            last = Snapshot(t=0.0, x=_initial(model), rate=np.zeros(model.n))
+            result = _result(case, model, last, stats, started, [], [], converged=False)
+            raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
+        return _result(case, model, snap, stats, started, [], [], converged=True)
+
+    history = [_history_entry(model, Snapshot(t=0.0, x=_initial(model), rate=None), 0.0, 0)]
+    frames = [_frame(model, 0.0, _initial(model))]
+    out = case.output
+    wanted = {float(t) for t in out.times}
+
+    def on_step(snap: Snapshot):
+        history.append(_history_entry(model, snap, snap.dt, snap.newton_iterations))
+        at_time = any(abs(snap.t - t) <= 1e-9 * max(abs(t), 1e-300) for t in wanted)
+        final = snap.t >= s.t_end * (1 - 1e-12)
+        if stats.steps % out.every == 0 or at_time or final:
+            frames.append(_frame(model, snap.t, snap.x))
+
+    time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
+                               output_times=sorted(wanted))
+    try:
+        snap = solve_transient(model, time_options, options, s.linear, on_step, stats, progress)
+    except SolverError as exc:
+        last = exc.result if isinstance(exc.result, Snapshot) else None
+        if last is None:
+            last = Snapshot(t=0.0, x=_initial(model), rate=np.zeros(model.n))
+        if last.rate is None:
+            last.rate = np.zeros(model.n)
+        exc.result = _result(case, model, last, stats, started, history, frames,
+                             converged=False)
+        raise
+    return _result(case, model, snap, stats, started, history, frames, converged=True)
+
+
+def _initial(model) -> np.ndarray:
+    x = model.initial_state()
+    fixed, values = model.dirichlet(0.0)
+    x[fixed] = values
+    return x
+
+
+def _frame(model, t: float, x: np.ndarray) -> Frame:
+    return Frame(t=t, point_data=model.point_fields(x), cell_data=model.cell_fields(x))
+
+
+def _history_entry(model, snap: Snapshot, dt: float, iterations: int) -> dict:
+    return {"t": snap.t, "dt": dt, "newton_iterations": iterations,
+            "amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x)}
+
+
+def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, frames,
+            converged: bool) -> Result:
+    fields = model.point_fields(snap.x)
+    cell_fields = model.cell_fields(snap.x)
+    fluxes = model.boundary_fluxes(snap.x, snap.rate, snap.t)
+    boundaries = {}
+    for name in model.fem_mesh.boundaries:
+        pts = model.boundary_points(name)
+        entry = {"flux": fluxes[name], "measure": float(pts.weight.sum())}
+        boundaries[name] = entry
+    summary = {
+        "converged": converged,
+        "model": case.model.kind,
+        "steady": case.solver.steady,
+        "time": float(snap.t),
+        "steps": stats.steps,
+        "newton_iterations": stats.newton_iterations,
+        "rejected_steps": stats.rejected_steps,
+        "continuation_steps": stats.continuation_steps,
+        "dofs": int(model.n),
+        "wall_time_s": time.perf_counter() - started,
+        "femflux_version": __version__,
+        "region_names": {str(k): name for k, name in model.fem_mesh.region_names.items()},
+        "warnings": list(case.warnings),
+        "solver_messages": list(stats.messages),
+        "boundaries": boundaries,
+        "regions": {name: {"amount": amounts}
+                    for name, amounts in model.region_amounts(snap.x).items()},
+    }
+    if not case.solver.steady:
+        summary["history"] = history
+    if frames and frames[-1].t != snap.t:
+        frames = frames + [_frame(model, snap.t, snap.x)]
+    return Result(case=case, mesh=model.fem_mesh, fields=fields, cell_fields=cell_fields,
+                  summary=summary, series=frames if not case.solver.steady else [])

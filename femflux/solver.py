@@ -1,0 +1,504 @@
+"""Newton iterations, linear back-ends and adaptive implicit time stepping.
+
+A model hands the solver a :class:`System`: the conservation law in discrete
+form ``dS(x)/dt + F(x, t) = 0`` with Dirichlet values, exact Jacobians and the
+scales that make it nondimensional.  The solver never looks at physics:
+
+- steady:  ``F(x) = 0`` (plus the amount constraints of closed species, SPEC
+  4.0, as bordered Lagrange multipliers), with pseudo-transient continuation
+  when Newton from the initial guess fails;
+- transient: BDF1 or variable-step BDF2, ``a0 S(x) + H + dt F(x, t) = 0``,
+  steps controlled by a local-error estimate (predictor difference) with
+  rejection, shortened to hit requested output times.
+
+Newton works on the scaled unknowns ``x / x_scale`` and residuals
+``R / r_scale`` (internal nondimensionalisation), with a backtracking line
+search on the scaled residual norm.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .errors import SolverError
+
+
+class System(Protocol):
+    """What a model provides to the solver (see module docstring)."""
+
+    n: int
+    x_scale: np.ndarray  # (n,) typical magnitude of each unknown
+    r_scale: np.ndarray  # (n,) typical magnitude of each residual row
+    symmetric: bool  # Jacobian symmetric (CG may be used)
+    linear: bool  # F affine and S linear in x: Jacobian independent of x
+    dim: int
+
+    def initial_state(self) -> np.ndarray: ...
+
+    def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def storage(self, x: np.ndarray) -> tuple[np.ndarray, sp.spmatrix]: ...
+
+    def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.spmatrix]: ...
+
+    def conserved(self) -> np.ndarray: ...  # (k, n): rows C with C @ F(x) = 0 for all x
+
+
+@dataclass
+class Stats:
+    """Counters reported in summary.json."""
+
+    steps: int = 0
+    rejected_steps: int = 0
+    newton_iterations: int = 0
+    linear_solves: int = 0
+    continuation_steps: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+class NewtonFailure(Exception):
+    """Newton did not converge (caught by the step control)."""
+
+
+# ---------------------------------------------------------------------------
+# Linear algebra
+# ---------------------------------------------------------------------------
+
+
+class LinearSolver:
+    """Sparse linear solves: SuperLU for small and 2D systems, pyamg-preconditioned
+    Krylov for large 3D ones.  A factorisation or AMG hierarchy is reused while
+    the caller passes the same ``reuse_key``.
+    """
+
+    direct_limit_3d = 60_000
+
+    def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
+                 near_nullspace: np.ndarray | None = None):
+        self.method = method
+        self.dim = dim
+        self.symmetric = symmetric
+        self.near_nullspace = near_nullspace
+        self._key = None
+        self._cached = None
+
+    def choose(self, n: int) -> str:
+        if self.method != "auto":
+            return self.method
+        if self.dim <= 2 or n <= self.direct_limit_3d:
+            return "direct"
+        return "iterative"
+
+    def solve(self, A: sp.csr_matrix, b: np.ndarray, reuse_key=None) -> np.ndarray:
+        method = self.choose(A.shape[0])
+        if reuse_key is None or reuse_key != self._key or self._cached is None:
+            self._cached = self._prepare(A, method)
+            self._key = reuse_key
+        if method == "direct":
+            x = self._cached.solve(b)
+            if not np.all(np.isfinite(x)):
+                raise NewtonFailure("singular Jacobian")
+            return x
+        return self._krylov(A, b, self._cached)
+
+    def _prepare(self, A, method):
+        if method == "direct":
+            try:
+                return spla.splu(A.tocsc(), permc_spec="COLAMD")
+            except RuntimeError as exc:  # exactly singular
+                raise NewtonFailure(f"singular Jacobian ({exc})") from exc
+        import pyamg
+
+        kwargs = {}
+        if self.near_nullspace is not None:
+            kwargs["B"] = self.near_nullspace
+        if self.symmetric:
+            return pyamg.smoothed_aggregation_solver(A, max_coarse=500, **kwargs)
+        return pyamg.smoothed_aggregation_solver(
+            A, symmetry="nonsymmetric", max_coarse=500, **kwargs)
+
+    def _krylov(self, A, b, ml, rtol=1e-9):
+        residuals: list[float] = []
+        accel = "cg" if self.symmetric else "gmres"
+        x = ml.solve(b, tol=rtol, accel=accel, maxiter=400, residuals=residuals)
+        nb = np.linalg.norm(b)
+        if nb > 0 and np.linalg.norm(b - A @ x) > 1e3 * rtol * nb:
+            raise NewtonFailure("the Krylov solver did not converge")
+        return x
+
+
+# ---------------------------------------------------------------------------
+# Newton
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class NewtonOptions:
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    max_iterations: int = 50
+
+
+def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
+           x0: np.ndarray, free: np.ndarray, x_scale: np.ndarray, r_scale: np.ndarray,
+           linear_solver: LinearSolver, options: NewtonOptions, stats: Stats,
+           reuse_key=None) -> np.ndarray:
+    """Damped Newton for ``R(x) = 0`` on the ``free`` dofs (others stay as in x0).
+
+    ``assemble(x)`` returns the full residual and Jacobian.  Convergence: the
+    scaled residual norm below ``rtol`` times its first value or below
+    ``atol``, or a scaled update at round-off level.  A backtracking line search
+    halves the step until the scaled residual norm decreases.
+    """
+    x = x0.copy()
+    xs, rs = x_scale[free], r_scale[free]
+
+    def norm(R):
+        return float(np.linalg.norm(R[free] / rs) / math.sqrt(max(len(free), 1)))
+
+    R, J = assemble(x)
+    r0 = norm(R)
+    r = r0
+    if not np.isfinite(r0):
+        raise NewtonFailure("the residual is not finite at the initial guess")
+    for iteration in range(1, options.max_iterations + 1):
+        if r <= options.atol or r <= options.rtol * r0 and iteration > 1:
+            return x
+        Jf = J[free][:, free]
+        A = (sp.diags(1.0 / rs) @ Jf @ sp.diags(xs)).tocsr()
+        dx = -xs * linear_solver.solve(A, R[free] / rs, reuse_key=reuse_key)
+        stats.linear_solves += 1
+        stats.newton_iterations += 1
+        step = 1.0
+        while True:
+            x_new = x.copy()
+            x_new[free] += step * dx
+            R_new, J_new = assemble(x_new)
+            r_new = norm(R_new)
+            if np.isfinite(r_new) and (r_new <= (1.0 - 1e-4 * step) * r or r_new <= options.atol):
+                break
+            step *= 0.5
+            if step < 1e-4:
+                if np.isfinite(r_new) and r_new <= 10 * r and r_new < 1e-8 * max(r0, 1.0):
+                    break  # round-off level: accept
+                raise NewtonFailure(f"line search failed at residual {r:.3e}")
+        update = float(np.max(np.abs(step * dx / xs))) if len(free) else 0.0
+        x, R, J, r = x_new, R_new, J_new, r_new
+        if r <= options.atol or r <= options.rtol * r0:
+            return x
+        if update < 1e-13 * max(1.0, float(np.max(np.abs(x[free] / xs)))):
+            return x
+    raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
+                        f"(scaled residual {r:.3e}, started at {r0:.3e})")
+
+
+# ---------------------------------------------------------------------------
+# Steady and transient drivers
+# ---------------------------------------------------------------------------
+
+
+def _free_dofs(n: int, fixed: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[fixed] = False
+    return np.flatnonzero(mask)
+
+
+@dataclass
+class Snapshot:
+    """A converged state: ``rate`` is dS/dt there (0 when steady), for fluxes."""
+
+    t: float
+    x: np.ndarray
+    rate: np.ndarray
+    dt: float = 0.0
+    newton_iterations: int = 0
+
+
+def solve_steady(system: System, options: NewtonOptions, linear: str = "auto",
+                 stats: Stats | None = None, progress: bool = False) -> Snapshot:
+    """Solve ``F(x) = 0`` (with amount constraints for closed species).
+
+    Falls back to pseudo-transient continuation when Newton from the initial
+    guess fails.
+    """
+    stats = stats or Stats()
+    x0 = system.initial_state()
+    fixed, values = system.dirichlet(0.0)
+    x0[fixed] = values
+    C = system.conserved()
+    solver = LinearSolver(linear, system.dim, system.symmetric and len(C) == 0)
+    S0, _ = system.storage(x0)
+    targets = C @ S0 if len(C) else np.zeros(0)
+    k = len(C)
+    n = system.n
+
+    def assemble(z):
+        x, lam = z[:n], z[n:]
+        F, dF = system.flux(x, 0.0)
+        if k == 0:
+            return F, dF
+        S, dS = system.storage(x)
+        G = sp.csr_matrix(C) @ dS  # (k, n) gradients of the constraints
+        R = np.concatenate([F + G.T @ lam, C @ S - targets])
+        J = sp.bmat([[dF, G.T], [G, None]], format="csr")
+        return R, J
+
+    z0 = np.concatenate([x0, np.zeros(k)])
+    amount_scale = (np.abs(C) @ np.abs(system.storage(system.x_scale)[0])) if k else []
+    xs = np.concatenate([system.x_scale, np.ones(k)])
+    rs = np.concatenate([system.r_scale, np.maximum(np.asarray(amount_scale), 1e-300)])
+    free = _free_dofs(n + k, fixed)
+    key = "steady" if system.linear else None
+    try:
+        z = newton(assemble, z0, free, xs, rs, solver, options, stats, reuse_key=key)
+    except NewtonFailure as first:
+        stats.messages.append(f"Newton from the initial guess failed ({first}); "
+                              "using pseudo-transient continuation")
+        x = _pseudo_transient(system, x0, options, solver, stats)
+        z = newton(assemble, np.concatenate([x, np.zeros(k)]), free, xs, rs, solver,
+                   options, stats)
+    x = z[:n]
+    return Snapshot(t=0.0, x=x, rate=np.zeros(n))
+
+
+def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
+    """March dS/dt + F = 0 with growing steps until F is small (a continuation)."""
+    fixed, values = system.dirichlet(0.0)
+    free = _free_dofs(system.n, fixed)
+    x = x0.copy()
+    S_typ, _ = system.storage(system.x_scale)
+    F_typ = system.r_scale
+    dt = 1e-6 * float(np.median(np.abs(S_typ[free]) / F_typ[free]))
+    loose = NewtonOptions(rtol=1e-6, atol=options.atol, max_iterations=12)
+    for _ in range(max_steps):
+        S_old, _ = system.storage(x)
+
+        def assemble(z, S_old=S_old, dt=dt):
+            S, dS = system.storage(z)
+            F, dF = system.flux(z, 0.0)
+            return (S - S_old) / dt + F, (dS / dt + dF).tocsr()
+
+        try:
+            x = newton(assemble, x, free, system.x_scale, system.r_scale, solver, loose, stats)
+            stats.continuation_steps += 1
+            dt *= 4.0
+        except NewtonFailure:
+            dt *= 0.25
+            continue
+        F, _ = system.flux(x, 0.0)
+        if np.linalg.norm(F[free] / F_typ[free]) / math.sqrt(len(free)) < 1e-6:
+            break
+    return x
+
+
+@dataclass
+class TimeOptions:
+    t_end: float
+    dt: float
+    scheme: str = "bdf2"
+    adaptive: bool = True
+    rtol: float = 1e-3  # local error per step, relative
+    atol_fraction: float = 1e-3  # absolute tolerance as a fraction of x_scale
+    output_times: list[float] = field(default_factory=list)
+    dt_min_fraction: float = 1e-14
+
+
+def _bdf_coefficients(order: int, dt: float, dt_prev: float) -> list[float]:
+    """Coefficients a_k with dS/dt ~ sum_k a_k S^{n+1-k} (variable step)."""
+    if order == 1:
+        return [1.0 / dt, -1.0 / dt]
+    w = dt / dt_prev
+    return [(1 + 2 * w) / ((1 + w) * dt), -(1 + w) / dt, w * w / ((1 + w) * dt)]
+
+
+def _predict(history: list[Snapshot], t: float, order: int) -> np.ndarray:
+    """Extrapolate the last ``order + 1`` states to time ``t`` (Lagrange polynomial)."""
+    pts = history[-(order + 1):]
+    x = np.zeros_like(pts[-1].x)
+    for i, pi in enumerate(pts):
+        li = 1.0
+        for j, pj in enumerate(pts):
+            if i != j:
+                li *= (t - pj.t) / (pi.t - pj.t)
+        x += li * pi.x
+    return x
+
+
+def solve_transient(system: System, time_options: TimeOptions, options: NewtonOptions,
+                    linear: str = "auto", on_step: Callable[[Snapshot], None] | None = None,
+                    stats: Stats | None = None, progress: bool = False) -> Snapshot:
+    """Integrate ``dS/dt + F(x, t) = 0`` from the initial state to ``t_end``.
+
+    ``on_step`` is called with every accepted step.  On failure raises
+    :class:`SolverError` whose ``result`` attribute is the last accepted
+    :class:`Snapshot`.
+    """
+    stepper = _Stepper(system, time_options, options, linear, stats or Stats())
+    bar = _progress_bar(time_options.t_end, progress)
+    try:
+        for snap in stepper.run():
+            if bar is not None:
+                bar.update(snap.dt)
+            if on_step is not None:
+                on_step(snap)
+    except SolverError as exc:
+        exc.result = stepper.history[-1]
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return stepper.history[-1]
+
+
+class _Stepper:
+    """Variable-step BDF1/BDF2 with local-error control and step rejection.
+
+    The first step has no history for an error estimate, so it is checked by
+    step doubling (one step of dt against two of dt/2).
+    """
+
+    def __init__(self, system, to: TimeOptions, options: NewtonOptions, linear, stats: Stats):
+        self.system, self.to, self.options, self.stats = system, to, options, stats
+        self.solver = LinearSolver(linear, system.dim, system.symmetric)
+        x = system.initial_state()
+        fixed, values = system.dirichlet(0.0)
+        x[fixed] = values
+        self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
+        self.storages = [system.storage(x)[0]]
+        self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
+                            | {to.t_end})
+        self.dt_min = to.dt_min_fraction * to.t_end
+
+    def run(self):
+        to = self.to
+        t, dt = 0.0, min(to.dt, to.t_end)
+        while t < to.t_end * (1 - 1e-12):
+            next_stop = next(s for s in self.stops if s > t * (1 + 1e-12) + 1e-300)
+            hit = t + dt >= next_stop * (1 - 1e-9)
+            step = next_stop - t if hit else dt
+            if not hit and t + 1.5 * step > next_stop:
+                step = 0.5 * (next_stop - t)  # no sliver step before the stop
+            try:
+                accepted, error, order = self._attempt(step)
+            except NewtonFailure as exc:
+                self.stats.rejected_steps += 1
+                dt = 0.25 * step
+                self._check_dt(dt, t, exc)
+                continue
+            if accepted is None:  # error too large
+                self.stats.rejected_steps += 1
+                dt = step * max(0.1, 0.9 * error ** (-1.0 / (order + 1)))
+                self._check_dt(dt, t)
+                continue
+            for snap in accepted:
+                self.stats.steps += 1
+                yield snap
+            t = self.history[-1].t
+            if to.adaptive:
+                growth = 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
+                dt = step * min(2.0, max(0.5, growth))
+                if hit:
+                    dt = max(dt, dt if t >= to.t_end else step)
+            elif hit and step < dt:
+                pass  # keep the user's fixed step after a shortened one
+
+    def _check_dt(self, dt, t, exc=None):
+        if dt < self.dt_min:
+            reason = f": {exc}" if exc is not None else ""
+            raise SolverError(f"time step fell below {self.dt_min:.3e} s at t = {t:.6e} s"
+                              f"{reason}")
+
+    def _attempt(self, step):
+        """Try a step; return (accepted snapshots or None, error estimate, order)."""
+        if len(self.history) < 2 and self.to.adaptive:
+            full = self._solve_step(step, 1, commit=False)
+            first = self._solve_step(0.5 * step, 1, commit=True)
+            second = self._solve_step(0.5 * step, 1, commit=True)
+            fixed, _ = self.system.dirichlet(second.t)
+            free = _free_dofs(self.system.n, fixed)
+            weight = self.to.rtol * np.maximum(np.abs(second.x),
+                                               self.to.atol_fraction * self.system.x_scale)
+            e = (second.x - full.x)[free] / weight[free]
+            error = float(np.sqrt(np.mean(e * e))) if len(free) else 0.0
+            if error > 1.0:
+                self._rollback(2)
+                return None, error, 1
+            return [first, second], error, 1
+        order = 2 if self.to.scheme == "bdf2" and len(self.history) >= 2 else 1
+        snap = self._solve_step(step, order, commit=False)
+        fixed, _ = self.system.dirichlet(snap.t)
+        free = _free_dofs(self.system.n, fixed)
+        error = _local_error(self.history, snap.x, snap.t, order, free, self.system.x_scale,
+                             self.to)
+        if self.to.adaptive and error > 1.0:
+            return None, error, order
+        self._commit(snap)
+        return [snap], error, order
+
+    def _solve_step(self, step, order, commit):
+        system, history = self.system, self.history
+        t_new = history[-1].t + step
+        a = _bdf_coefficients(order, step, history[-1].dt)
+        hist = sum(a[k] * self.storages[-k] for k in range(1, order + 1))
+        fixed, values = system.dirichlet(t_new)
+        free = _free_dofs(system.n, fixed)
+        x_guess = _predict(history, t_new, min(order, len(history) - 1))
+        x_guess[fixed] = values
+
+        def assemble(z):
+            S, dS = system.storage(z)
+            F, dF = system.flux(z, t_new)
+            return a[0] * S + hist + F, (a[0] * dS + dF).tocsr()
+
+        key = ("bdf", order, round(a[0] * step, 12), step) if system.linear else None
+        before = self.stats.newton_iterations
+        x_new = newton(assemble, x_guess, free, system.x_scale, system.r_scale, self.solver,
+                       self.options, self.stats, reuse_key=key)
+        S_new, _ = system.storage(x_new)
+        snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
+                        newton_iterations=self.stats.newton_iterations - before)
+        if commit:
+            self._commit(snap, S_new)
+        return snap
+
+    def _commit(self, snap, S_new=None):
+        if S_new is None:
+            S_new = self.system.storage(snap.x)[0]
+        self.history = (self.history + [snap])[-3:]
+        self.storages = (self.storages + [S_new])[-3:]
+
+    def _rollback(self, count):
+        self.history = self.history[:-count]
+        self.storages = self.storages[:-count]
+
+
+def _local_error(history, x_new, t_new, order, free, x_scale, to: TimeOptions) -> float:
+    """Weighted RMS estimate of the local error of the step, 1 = at tolerance."""
+    if len(history) < 2:
+        return 0.0
+    p = min(order, len(history) - 1)
+    x_pred = _predict(history, t_new, p)
+    dt = t_new - history[-1].t
+    if p == 1:
+        factor = dt / (t_new - history[-2].t)
+    else:
+        factor = (4.0 / 3.0) * dt * dt / ((t_new - history[-2].t) * (t_new - history[-3].t))
+    weight = to.rtol * np.maximum(np.abs(x_new), to.atol_fraction * x_scale)
+    e = factor * (x_new - x_pred)[free] / weight[free]
+    return float(np.sqrt(np.mean(e * e))) if len(free) else 0.0
+
+
+def _progress_bar(total: float, enabled: bool):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="s", unit_scale=True, leave=False, file=sys.stderr,
+                bar_format="{l_bar}{bar}| t = {n:.3g}/{total:.3g} s [{elapsed}<{remaining}]")
