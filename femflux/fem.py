@@ -68,28 +68,41 @@ def metric(geometry: str, x: np.ndarray) -> np.ndarray | float:
 
 
 class Pattern:
-    """Sparsity pattern of element matrices, computed once and reused.
+    """Sparsity pattern of element matrices, reused across assemblies.
 
-    ``rows``/``cols`` are the (nloc_r, nloc_c, nel) local-to-global dof maps;
-    ``assemble(local)`` sums element matrices of that shape into a CSR matrix
-    with one ``bincount``.
+    ``row_dofs``/``col_dofs`` are (nloc, nel) local-to-global dof maps;
+    ``assemble(local)`` sums element matrices of shape (nloc_r, nloc_c, nel)
+    into a CSR matrix.  The first assembly is a plain COO -> CSR conversion;
+    from the second on, the map from element entries to CSR slots is known and
+    an assembly is a single ``bincount``.
     """
 
     def __init__(self, row_dofs: np.ndarray, col_dofs: np.ndarray, shape: tuple[int, int]):
-        nr, nc = row_dofs.shape[0], col_dofs.shape[0]
-        rows = np.broadcast_to(row_dofs[:, None, :], (nr, nc, row_dofs.shape[1])).ravel()
-        cols = np.broadcast_to(col_dofs[None, :, :], (nr, nc, col_dofs.shape[1])).ravel()
-        keys = rows.astype(np.int64) * shape[1] + cols
-        unique, self.inverse = np.unique(keys, return_inverse=True)
-        self.indices = (unique % shape[1]).astype(np.int32)
-        counts = np.bincount((unique // shape[1]).astype(np.int64), minlength=shape[0])
-        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        nr, nc, nel = row_dofs.shape[0], col_dofs.shape[0], row_dofs.shape[1]
+        self.rows = np.broadcast_to(row_dofs[:, None, :], (nr, nc, nel)).ravel()
+        self.cols = np.broadcast_to(col_dofs[None, :, :], (nr, nc, nel)).ravel()
         self.shape = shape
-        self.nnz = len(unique)
+        self.slots = None  # CSR slot of every element entry, from the second assembly on
+        self.indices = self.indptr = None
 
     def assemble(self, local: np.ndarray) -> sp.csr_matrix:
-        data = np.bincount(self.inverse, weights=local.ravel(), minlength=self.nnz)
+        if self.slots is None:
+            A = sp.coo_matrix((local.ravel(), (self.rows, self.cols)), shape=self.shape).tocsr()
+            A.sum_duplicates()
+            if self.indices is not None:  # assembled before: worth learning the slots
+                self._learn(A)
+            self.indices = A.indices
+            return A
+        data = np.bincount(self.slots, weights=local.ravel(), minlength=len(self.indices))
         return sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+
+    def _learn(self, A: sp.csr_matrix) -> None:
+        """Find the CSR slot of each element entry (CSR keys are sorted)."""
+        n = self.shape[1]
+        row_of_slot = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(A.indptr))
+        keys = row_of_slot * n + A.indices
+        self.slots = np.searchsorted(keys, self.rows.astype(np.int64) * n + self.cols)
+        self.indptr = A.indptr.copy()
 
 
 class Space:
@@ -118,10 +131,10 @@ class Space:
         self.basis = skfem.CellBasis(mesh, self.element, intorder=self.intorder,
                                      elements=None if elements is None else self.elements)
         global_dofs = self.basis.element_dofs
-        self.dofs = np.unique(global_dofs)
+        self.dofs = np.flatnonzero(np.bincount(global_dofs.ravel(), minlength=self.basis.N))
         self.local = np.full(self.basis.N, -1, dtype=np.int64)
         self.local[self.dofs] = np.arange(len(self.dofs))
-        self.element_dofs = self.local[global_dofs]
+        self.element_dofs = self.local[global_dofs].astype(np.int32)
         self.n = len(self.dofs)
         self.x = self.basis.doflocs[:, self.dofs]
         region_ids = fem_mesh.region_ids
@@ -236,8 +249,9 @@ def cell_points(fem_mesh: FemMesh, degree: int) -> PointSet:
         regions = np.broadcast_to(region_ids, nodes.shape)
         nreg = max(len(fem_mesh.regions), 1)
         keys = nodes.astype(np.int64).ravel() * nreg + regions.ravel()
-        unique, inverse = np.unique(keys, return_inverse=True)
-        w = np.bincount(inverse, weights=weights.ravel(), minlength=len(unique))
+        size = mesh.nvertices * nreg
+        unique = np.flatnonzero(np.bincount(keys, minlength=size))
+        w = np.bincount(keys, weights=weights.ravel(), minlength=size)[unique]
         node = (unique // nreg).astype(np.int64)
         return PointSet(x=mesh.p[:, node], weight=w, region=(unique % nreg).astype(np.int32),
                         kind="nodal", node=node)

@@ -12,7 +12,15 @@ from .errors import SolverError
 from .mesh import load_mesh
 from .models import build_model
 from .results import Frame, Result
-from .solver import NewtonFailure, NewtonOptions, Snapshot, Stats, TimeOptions, solve_steady, solve_transient
+from .solver import (
+    NewtonFailure,
+    NewtonOptions,
+    Snapshot,
+    Stats,
+    TimeOptions,
+    solve_steady,
+    solve_transient,
+)
 
 
 def prepare(case: Case):

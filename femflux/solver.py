@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,7 +117,9 @@ class LinearSolver:
                 raise NewtonFailure(f"singular Jacobian ({exc})") from exc
         import pyamg
 
-        kwargs = {}
+        # local (Gershgorin-type) weighting of the prolongation smoother avoids
+        # the costly spectral-radius estimate on large systems
+        kwargs = {"smooth": ("jacobi", {"weighting": "local"})}
         if self.near_nullspace is not None:
             kwargs["B"] = self.near_nullspace
         if self.symmetric:

@@ -213,7 +213,9 @@ class SpeciesTransport:
                 for region in self.case.regions:
                     if region.name == name and spec.name in region.initial:
                         value = region.initial[spec.name]
-                dofs = np.unique(space.element_dofs[:, element_region == k])
+                touched = np.bincount(space.element_dofs[:, element_region == k].ravel(),
+                                      minlength=space.n)
+                dofs = np.flatnonzero(touched)
                 total[dofs] += evaluate(value, space.x[:, dofs], 0.0)
                 count[dofs] += 1.0 / s.gamma[k]
             x[s.slice] = np.divide(total, count, out=np.zeros(space.n), where=count > 0)
@@ -239,19 +241,30 @@ class SpeciesTransport:
             self._facet_P[key] = facet_prolongation(self.boundary_points(name), s.space)
         return self._facet_P[key]
 
+    def dirichlet_dofs(self, name: str, s: SpeciesField) -> tuple[np.ndarray, float]:
+        """Local dofs of species ``s`` on boundary ``name`` and the activity
+        coefficient of the region next to it (cached)."""
+        key = ("dirichlet", name, s.name)
+        if key not in self._facet_P:
+            facets = self.boundary_facets(name, s)
+            if s.space.degree == 1:
+                nodes = np.flatnonzero(np.bincount(
+                    self.fem_mesh.mesh.facets[:, facets].ravel(),
+                    minlength=self.fem_mesh.mesh.nvertices))
+                local = s.space.local[nodes]
+            else:
+                local = s.space.local[s.space.basis.get_dofs(facets=facets).all()]
+            adjacent = self.fem_mesh.region_ids[self.fem_mesh.mesh.f2t[0, facets]]
+            gamma = float(np.mean(s.gamma[adjacent])) if len(facets) else 1.0
+            self._facet_P[key] = (local[local >= 0], gamma)
+        return self._facet_P[key]
+
     def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         dofs, values = [], []
         for b in self.case.boundaries:
             for name, value in b.concentration.items():
                 s = self.by_name[name]
-                facets = self.boundary_facets(b.name, s)
-                if len(facets) == 0:
-                    continue
-                local = s.space.local[s.space.basis.get_dofs(facets=facets).all()]
-                local = local[local >= 0]
-                # the activity coefficient of the region next to the boundary
-                adjacent = self.fem_mesh.region_ids[self.fem_mesh.mesh.f2t[0, facets]]
-                gamma = float(np.mean(s.gamma[adjacent]))
+                local, gamma = self.dirichlet_dofs(b.name, s)
                 dofs.append(s.offset + local)
                 values.append(gamma * evaluate(value, s.space.x[:, local], t))
         if not dofs:
