@@ -149,7 +149,7 @@ class Space:
     @cached_property
     def values(self) -> np.ndarray:
         """(nloc, nel, nq) basis values at the quadrature points."""
-        return np.stack([b[0].value for b in self.basis.basis])
+        return np.stack([np.asarray(b[0]) for b in self.basis.basis])
 
     @cached_property
     def quadrature_x(self) -> np.ndarray:
@@ -228,7 +228,7 @@ def _gauss_prolongation(points: PointSet, space: Space) -> sp.csr_matrix:
     for i, b in enumerate(basis.basis):
         rows_all.append(rows.ravel())
         cols_all.append(np.repeat(space.element_dofs[i], nq))
-        vals_all.append(b[0].value.ravel())
+        vals_all.append(np.asarray(b[0]).ravel())
     return sp.csr_matrix(
         (np.concatenate(vals_all), (np.concatenate(rows_all), np.concatenate(cols_all))),
         shape=(len(points.weight), space.n),
@@ -284,7 +284,7 @@ def _nodal_weights(fem_mesh: FemMesh) -> np.ndarray:
     order = 2 + metric_degree(geometry)
     basis = skfem.CellBasis(mesh, element, intorder=order)
     dx = basis.dx * metric(geometry, basis.mapping.F(basis.X))
-    return np.stack([(b[0].value * dx).sum(axis=1) for b in basis.basis])
+    return np.stack([(np.asarray(b[0]) * dx).sum(axis=1) for b in basis.basis])
 
 
 def facet_points(fem_mesh: FemMesh, facets: np.ndarray, degree: int) -> PointSet:
@@ -298,13 +298,13 @@ def facet_points(fem_mesh: FemMesh, facets: np.ndarray, degree: int) -> PointSet
     element = lagrange_element(mesh, degree)
     order = 2 * degree + metric_degree(fem_mesh.geometry) + (0 if is_simplex(mesh) else 1)
     fbasis = skfem.FacetBasis(mesh, element, facets=facets, intorder=order)
-    x = fbasis.global_coordinates().value
+    x = np.asarray(fbasis.global_coordinates())
     ds = fbasis.dx * metric(fem_mesh.geometry, x)  # (nf, nq)
     adjacent = mesh.f2t[0, facets]
     region = fem_mesh.region_ids[adjacent]
     if degree == 1:
         # lumped: int_f v_k w ds for every vertex k of the facet (others vanish there)
-        contrib = np.stack([(b[0].value * ds).sum(axis=1) for b in fbasis.basis])
+        contrib = np.stack([(np.asarray(b[0]) * ds).sum(axis=1) for b in fbasis.basis])
         nodes = fbasis.element_dofs  # (nloc, nf) vertex numbers (P1/Q1 dofs)
         nreg = max(len(fem_mesh.regions), 1)
         keys = nodes.astype(np.int64) * nreg + region[None, :]
@@ -325,7 +325,7 @@ def facet_prolongation(points: PointSet, space: Space) -> sp.csr_matrix:
     if points.kind == "nodal":
         return points.prolongation(space)
     fbasis = points.facet_basis
-    vals = np.stack([b[0].value for b in fbasis.basis])  # (nloc, nf, nq)
+    vals = np.stack([np.asarray(b[0]) for b in fbasis.basis])  # (nloc, nf, nq)
     nloc, nf, nq = vals.shape
     local = space.local[fbasis.element_dofs]  # (nloc, nf)
     local = np.where(space.region_mask[points.region.reshape(nf, nq)[:, 0]][None, :], local, -1)

@@ -79,7 +79,9 @@ class LinearSolver:
     the caller passes the same ``reuse_key``.
     """
 
-    direct_limit_3d = 60_000
+    #: largest 3D system solved directly (SuperLU fill-in grows fast in 3D);
+    #: symmetric systems go to AMG + CG earlier than non-symmetric ones
+    direct_limit_3d = {True: 10_000, False: 60_000}
 
     def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
                  near_nullspace: np.ndarray | None = None):
@@ -93,7 +95,7 @@ class LinearSolver:
     def choose(self, n: int) -> str:
         if self.method != "auto":
             return self.method
-        if self.dim <= 2 or n <= self.direct_limit_3d:
+        if self.dim <= 2 or n <= self.direct_limit_3d[self.symmetric]:
             return "direct"
         return "iterative"
 

@@ -28,8 +28,8 @@ def l2_error(model, species: str, x: np.ndarray, exact) -> float:
     basis = skfem.CellBasis(mesh, lagrange_element(mesh, model.degree), intorder=6,
                             elements=s.space.elements)
     u = s.space.to_global(x[s.slice])
-    uh = basis.interpolate(u).value
-    xq = basis.global_coordinates().value
+    uh = np.asarray(basis.interpolate(u))
+    xq = np.asarray(basis.global_coordinates())
     w = basis.dx * metric(model.fem_mesh.geometry, xq)
     return float(np.sqrt(np.sum((uh - exact(xq)) ** 2 * w)))
 

@@ -1,0 +1,46 @@
+"""Every case in cases/ runs and gives the number its README line states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import femflux
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+
+
+def test_every_case_is_tested():
+    tested = {"porous_electrode", "pipette_tip"}
+    assert {p.stem for p in CASES.glob("*.toml")} <= tested | set(_OTHER_MODEL_CASES)
+
+
+_OTHER_MODEL_CASES: list[str] = []
+
+
+def test_pipette_tip_release_rate():
+    result = femflux.solve(femflux.load_case(CASES / "pipette_tip.toml"))
+    flux = result.summary["boundaries"]["bath_far"]["flux"]["FcMeOH"]
+    D, c, a, theta, length = 7.8e-10, 10.0, 50e-9, np.radians(7.0), 4e-6
+    r_top = a + length * np.tan(theta)
+    cone = np.pi * D * c * np.tan(theta) / (1 / a - 1 / r_top)
+    access = 4 * D * c * a
+    estimate = 1 / (1 / cone + 1 / access)
+    assert flux == pytest.approx(estimate, rel=0.05)
+    # everything released at the top leaves through the far bath boundary
+    assert result.summary["boundaries"]["pipette_top"]["flux"]["FcMeOH"] == pytest.approx(
+        -flux, rel=1e-8)
+
+
+def test_porous_electrode_depletion():
+    result = femflux.solve(femflux.load_case(CASES / "porous_electrode.toml"))
+    b = result.summary["boundaries"]
+    consumption = 3.109e-4 * b["particles"]["measure"]
+    assert b["particles"]["flux"]["salt"] == pytest.approx(consumption, rel=1e-10)
+    # after ~6 diffusion times the separator feeds the particles (quasi-steady)
+    assert -b["separator"]["flux"]["salt"] == pytest.approx(consumption, rel=0.01)
+    salt = result.fields["salt"]
+    assert 850.0 < salt.min() < 950.0 and salt.max() == pytest.approx(1000.0)
+    assert len(result.series) >= 5
