@@ -61,10 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("result")
     plot.add_argument("--field")
     plot.add_argument("--out", help="PNG file (default: <field>.png in the results folder)")
-    plot.add_argument("--slice", choices=["x", "y", "z"], dest="slice_axis")
-    plot.add_argument("--clip", action="store_true")
+    plot.add_argument("--slice", choices=["x", "y", "z", "xyz"], dest="slice_axis",
+                      help="slice normal to an axis, or three orthogonal slices")
+    plot.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
+                      help="cut away half of a 3D body (default in 3D) or not")
     plot.add_argument("--warp", nargs="?", const="auto", default=None,
-                      help="warp by the displacement (optional factor)")
+                      help="warp by the displacement (optional factor; 0 = off)")
     plot.add_argument("--contours", type=int)
     plot.add_argument("--log", action="store_true", help="log10 colour scale")
     plot.add_argument("--camera", choices=["iso", "x", "y", "z"], default="iso")

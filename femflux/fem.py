@@ -134,6 +134,7 @@ class Space:
         self.dofs = np.flatnonzero(np.bincount(global_dofs.ravel(), minlength=self.basis.N))
         self.local = np.full(self.basis.N, -1, dtype=np.int64)
         self.local[self.dofs] = np.arange(len(self.dofs))
+        self.global_element_dofs = global_dofs
         self.element_dofs = self.local[global_dofs].astype(np.int32)
         self.n = len(self.dofs)
         self.x = self.basis.doflocs[:, self.dofs]

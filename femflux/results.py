@@ -77,6 +77,7 @@ class Result:
         """A PyVista plotter of ``field`` (off-screen when there is no display)."""
         from .plot import plot_result
 
+        options.setdefault("summary", self.summary)
         return plot_result(self.to_pyvista(), field=field, **options)
 
     def to_pyvista(self):

@@ -101,9 +101,12 @@ def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, 
     cell_fields = model.cell_fields(snap.x)
     fluxes = model.boundary_fluxes(snap.x, snap.rate, snap.t)
     boundaries = {}
+    extra = (model.boundary_summary_extra(snap.x, snap.t, fluxes)
+             if hasattr(model, "boundary_summary_extra") else {})
     for name in model.fem_mesh.boundaries:
         pts = model.boundary_points(name)
         entry = {"flux": fluxes[name], "measure": float(pts.weight.sum())}
+        entry.update(extra.get(name, {}))
         boundaries[name] = entry
     summary = {
         "converged": converged,

@@ -64,6 +64,8 @@ class Stats:
     messages: list[str] = field(default_factory=list)
 
 
+
+
 class NewtonFailure(Exception):
     """Newton did not converge (caught by the step control)."""
 
@@ -111,6 +113,15 @@ class LinearSolver:
             return x
         return self._krylov(A, b, self._cached)
 
+    def resolve(self, b: np.ndarray) -> np.ndarray:
+        """Solve with the last matrix again (a simplified Newton correction)."""
+        if self._cached is None:
+            raise NewtonFailure("no factorisation to reuse")
+        if isinstance(self._cached, spla.SuperLU):
+            return self._cached.solve(b)
+        return self._cached.solve(b, tol=1e-6, accel="cg" if self.symmetric else "gmres",
+                                  maxiter=100)
+
     def _prepare(self, A, method):
         if method == "direct":
             try:
@@ -154,13 +165,15 @@ class NewtonOptions:
 def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
            x0: np.ndarray, free: np.ndarray, x_scale: np.ndarray, r_scale: np.ndarray,
            linear_solver: LinearSolver, options: NewtonOptions, stats: Stats,
-           reuse_key=None) -> np.ndarray:
+           reuse_key=None, damp=None) -> np.ndarray:
     """Damped Newton for ``R(x) = 0`` on the ``free`` dofs (others stay as in x0).
 
     ``assemble(x)`` returns the full residual and Jacobian.  Convergence: the
     scaled residual norm below ``rtol`` times its first value or below
     ``atol``, or a scaled update at round-off level.  A backtracking line search
-    halves the step until the scaled residual norm decreases.
+    halves the step until the scaled residual norm decreases.  ``damp(x, dx)``
+    may shorten the update of some unknowns first (e.g. potentials limited to a
+    few thermal voltages per iteration).
     """
     x = x0.copy()
     xs, rs = x_scale[free], r_scale[free]
@@ -179,9 +192,14 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         Jf = J[free][:, free]
         A = (sp.diags(1.0 / rs) @ Jf @ sp.diags(xs)).tocsr()
         dx = -xs * linear_solver.solve(A, R[free] / rs, reuse_key=reuse_key)
+        if damp is not None:
+            full = np.zeros_like(x)
+            full[free] = dx
+            dx = damp(x, full)[free]
         stats.linear_solves += 1
         stats.newton_iterations += 1
         step = 1.0
+        dx_norm = float(np.linalg.norm(dx / xs))
         while True:
             x_new = x.copy()
             x_new[free] += step * dx
@@ -189,6 +207,12 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
             r_new = norm(R_new)
             if np.isfinite(r_new) and (r_new <= (1.0 - 1e-4 * step) * r or r_new <= options.atol):
                 break
+            if np.isfinite(r_new) and step >= 1e-3:
+                # natural monotonicity (Deuflhard): the simplified Newton
+                # correction with the old Jacobian must shrink; scale-invariant
+                bar = linear_solver.resolve(R_new[free] / rs)
+                if np.all(np.isfinite(bar)) and np.linalg.norm(bar) <= (1 - step / 4) * dx_norm:
+                    break
             step *= 0.5
             if step < 1e-4:
                 if np.isfinite(r_new) and r_new <= 10 * r and r_new < 1e-8 * max(r0, 1.0):
@@ -198,8 +222,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         x, R, J, r = x_new, R_new, J_new, r_new
         if r <= options.atol or r <= options.rtol * r0:
             return x
-        if update < 1e-13 * max(1.0, float(np.max(np.abs(x[free] / xs)))):
-            return x
+        if update < 1e-10 and step == 1.0:
+            return x  # the Newton correction is negligible: converged to round-off
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")
 
@@ -226,9 +250,82 @@ class Snapshot:
     newton_iterations: int = 0
 
 
+class Bordered:
+    """``R(x) = 0`` with extra scalar constraints ``g(x) = 0`` and multipliers:
+    the unknowns are ``z = [x; lam]`` and the equations ``[R + G^T lam; g]``.
+
+    The constraints are the model's gauges (e.g. mean potential 0) and, in
+    steady runs, the amounts of the conserved species combinations.
+    """
+
+    def __init__(self, system: System, x0: np.ndarray, steady: bool):
+        self.system, self.steady, self.n = system, steady, system.n
+        self.C = system.conserved() if steady else np.zeros((0, system.n))
+        self.targets = self.C @ system.storage(x0)[0] if len(self.C) else np.zeros(0)
+        g, _, scale = self._constraints(x0)
+        self.k = len(g)
+        amount_scale = np.abs(self.C) @ np.abs(system.storage(system.x_scale)[0])
+        self.g_scale = np.maximum(np.concatenate([amount_scale, scale]), 1e-300)
+
+    def _constraints(self, x):
+        parts_g, parts_G, parts_s = [], [], []
+        if len(self.C):
+            S, dS = self.system.storage(x)
+            parts_g.append(self.C @ S - self.targets)
+            parts_G.append(sp.csr_matrix(self.C) @ dS)
+        extra = self.system.constraints(x, self.steady)
+        if extra is not None:
+            g, G, scale = extra
+            parts_g.append(g)
+            parts_G.append(sp.csr_matrix(G))
+            parts_s.append(scale)
+        if not parts_g:
+            return np.zeros(0), None, np.zeros(0)
+        return (np.concatenate(parts_g), sp.vstack(parts_G).tocsr(),
+                np.concatenate(parts_s) if parts_s else np.zeros(0))
+
+    def extend(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([x, np.zeros(self.k)])
+
+    def scales(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.concatenate([self.system.x_scale, np.ones(self.k)]),
+                np.concatenate([self.system.r_scale, self.g_scale]))
+
+    def wrap(self, assemble):
+        """assemble(x) -> (R, J) becomes assemble(z) for the bordered system."""
+        if self.k == 0:
+            return assemble
+        n = self.n
+
+        def bordered(z):
+            x, lam = z[:n], z[n:]
+            R, J = assemble(x)
+            g, G, _ = self._constraints(x)
+            return (np.concatenate([R + G.T @ lam, g]),
+                    sp.bmat([[J, G.T], [G, None]], format="csr"))
+
+        return bordered
+
+
+def _damping(system, border: Bordered):
+    """The model's Newton-update damping on the bordered unknowns, or None."""
+    damp = getattr(system, "damp_update", None)
+    if damp is None:
+        return None
+    n = system.n
+
+    def damped(z, dz):
+        out = dz.copy()
+        out[:n] = damp(z[:n], dz[:n])
+        return out
+
+    return damped
+
+
 def solve_steady(system: System, options: NewtonOptions, linear: str = "auto",
                  stats: Stats | None = None, progress: bool = False) -> Snapshot:
-    """Solve ``F(x) = 0`` (with amount constraints for closed species).
+    """Solve ``F(x) = 0`` (with amount constraints for closed species and the
+    model's gauges).
 
     Falls back to pseudo-transient continuation when Newton from the initial
     guess fails.
@@ -237,46 +334,35 @@ def solve_steady(system: System, options: NewtonOptions, linear: str = "auto",
     x0 = system.initial_state()
     fixed, values = system.dirichlet(0.0)
     x0[fixed] = values
-    C = system.conserved()
-    solver = LinearSolver(linear, system.dim, system.symmetric and len(C) == 0)
-    S0, _ = system.storage(x0)
-    targets = C @ S0 if len(C) else np.zeros(0)
-    k = len(C)
+    border = Bordered(system, x0, steady=True)
+    solver = LinearSolver(linear, system.dim, system.symmetric and border.k == 0)
     n = system.n
 
-    def assemble(z):
-        x, lam = z[:n], z[n:]
-        F, dF = system.flux(x, 0.0)
-        if k == 0:
-            return F, dF
-        S, dS = system.storage(x)
-        G = sp.csr_matrix(C) @ dS  # (k, n) gradients of the constraints
-        R = np.concatenate([F + G.T @ lam, C @ S - targets])
-        J = sp.bmat([[dF, G.T], [G, None]], format="csr")
-        return R, J
+    def flux(x):
+        return system.flux(x, 0.0)
 
-    z0 = np.concatenate([x0, np.zeros(k)])
-    amount_scale = (np.abs(C) @ np.abs(system.storage(system.x_scale)[0])) if k else []
-    xs = np.concatenate([system.x_scale, np.ones(k)])
-    rs = np.concatenate([system.r_scale, np.maximum(np.asarray(amount_scale), 1e-300)])
-    free = _free_dofs(n + k, fixed)
+    assemble = border.wrap(flux)
+    xs, rs = border.scales()
+    free = _free_dofs(n + border.k, fixed)
     key = "steady" if system.linear else None
     try:
-        z = newton(assemble, z0, free, xs, rs, solver, options, stats, reuse_key=key)
+        z = newton(assemble, border.extend(x0), free, xs, rs, solver, options, stats,
+                   reuse_key=key, damp=_damping(system, border))
     except NewtonFailure as first:
         stats.messages.append(f"Newton from the initial guess failed ({first}); "
                               "using pseudo-transient continuation")
         x = _pseudo_transient(system, x0, options, solver, stats)
-        z = newton(assemble, np.concatenate([x, np.zeros(k)]), free, xs, rs, solver,
-                   options, stats)
-    x = z[:n]
-    return Snapshot(t=0.0, x=x, rate=np.zeros(n))
+        z = newton(assemble, border.extend(x), free, xs, rs, solver, options, stats,
+                   damp=_damping(system, border))
+    return Snapshot(t=0.0, x=z[:n], rate=np.zeros(n))
 
 
 def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
     """March dS/dt + F = 0 with growing steps until F is small (a continuation)."""
     fixed, values = system.dirichlet(0.0)
-    free = _free_dofs(system.n, fixed)
+    border = Bordered(system, x0, steady=False)
+    free = _free_dofs(system.n + border.k, fixed)
+    xs, rs = border.scales()
     x = x0.copy()
     S_typ, _ = system.storage(system.x_scale)
     F_typ = system.r_scale
@@ -291,14 +377,16 @@ def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
             return (S - S_old) / dt + F, (dS / dt + dF).tocsr()
 
         try:
-            x = newton(assemble, x, free, system.x_scale, system.r_scale, solver, loose, stats)
+            x = newton(border.wrap(assemble), border.extend(x), free, xs, rs, solver, loose,
+                       stats, damp=_damping(system, border))[: system.n]
             stats.continuation_steps += 1
             dt *= 4.0
         except NewtonFailure:
             dt *= 0.25
             continue
         F, _ = system.flux(x, 0.0)
-        if np.linalg.norm(F[free] / F_typ[free]) / math.sqrt(len(free)) < 1e-6:
+        inner = free[free < system.n]
+        if np.linalg.norm(F[inner] / F_typ[inner]) / math.sqrt(len(inner)) < 1e-6:
             break
     return x
 
@@ -375,6 +463,9 @@ class _Stepper:
         x = system.initial_state()
         fixed, values = system.dirichlet(0.0)
         x[fixed] = values
+        self.border = Bordered(system, x, steady=False)
+        if self.border.k:
+            self.solver.symmetric = False
         self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
         self.storages = [system.storage(x)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
@@ -453,7 +544,6 @@ class _Stepper:
         a = _bdf_coefficients(order, step, history[-1].dt)
         hist = sum(a[k] * self.storages[-k] for k in range(1, order + 1))
         fixed, values = system.dirichlet(t_new)
-        free = _free_dofs(system.n, fixed)
         x_guess = _predict(history, t_new, min(order, len(history) - 1))
         x_guess[fixed] = values
 
@@ -464,8 +554,12 @@ class _Stepper:
 
         key = ("bdf", order, round(a[0] * step, 12), step) if system.linear else None
         before = self.stats.newton_iterations
-        x_new = newton(assemble, x_guess, free, system.x_scale, system.r_scale, self.solver,
-                       self.options, self.stats, reuse_key=key)
+        border = self.border
+        xs, rs = border.scales()
+        free = _free_dofs(system.n + border.k, fixed)
+        x_new = newton(border.wrap(assemble), border.extend(x_guess), free, xs, rs,
+                       self.solver, self.options, self.stats, reuse_key=key,
+                       damp=_damping(system, border))[: system.n]
         S_new, _ = system.storage(x_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
                         newton_iterations=self.stats.newton_iterations - before)

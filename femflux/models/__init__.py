@@ -7,8 +7,8 @@ from ..case import Case
 from ..errors import CaseError
 from ..mesh import FemMesh
 
-AVAILABLE = ("diffusion",)
-PLANNED = ("nernst-planck-poisson", "stress-diffusion", "onsager")
+AVAILABLE = ("diffusion", "nernst-planck-poisson")
+PLANNED = ("stress-diffusion", "onsager")
 
 
 def build_model(case: Case, fem_mesh: FemMesh):
@@ -18,6 +18,10 @@ def build_model(case: Case, fem_mesh: FemMesh):
         from .diffusion import DiffusionModel
 
         return DiffusionModel(case, fem_mesh)
+    if kind == "nernst-planck-poisson":
+        from .nernst_planck import NernstPlanckPoisson
+
+        return NernstPlanckPoisson(case, fem_mesh)
     if kind in PLANNED:
         from .. import __version__
 

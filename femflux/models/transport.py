@@ -28,7 +28,8 @@ from scipy.constants import R as GAS_CONSTANT
 from ..case import Case, Reaction
 from ..errors import CaseError
 from ..expressions import Expression, evaluate
-from ..fem import PointSet, Space, cell_points, facet_points, facet_prolongation
+from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_prolongation
+from ..fluxes import drift_flux
 from ..mesh import FemMesh
 
 
@@ -75,20 +76,50 @@ class SpeciesTransport:
             field = self._make_species(i, spec, offset)
             self.species.append(field)
             offset += field.space.n
-        self.n = offset
+        self.n_species = offset
         self.by_name = {s.name: s for s in self.species}
         self._facet_points: dict[str, PointSet] = {}
         self._facet_P: dict[tuple[str, str], sp.csr_matrix] = {}
+        self.n = offset + self._setup_fields(offset)
         self._storage_matrix = self._assemble_storage()
-        self._stiffness = sp.block_diag(
-            [self._species_stiffness(s) for s in self.species], format="csr")
+        self._drift = {s.name: self.drift(s) for s in self.species}
+        if any(d is not None for d in self._drift.values()):
+            self._flux_terms = {s.name: drift_flux(s.space) for s in self.species}
+            self._patterns: dict[tuple, Pattern] = {}
+            self._stiffness = None
+        else:
+            self._stiffness = sp.block_diag(
+                [self._species_stiffness(s) for s in self.species]
+                + [sp.csr_matrix((self.n - self.n_species,) * 2)], format="csr")
         self.reactions = [self._reaction_points(r) for r in case.reactions]
-        self.linear = self._is_linear()
-        self.symmetric = not case.reactions
+        self.linear = self._stiffness is not None and self._is_linear()
+        self.symmetric = not case.reactions and self._stiffness is not None
         self.x_scale, self.r_scale = self._scales()
         # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
         # (manufactured solutions); the case file has no such key.
         self.sources: dict[str, object] = {}
+
+    # -- hooks of models with more fields ---------------------------------------
+
+    def _setup_fields(self, offset: int) -> int:
+        """Create the model's extra unknowns after the species (at ``offset``);
+        return their number."""
+        return 0
+
+    def drift(self, s: SpeciesField):
+        """The drift potential of species ``s``: None, or ``(scale, offset, space)``
+        meaning psi = scale * (the field of ``space`` stored at ``offset``)."""
+        return None
+
+    def field_equations(self, x, t, F, rows, cols, vals) -> sp.spmatrix | None:
+        """Add the residuals of the extra fields to F; return their Jacobian
+        rows as a matrix and/or append COO entries to rows/cols/vals."""
+        return None
+
+    def constraints(self, x: np.ndarray, steady: bool):
+        """Extra scalar equations g(x) = 0 with Lagrange multipliers (gauges):
+        ``(g, G)`` with G = dg/dx (k x n), or None."""
+        return None
 
     # -- construction ------------------------------------------------------
 
@@ -127,6 +158,7 @@ class SpeciesTransport:
         for s in self.species:
             w = self.points.weight / s.gamma[self.points.region]
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
+        blocks.append(sp.csr_matrix((self.n - self.n_species,) * 2))
         return sp.block_diag(blocks, format="csr")
 
     def _reaction_points(self, reaction: Reaction) -> dict:
@@ -160,12 +192,17 @@ class SpeciesTransport:
         the matching diffusive and storage rates per dof."""
         x0 = self.initial_state()
         fixed, values = self.dirichlet(0.0)
-        x_scale = np.empty(self.n)
-        r_scale = np.empty(self.n)
+        x_scale = np.ones(self.n)
+        r_scale = np.ones(self.n)
         lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
         length = float(np.linalg.norm(hi - lo)) or 1.0
         d_max = max(max(float(s.diffusivity.max()) for s in self.species), 1e-300)
-        K_diag = self._stiffness.diagonal()
+        K_diag = np.zeros(self.n)
+        for s in self.species:
+            G = s.space.grads
+            local = np.einsum("ideq,ideq,eq->ie", G, G, s.space.dx) * self.element_k(s)
+            K_diag[s.slice] = np.bincount(s.space.element_dofs.ravel(), weights=local.ravel(),
+                                          minlength=s.space.n)
         M_diag = np.asarray(abs(self._storage_matrix).sum(axis=1)).ravel()
         c_scales = {}
         for s in self.species:
@@ -276,22 +313,65 @@ class SpeciesTransport:
 
     def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.csr_matrix]:
         """F = int J.grad v - int R v - int_boundary (inward flux) v, and dF/dx."""
-        F = self._stiffness @ x
-        J = self._stiffness
-        extra_rows, extra_cols, extra_vals = [], [], []
+        rows, cols, vals = [], [], []
+        if self._stiffness is not None:
+            F = self._stiffness @ x
+            J = self._stiffness
+        else:
+            F = np.zeros(self.n)
+            J = sp.csr_matrix((self.n, self.n))
+            for s in self.species:
+                J = J + self._add_drift_flux(s, x, F)
         for rxn in self.reactions:
-            self._add_reaction(rxn, x, F, extra_rows, extra_cols, extra_vals)
+            self._add_reaction(rxn, x, F, rows, cols, vals)
         for b in self.case.boundaries:
-            self._add_boundary_fluxes(b, x, t, F, extra_rows, extra_cols, extra_vals)
+            self._add_boundary_fluxes(b, x, t, F, rows, cols, vals)
         for name, source in self.sources.items():
             s = self.by_name[name]
             F[s.slice] -= s.P.T @ (self.points.weight * source(self.points.x, t))
-        if extra_rows:
+        J_fields = self.field_equations(x, t, F, rows, cols, vals)
+        if J_fields is not None:
+            J = J + J_fields
+        if rows:
             J = J + sp.csr_matrix(
-                (np.concatenate(extra_vals),
-                 (np.concatenate(extra_rows), np.concatenate(extra_cols))),
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                 shape=J.shape)
-        return F, J
+        return F, J.tocsr()
+
+    def _pattern(self, key, rows, cols, shape) -> Pattern:
+        if key not in self._patterns:
+            self._patterns[key] = Pattern(rows, cols, shape)
+        return self._patterns[key]
+
+    def element_k(self, s: SpeciesField) -> np.ndarray:
+        """k = D / gamma on each element of the species' space."""
+        region = self.fem_mesh.region_ids[s.space.elements]
+        return (s.diffusivity / s.gamma)[region]
+
+    def drift_potential(self, s: SpeciesField, x: np.ndarray):
+        """psi on the species' dofs, or None."""
+        drift = self._drift[s.name]
+        if drift is None:
+            return None
+        scale, offset, space = drift
+        return scale * x[offset + space.local[s.space.dofs]]
+
+    def _add_drift_flux(self, s: SpeciesField, x, F) -> sp.csr_matrix:
+        """The drift-diffusion flux of species ``s`` (EAFE or Galerkin)."""
+        a = x[s.slice]
+        psi = self.drift_potential(s, x)
+        residual, dA, dP = self._flux_terms[s.name].assemble(self.element_k(s), a, psi)
+        F[s.slice] += residual
+        n = self.n
+        pattern = self._pattern(("aa", s.name), s.space.element_dofs + s.offset,
+                                s.space.element_dofs + s.offset, (n, n))
+        J = pattern.assemble(dA)
+        if psi is not None:
+            scale, offset, space = self._drift[s.name]
+            col = space.local[s.space.global_element_dofs] + offset
+            pattern = self._pattern(("ap", s.name), s.space.element_dofs + s.offset, col, (n, n))
+            J = J + pattern.assemble(scale * dP)
+        return J
 
     def _add_reaction(self, rxn, x, F, rows, cols, vals):
         """Mass action v = k_f prod c^nu - k_r prod c^nu at the cell points."""
@@ -440,6 +520,39 @@ class SpeciesTransport:
 
     # -- post-processing ------------------------------------------------------
 
+    def chemical_potential(self, s, c: np.ndarray) -> np.ndarray:
+        """mu = mu0 + RT ln(gamma c / c_ref) in J/mol at the vertices (NaN outside)."""
+        spec = self.case.species[s.index]
+        a = c * self._vertex_gamma(s)
+        floor = 1e-30 * self.c_ref
+        mu = spec.standard_potential + self.RT * np.log(np.maximum(a, floor) / self.c_ref)
+        return np.where(self._vertex_present(s), mu, np.nan)
+
+    def _vertex_present(self, s) -> np.ndarray:
+        mesh = self.fem_mesh.mesh
+        present = np.zeros(mesh.nvertices, dtype=bool)
+        present[np.unique(mesh.t[:, s.space.elements])] = True
+        return present
+
+    def _vertex_gamma(self, s) -> np.ndarray:
+        """The activity coefficient at each vertex (harmonic mean over its regions,
+        consistent with c = a / gamma averaged over regions)."""
+        points = self._vertex_points()
+        nv = self.fem_mesh.mesh.nvertices
+        keep = s.regions[points.region]
+        inv = np.bincount(points.node[keep], weights=1.0 / s.gamma[points.region[keep]],
+                          minlength=nv)
+        count = np.bincount(points.node[keep], minlength=nv)
+        return np.divide(count, inv, out=np.ones(nv), where=inv > 0)
+
+    def cell_fields(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        fields = {f"J_{s.name}": self.species_flux(s, x).T for s in self.species}
+        fields["region"] = self.fem_mesh.region_ids
+        return fields
+
+    def free_energy(self, x: np.ndarray) -> float | None:
+        return None
+
     def concentrations_at_points(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
         return (s.P @ x[s.slice]) / s.gamma[self.points.region]
 
@@ -464,11 +577,17 @@ class SpeciesTransport:
         return self._vertex_point_set
 
     def species_flux(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
-        """(3, nelements) J = -(D/gamma) grad a at the element centroids (0 outside)."""
+        """(3, nelements) J = -(D/gamma)(grad a + a grad psi) at the element
+        centroids (0 outside the species' elements)."""
         J = np.zeros((3, self.fem_mesh.mesh.nelements))
-        region = self.fem_mesh.region_ids[s.space.elements]
-        grad = s.space.gradient(x[s.slice])
-        J[: self.dim, s.space.elements] = -(s.diffusivity / s.gamma)[region] * grad
+        k = self.element_k(s)
+        a = x[s.slice]
+        grad = s.space.gradient(a)
+        psi = self.drift_potential(s, x)
+        if psi is not None:
+            a_mean = a[s.space.element_dofs].mean(axis=0)
+            grad = grad + a_mean * s.space.gradient(psi)
+        J[: self.dim, s.space.elements] = -k * grad
         return J
 
     def amounts(self, x: np.ndarray) -> dict[str, float]:
