@@ -38,3 +38,32 @@ def l2_error(model, species: str, x: np.ndarray, exact) -> float:
 def tmp_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def write_line_mesh(path, segments, boundary_names=("left", "right")):
+    """A 1D Gmsh mesh of consecutive named regions: segments = [(name, length, cells)].
+
+    The end points are the boundaries ``boundary_names``; returns the path.
+    """
+    import meshio
+
+    xs, region_of_cell = [np.zeros(1)], []
+    start = 0.0
+    for k, (_, length, cells) in enumerate(segments):
+        xs.append(start + np.linspace(0.0, length, cells + 1)[1:])
+        region_of_cell += [k + 1] * cells
+        start += length
+    x = np.concatenate(xs)
+    n = len(x) - 1
+    lines = np.column_stack([np.arange(n), np.arange(1, n + 1)])
+    nreg = len(segments)
+    tags = [np.array(region_of_cell), np.array([nreg + 1, nreg + 2])]
+    field_data = {name: np.array([k + 1, 1]) for k, (name, _, _) in enumerate(segments)}
+    field_data[boundary_names[0]] = np.array([nreg + 1, 0])
+    field_data[boundary_names[1]] = np.array([nreg + 2, 0])
+    mesh = meshio.Mesh(np.column_stack([x, np.zeros((n + 1, 2))]),
+                       [("line", lines), ("vertex", np.array([[0], [n]]))],
+                       cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags},
+                       field_data=field_data)
+    meshio.write(path, mesh, file_format="gmsh22", binary=False)
+    return path

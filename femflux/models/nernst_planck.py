@@ -27,7 +27,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.constants import epsilon_0, physical_constants
 
-from ..errors import CaseError
 from ..expressions import evaluate
 from ..fem import Space
 from .transport import SpeciesTransport
@@ -66,6 +65,7 @@ class NernstPlanckPoisson(SpeciesTransport):
             if region.fixed_charge is not None:
                 fixed[k] = region.fixed_charge
         self.permittivity = epsilon_0 * eps_r  # per region, F/m
+        self.charge_source = None  # Python-API hook: extra charge density f(x, t), C/m^3
         self.fixed_charge = fixed  # per region, mol/m^3
         size = self.phi_space.n
         self.electrodes: dict[str, Electrode] = {}
@@ -193,6 +193,8 @@ class NernstPlanckPoisson(SpeciesTransport):
                        for dz, P, off in dcharge]
         else:
             F[phi] += self._poisson @ x[phi] - FARADAY * (self.phi_P.T @ (w * charge))
+            if self.charge_source is not None:  # extra charge density (C/m^3): MMS hook
+                F[phi] -= self.phi_P.T @ (w * self.charge_source(self.points.x, t))
             blocks.append(self._embed(self._poisson, self.phi_offset, self.phi_offset))
             blocks += [self._embed(-FARADAY * (self.phi_P.T @ sp.diags(w * dz) @ P),
                                    self.phi_offset, off) for dz, P, off in dcharge]
@@ -249,7 +251,7 @@ class NernstPlanckPoisson(SpeciesTransport):
         if b.butler_volmer is not None:
             self._butler_volmer(b, x, t, F, rows, cols, vals)
         e = self.electrodes.get(b.name)
-        if e is not None and e.unknown is not None:
+        if e is not None and e.unknown is not None and b.butler_volmer is not None:
             self._current_equation(b, x, t, F, rows, cols, vals)
 
     def _coo(self, block, row_offset, col_offset, rows, cols, vals):
@@ -296,11 +298,7 @@ class NernstPlanckPoisson(SpeciesTransport):
     def _current_equation(self, b, x, t, F, rows, cols, vals):
         """Galvanostatic: the total current into the electrolyte equals applied_current."""
         e = self.electrodes[b.name]
-        target = float(np.asarray(evaluate(b.applied_current, np.zeros((self.dim, 1)), t))
-                       .ravel()[0])
-        if b.butler_volmer is None:
-            raise CaseError(f"boundary '{b.name}': applied_current needs butler_volmer "
-                            "kinetics in this version")
+        target = self._applied_current(b, t)
         s = self.by_name[b.butler_volmer.species]
         pts = self.boundary_points(b.name)
         P_s = self.boundary_prolongation(b.name, s)
@@ -335,6 +333,63 @@ class NernstPlanckPoisson(SpeciesTransport):
         big = np.abs(d) > limit
         out[idx[big]] = np.sign(d[big]) * limit * (1.0 + np.log(np.abs(d[big]) / limit))
         return out
+
+    def _applied_current(self, b, t) -> float:
+        value = evaluate(b.applied_current, np.zeros((self.dim, 1)), t)
+        return float(np.asarray(value).ravel()[0])
+
+    def replace_rows(self, x, t, F, J):
+        """Floating electrodes without kinetics (applied_current on a boundary
+        whose species are held by concentration conditions): phi = phi_M on the
+        boundary replaces Poisson there, and the ionic current into the domain,
+        F sum_i z_i (weak-form residual of species i at its boundary dofs),
+        equals applied_current."""
+        floating = [b for b in self.case.boundaries if b.applied_current is not None
+                    and b.butler_volmer is None]
+        if not floating:
+            return F, J
+        keep = np.ones(self.n)
+        new_rows = []
+        for b in floating:
+            e = self.electrodes[b.name]
+            local = self._phi_boundary_dofs(b.name) + self.phi_offset
+            keep[local] = 0.0
+            F[local] = x[local] - x[e.unknown]
+            m = len(local)
+            new_rows.append(sp.csr_matrix(
+                (np.concatenate([np.ones(m), -np.ones(m)]),
+                 (np.concatenate([local, local]), np.concatenate([local, np.full(m, e.unknown)]))),
+                shape=(self.n, self.n)))
+            weights = np.zeros(self.n)  # F z_i x the share of each Dirichlet dof
+            for name in b.concentration:
+                s = self.by_name[name]
+                z = self.case.species[s.index].charge
+                if z == 0:
+                    continue
+                dofs, _ = self.dirichlet_dofs(b.name, s)
+                weights[s.offset + dofs] = FARADAY * z * self._dirichlet_share(b.name, s, dofs)
+            keep[e.unknown] = 0.0
+            F[e.unknown] = weights @ F - self._applied_current(b, t)
+            row = sp.csr_matrix(weights[None, :]) @ J
+            row = sp.coo_matrix(row)
+            new_rows.append(sp.csr_matrix((row.data, (np.full(row.nnz, e.unknown), row.col)),
+                                          shape=(self.n, self.n)))
+        J = sp.diags(keep) @ J
+        for block in new_rows:
+            J = J + block
+        return F, J.tocsr()
+
+    def _dirichlet_share(self, name, s, dofs) -> np.ndarray:
+        """Share of each Dirichlet dof of ``s`` on boundary ``name`` among all the
+        concentration boundaries of ``s`` holding it (facet integrals)."""
+        weights = {}
+        for b in self.case.boundaries:
+            if s.name in b.concentration:
+                P = self.boundary_prolongation(b.name, s)
+                weights[b.name] = abs(P).T @ self.boundary_points(b.name).weight
+        total = sum(weights.values())
+        mine = weights[name][dofs]
+        return np.divide(mine, total[dofs], out=np.zeros(len(dofs)), where=total[dofs] > 0)
 
     # -- gauge ----------------------------------------------------------------------
 

@@ -336,7 +336,12 @@ class SpeciesTransport:
             J = J + sp.csr_matrix(
                 (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                 shape=J.shape)
-        return F, J.tocsr()
+        return self.replace_rows(x, t, F, J.tocsr())
+
+    def replace_rows(self, x, t, F, J):
+        """Last word on the assembled system: models may replace whole rows
+        (e.g. equations tying boundary potentials to a floating electrode)."""
+        return F, J
 
     def _pattern(self, key, rows, cols, shape) -> Pattern:
         if key not in self._patterns:

@@ -1,0 +1,330 @@
+"""Nernst-Planck-Poisson against analytic electrochemistry (REFERENCES.md):
+Gouy-Chapman and Grahame, Goldman-Hodgkin-Katz, Planck junctions, limiting
+currents, Nernst and Donnan potentials, a manufactured solution, the exact
+Jacobian and charge conservation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from conftest import l2_error, write_line_mesh
+from scipy.constants import R, epsilon_0, physical_constants
+
+import femflux
+from femflux.simulation import prepare, solve
+from femflux.solver import NewtonOptions, Stats, solve_steady
+
+FARADAY = physical_constants["Faraday constant"][0]
+T = 298.15
+VT = R * T / FARADAY
+
+
+def npp(mesh, species, boundary, **sections):
+    data = {"mesh": mesh, "model": {"kind": "nernst-planck-poisson", "temperature": T},
+            "species": species, "boundary": boundary}
+    data.update(sections)
+    return femflux.load_case(data)
+
+
+def interval(length, cells):
+    return {"generate": {"shape": "interval", "length": [length], "cells": [cells]}}
+
+
+def salt(c, d_plus=1.33e-9, d_minus=2.03e-9, z=1, names=("Na", "Cl")):
+    return [{"name": names[0], "charge": z, "diffusivity": d_plus, "initial": c},
+            {"name": names[1], "charge": -z, "diffusivity": d_minus, "initial": c}]
+
+
+# -- Gouy-Chapman ---------------------------------------------------------------
+
+C0, EPS_R = 100.0, 78.5
+DEBYE = np.sqrt(epsilon_0 * EPS_R * R * T / (2 * FARADAY**2 * C0))
+
+
+def _grahame(psi0):
+    return np.sqrt(8 * epsilon_0 * EPS_R * R * T * C0) * np.sinh(psi0 / (2 * VT))
+
+
+def test_debye_length_reference():
+    assert DEBYE == pytest.approx(0.962e-9, rel=2e-3)  # 0.1 M, REFERENCES.md
+    assert _grahame(0.05) == pytest.approx(0.0421, rel=3e-3)
+
+
+@pytest.mark.parametrize("psi0, cells", [(0.05, 400), (0.1, 1000)])
+def test_gouy_chapman_profile_and_grahame(psi0, cells):
+    L = 20 * DEBYE
+    case = npp(interval(L, cells), salt(C0),
+               [{"name": "xmin", "potential": psi0},
+                {"name": "xmax", "potential": 0.0, "concentration": {"Na": C0, "Cl": C0}}])
+    result = solve(case)
+    x = result.mesh.mesh.p[0]
+    exact = 4 * VT * np.arctanh(np.tanh(psi0 / (4 * VT)) * np.exp(-x / DEBYE))
+    assert np.max(np.abs(result.fields["phi"] - exact)) < 2e-3 * psi0
+    # the diffuse charge balances the wall charge (Grahame)
+    amounts = result.summary["regions"]["domain"]["amount"]
+    sigma = -FARADAY * (amounts["Na"] - amounts["Cl"])
+    assert sigma == pytest.approx(_grahame(psi0), rel=5e-3)
+    # Boltzmann at the wall
+    assert result.fields["Na"][np.argmin(x)] == pytest.approx(C0 * np.exp(-psi0 / VT), rel=1e-9)
+
+
+def test_surface_charge_gives_grahame_potential():
+    sigma = -0.05  # C/m^2
+    L = 20 * DEBYE
+    case = npp(interval(L, 400), salt(C0),
+               [{"name": "xmin", "surface_charge": sigma},
+                {"name": "xmax", "potential": 0.0, "concentration": {"Na": C0, "Cl": C0}}])
+    result = solve(case)
+    psi0 = 2 * VT * np.arcsinh(sigma / np.sqrt(8 * epsilon_0 * EPS_R * R * T * C0))
+    assert result.summary["boundaries"]["xmin"]["potential"] == pytest.approx(psi0, rel=5e-3)
+
+
+# -- Goldman-Hodgkin-Katz ---------------------------------------------------------
+
+SQUID = {"K": (400.0, 20.0, 1.0), "Na": (50.0, 440.0, 0.04), "Cl": (52.0, 560.0, 0.45)}
+CHARGE = {"K": 1, "Na": 1, "Cl": -1}
+
+
+def _membrane_case(temperature, outside):
+    """A 1 nm membrane with a huge permittivity: lambda_D >> L (constant field)."""
+    D0 = 1e-9
+    species = [{"name": k, "charge": CHARGE[k], "diffusivity": D0 * p,
+                "initial": 0.5 * (ci + co)} for k, (ci, co, p) in SQUID.items()]
+    return {"mesh": interval(1e-9, 100),
+            "model": {"kind": "nernst-planck-poisson", "temperature": temperature},
+            "species": species, "electrostatics": {"relative_permittivity": 1e7},
+            "boundary": [{"name": "xmin", "potential": 0.0,
+                          "concentration": {k: v[0] for k, v in SQUID.items()}},
+                         dict(outside, name="xmax",
+                              concentration={k: v[1] for k, v in SQUID.items()})]}
+
+
+def test_ghk_flux_constant_field():
+    V = 0.03  # phi_in - phi_out
+    result = solve(femflux.load_case(_membrane_case(T, {"potential": -V})))
+    L = 1e-9
+    for name, (ci, co, p) in SQUID.items():
+        z = CHARGE[name]
+        P = 1e-9 * p / L
+        u = z * V / VT
+        expected = P * u * (ci - co * np.exp(-u)) / (1 - np.exp(-u))  # from in to out
+        flux = result.summary["boundaries"]["xmax"]["flux"][name]  # outward at "out"
+        assert flux == pytest.approx(expected, rel=1e-3), name
+
+
+def test_ghk_reversal_potential_of_the_squid_axon():
+    t20 = 293.15
+    result = solve(femflux.load_case(_membrane_case(t20, {"applied_current": 0.0})))
+    v_m = -result.summary["boundaries"]["xmax"]["potential"]  # phi_in - phi_out
+    vt = R * t20 / FARADAY
+    num = sum(p * (co if CHARGE[k] > 0 else ci) for k, (ci, co, p) in SQUID.items())
+    den = sum(p * (ci if CHARGE[k] > 0 else co) for k, (ci, co, p) in SQUID.items())
+    assert v_m == pytest.approx(vt * np.log(num / den), rel=1e-3)
+    assert v_m == pytest.approx(-0.0599, abs=1e-4)
+
+
+# -- Planck liquid junction -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("neutral", [True, False])
+@pytest.mark.parametrize("d_plus, expected_mv", [(9.311e-9, 38.0), (1.334e-9, -12.3),
+                                                  (1.957e-9, -1.1)])
+def test_planck_junction(neutral, d_plus, expected_mv):
+    d_minus = 2.032e-9
+    case = npp(interval(1e-5, 400), salt(55.0, d_plus, d_minus),
+               [{"name": "xmin", "potential": 0.0, "concentration": {"Na": 100.0, "Cl": 100.0}},
+                {"name": "xmax", "applied_current": 0.0,
+                 "concentration": {"Na": 10.0, "Cl": 10.0}}],
+               electrostatics={"electroneutral": neutral})
+    b = solve(case).summary["boundaries"]
+    t_plus = d_plus / (d_plus + d_minus)
+    exact = (2 * t_plus - 1) * VT * np.log(10.0)
+    junction = b["xmax"]["potential"] - b["xmin"]["potential"]
+    assert junction == pytest.approx(exact, rel=1e-4, abs=1e-7)
+    assert junction * 1e3 == pytest.approx(expected_mv, abs=0.05)
+
+
+# -- limiting current ------------------------------------------------------------------
+
+L_LAYER, C_BULK = 1e-4, 10.0
+
+
+def _limiting_flux(support_ratio, d_plus=7.2e-10, d_minus=10.65e-10):
+    """CuSO4 with an inert 1:1 supporting salt (KCl, ``support_ratio`` times
+    the CuSO4 concentration); Cu is consumed at xmin (c_Cu -> 1e-4 c there),
+    all other ions are blocked.  Returns the flux of Cu into the electrode."""
+    species = salt(C_BULK, d_plus, d_minus, z=2, names=("Cu", "SO4"))
+    bulk = {"Cu": C_BULK, "SO4": C_BULK}
+    if support_ratio:
+        cs = support_ratio * C_BULK
+        species += salt(cs, 1.96e-9, 2.03e-9, names=("K", "Cl"))
+        bulk.update(K=cs, Cl=cs)
+    case = npp(interval(L_LAYER, 400), species,
+               [{"name": "xmin", "concentration": {"Cu": 1e-4 * C_BULK}},
+                {"name": "xmax", "potential": 0.0, "concentration": bulk}],
+               electrostatics={"electroneutral": True})
+    return solve(case).summary["boundaries"]["xmin"]["flux"]["Cu"]  # out of the solution
+
+
+def test_limiting_current_without_support_is_twice_the_diffusion_limit():
+    d_plus, d_minus = 7.2e-10, 10.65e-10
+    flux = _limiting_flux(0)
+    assert flux == pytest.approx(2 * d_plus * C_BULK / L_LAYER * (1 - 1e-4), rel=3e-3)
+    # the general form n F D_salt c / (L (1 - t+)), divided by n F
+    d_salt = 2 * d_plus * d_minus / (d_plus + d_minus)
+    t_plus = d_plus / (d_plus + d_minus)
+    assert flux == pytest.approx(d_salt * C_BULK / (L_LAYER * (1 - t_plus)), rel=3e-3)
+    assert 1 / (1 - t_plus) == pytest.approx(1.676, abs=1e-3)
+
+
+def test_limiting_current_with_supporting_electrolyte():
+    d_plus = 7.2e-10
+    ratios = [0, 0.3, 1, 3, 10, 100]
+    fluxes = [_limiting_flux(r) / (d_plus * C_BULK / L_LAYER) for r in ratios]
+    assert fluxes[0] == pytest.approx(2.0, rel=2e-3)
+    assert fluxes[-1] == pytest.approx(1.0, rel=0.02)
+    assert all(a > b for a, b in zip(fluxes, fluxes[1:], strict=False))  # smooth, monotone
+
+
+# -- Nernst and Donnan -------------------------------------------------------------------
+
+
+def test_nernst_potential_across_a_cation_selective_membrane(tmp_path):
+    """Cl cannot enter the membrane (it lives only in the baths); at open
+    circuit K is in equilibrium: phi_right - phi_left = (RT/F) ln(c_left/c_right)."""
+    path = write_line_mesh(tmp_path / "membrane.msh",
+                           [("bath_left", 100e-9, 200), ("membrane", 50e-9, 200),
+                            ("bath_right", 100e-9, 200)])
+    case = npp({"file": str(path)},
+               [{"name": "K", "charge": 1, "diffusivity": 1.96e-9, "initial": 50.0},
+                {"name": "Cl", "charge": -1, "diffusivity": 2.03e-9, "initial": 50.0,
+                 "regions": ["bath_left", "bath_right"]}],
+               [{"name": "left", "potential": 0.0, "concentration": {"K": 100.0, "Cl": 100.0}},
+                {"name": "right", "applied_current": 0.0,
+                 "concentration": {"K": 10.0, "Cl": 10.0}}],
+               region=[{"name": "membrane", "fixed_charge": -50.0}])
+    b = solve(case).summary["boundaries"]
+    assert b["right"]["potential"] - b["left"]["potential"] == pytest.approx(
+        VT * np.log(10.0), rel=1e-6)
+    assert b["right"]["flux"]["K"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_donnan_potential_of_a_fixed_charge_membrane(tmp_path):
+    X, c = -200.0, 20.0  # fixed charge, bath concentration (mol/m^3)
+    path = write_line_mesh(tmp_path / "donnan.msh",
+                           [("bath_left", 100e-9, 200), ("membrane", 200e-9, 400),
+                            ("bath_right", 100e-9, 200)])
+    case = npp({"file": str(path)}, salt(c, names=("K", "Cl")),
+               [{"name": "left", "potential": 0.0, "concentration": {"K": c, "Cl": c}},
+                {"name": "right", "potential": 0.0, "concentration": {"K": c, "Cl": c}}],
+               region=[{"name": "membrane", "fixed_charge": X}])
+    result = solve(case)
+    x = result.mesh.mesh.p[0]
+    centre = np.argmin(np.abs(x - 200e-9))
+    c_plus = -X / 2 + np.sqrt(X**2 / 4 + c**2)  # c+ c- = c^2, c+ - c- + X = 0
+    assert result.fields["K"][centre] == pytest.approx(c_plus, rel=1e-6)
+    assert result.fields["phi"][centre] == pytest.approx(-VT * np.log(c_plus / c), rel=1e-6)
+
+
+# -- manufactured solution ---------------------------------------------------------------
+
+X_, Y_ = sp.symbols("x y")
+
+
+def _npp_mms_error(n):
+    L = 1e-8
+    s = sp.Symbol("s")
+    xs, ys = X_ / L, Y_ / L
+    cp = 10 * (1 + sp.Rational(1, 2) * sp.sin(sp.pi * xs) * sp.cos(sp.pi * ys / 2))
+    cm = 10 * (1 + sp.Rational(1, 3) * sp.cos(sp.pi * xs / 2) * sp.sin(sp.pi * ys))
+    phi = 0.05 * sp.sin(sp.pi * xs / 2 + s) * (1 + ys)
+    phi = phi.subs(s, 0.3)
+    Dp, Dm, eps = 1.3e-9, 2.0e-9, epsilon_0 * 78.5
+
+    def div_flux(c, D, z):
+        Jx = -D * (sp.diff(c, X_) + z * c * sp.diff(phi, X_) / VT)
+        Jy = -D * (sp.diff(c, Y_) + z * c * sp.diff(phi, Y_) / VT)
+        return sp.diff(Jx, X_) + sp.diff(Jy, Y_)
+
+    f_p = sp.lambdify((X_, Y_), div_flux(cp, Dp, 1), "numpy")
+    f_m = sp.lambdify((X_, Y_), div_flux(cm, Dm, -1), "numpy")
+    rho_extra = -eps * (sp.diff(phi, X_, 2) + sp.diff(phi, Y_, 2)) - FARADAY * (cp - cm)
+    f_phi = sp.lambdify((X_, Y_), rho_extra, "numpy")
+    names = ["xmin", "xmax", "ymin", "ymax"]
+    case = npp({"generate": {"shape": "rectangle", "length": [L, L], "cells": [n, n]}},
+               [{"name": "P", "charge": 1, "diffusivity": Dp, "initial": 10.0},
+                {"name": "M", "charge": -1, "diffusivity": Dm, "initial": 10.0}],
+               [{"name": b, "concentration": {"P": str(cp), "M": str(cm)}, "potential": str(phi)}
+                for b in names])
+    _, model = prepare(case)
+    model.sources = {"P": lambda x, t: f_p(x[0], x[1]), "M": lambda x, t: f_m(x[0], x[1])}
+    model.charge_source = lambda x, t: f_phi(x[0], x[1])
+    snap = solve_steady(model, NewtonOptions(), "direct", Stats())
+    exact = sp.lambdify((X_, Y_), cp, "numpy")
+    return l2_error(model, "P", snap.x, lambda x: exact(x[0], x[1]))
+
+
+def test_npp_manufactured_solution_order_two():
+    errors = [_npp_mms_error(n) for n in (8, 16, 32)]
+    ratios = [errors[k + 1] / errors[k] for k in range(2)]
+    assert all(0.2 < r < 0.3 for r in ratios), (errors, ratios)
+
+
+# -- Jacobian and conservation ------------------------------------------------------------
+
+BV = {"species": "Cu", "electrons": 2, "exchange_current": 10.0, "alpha": 0.4,
+      "equilibrium_potential": 0.0}
+
+
+@pytest.mark.parametrize("variant", ["poisson", "galvanostatic", "electroneutral",
+                                     "floating"])
+def test_npp_jacobian_matches_finite_differences(variant):
+    species = [{"name": "Cu", "charge": 2, "diffusivity": 7e-10, "initial": "10 + 1e9*x"},
+               {"name": "SO4", "charge": -2, "diffusivity": 1e-9, "initial": 10.0},
+               {"name": "N", "diffusivity": 1e-9, "initial": 1.0}]
+    electrode = {"name": "xmin", "potential": 0.01, "stern_capacitance": 0.2,
+                 "butler_volmer": BV}
+    other = {"name": "xmax", "potential": 0.0, "concentration": {"Cu": 10.0, "SO4": 10.0}}
+    boundary = [electrode, other, {"name": "ymin", "surface_charge": -0.01}]
+    extra = {}
+    if variant == "galvanostatic":
+        del electrode["potential"]
+        electrode["applied_current"] = -1e-9
+    elif variant == "electroneutral":
+        del electrode["stern_capacitance"]
+        boundary.pop()
+        species[0]["initial"] = 10.0
+        extra["electrostatics"] = {"electroneutral": True}
+    elif variant == "floating":
+        del other["potential"]
+        other["applied_current"] = 1e-9
+    case = npp({"generate": {"shape": "rectangle", "length": [1e-8, 1e-8], "cells": [3, 2]}},
+               species, boundary, **extra)
+    _, model = prepare(case)
+    rng = np.random.default_rng(1)
+    x = model.initial_state() + 0.1 * rng.random(model.n) * model.x_scale
+    F, J = model.flux(x, 0.0)
+    J = J.toarray()
+    fd = np.empty_like(J)
+    for k in range(model.n):
+        xp = x.copy()
+        h = 1e-7 * model.x_scale[k]
+        xp[k] += h
+        fd[:, k] = (model.flux(xp, 0.0)[0] - F) / h
+    scale = np.abs(J).max(axis=1, keepdims=True) + 1e-300
+    assert np.max(np.abs(fd - J) / scale) < 1e-5
+
+
+def test_charge_conservation_sum_of_currents_is_zero():
+    L = 50e-9
+    case = npp({"generate": {"shape": "rectangle", "length": [L, L / 2], "cells": [30, 15]}},
+               salt(10.0, names=("K", "Cl")),
+               [{"name": "xmin", "potential": 0.05, "concentration": {"K": 10.0, "Cl": 10.0}},
+                {"name": "xmax", "potential": 0.0, "concentration": {"K": 1.0, "Cl": 1.0}},
+                {"name": "ymax", "potential": -0.02, "concentration": {"K": 5.0, "Cl": 5.0}},
+                {"name": "ymin", "surface_charge": -0.005}])
+    b = solve(case).summary["boundaries"]
+    currents = [v["current"] for v in b.values()]
+    assert abs(sum(currents)) < 1e-9 * max(abs(c) for c in currents)
+    assert abs(b["xmin"]["current"]) > 0
