@@ -75,10 +75,79 @@ class NewtonFailure(Exception):
 # ---------------------------------------------------------------------------
 
 
+class _Direct:
+    """SuperLU factorisation."""
+
+    def __init__(self, A):
+        try:
+            self.lu = spla.splu(A.tocsc(), permc_spec="COLAMD")
+        except RuntimeError as exc:  # exactly singular
+            raise NewtonFailure(f"singular Jacobian ({exc})") from exc
+
+    def solve(self, b, rtol=None):
+        x = self.lu.solve(b)
+        if not np.all(np.isfinite(x)):
+            raise NewtonFailure("singular Jacobian")
+        return x
+
+
+class _AlgebraicMultigrid:
+    """pyamg smoothed aggregation as a preconditioner of CG (symmetric) or GMRES."""
+
+    def __init__(self, A, symmetric: bool, near_nullspace=None):
+        import pyamg
+
+        # local (Gershgorin-type) weighting of the prolongation smoother avoids
+        # the costly spectral-radius estimate on large systems
+        kwargs = {"smooth": ("jacobi", {"weighting": "local"}), "max_coarse": 500}
+        if near_nullspace is not None:
+            kwargs["B"] = near_nullspace
+        if not symmetric:
+            kwargs["symmetry"] = "nonsymmetric"
+        self.A, self.symmetric = A, symmetric
+        self.ml = pyamg.smoothed_aggregation_solver(A, **kwargs)
+
+    def solve(self, b, rtol=1e-9):
+        accel = "cg" if self.symmetric else "gmres"
+        x = self.ml.solve(b, tol=rtol, accel=accel, maxiter=400)
+        nb = np.linalg.norm(b)
+        if nb > 0 and np.linalg.norm(b - self.A @ x) > 1e3 * rtol * nb:
+            raise NewtonFailure("the Krylov solver did not converge")
+        return x
+
+
+class _BorderedSchur:
+    """``[[A, B], [C, 0]]`` with k trailing bordered rows (Lagrange multipliers of
+    gauges and amount constraints), solved by block elimination so that the
+    dense border never enters a factorisation.  ``A`` is singular exactly in
+    the directions the border fixes, so ``A + eps |diag A|`` is factored
+    (eps = 1e-9): the Schur complement restores those directions exactly.
+    """
+
+    def __init__(self, A_full, k, factor):
+        n = A_full.shape[0] - k
+        A_full = A_full.tocsr()
+        A = A_full[:n, :n]
+        self.B = A_full[:n, n:].toarray()
+        self.C = A_full[n:, :n].toarray()
+        d = np.abs(A.diagonal())
+        d = np.where(d > 0, d, d.mean() if d.any() else 1.0)
+        self.inner = factor((A + sp.diags(1e-9 * d)).tocsr())
+        self.AinvB = np.column_stack([self.inner.solve(self.B[:, j]) for j in range(k)])
+        self.S = self.C @ self.AinvB
+        self.n = n
+
+    def solve(self, b, rtol=1e-9):
+        y = self.inner.solve(b[: self.n], rtol)
+        lam = np.linalg.solve(self.S, self.C @ y - b[self.n:])
+        return np.concatenate([y - self.AinvB @ lam, lam])
+
+
 class LinearSolver:
     """Sparse linear solves: SuperLU for small and 2D systems, pyamg-preconditioned
-    Krylov for large 3D ones.  A factorisation or AMG hierarchy is reused while
-    the caller passes the same ``reuse_key``.
+    Krylov for large 3D ones; bordered systems (``border`` trailing multiplier
+    rows) by block elimination.  A factorisation or AMG hierarchy is reused
+    while the caller passes the same ``reuse_key``.
     """
 
     #: largest 3D system solved directly (SuperLU fill-in grows fast in 3D);
@@ -86,11 +155,12 @@ class LinearSolver:
     direct_limit_3d = {True: 10_000, False: 60_000}
 
     def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
-                 near_nullspace: np.ndarray | None = None):
+                 near_nullspace: np.ndarray | None = None, border: int = 0):
         self.method = method
         self.dim = dim
         self.symmetric = symmetric
         self.near_nullspace = near_nullspace
+        self.border = border
         self._key = None
         self._cached = None
 
@@ -102,52 +172,28 @@ class LinearSolver:
         return "iterative"
 
     def solve(self, A: sp.csr_matrix, b: np.ndarray, reuse_key=None) -> np.ndarray:
-        method = self.choose(A.shape[0])
         if reuse_key is None or reuse_key != self._key or self._cached is None:
-            self._cached = self._prepare(A, method)
+            self._cached = self._prepare(A)
             self._key = reuse_key
-        if method == "direct":
-            x = self._cached.solve(b)
-            if not np.all(np.isfinite(x)):
-                raise NewtonFailure("singular Jacobian")
-            return x
-        return self._krylov(A, b, self._cached)
+        return self._cached.solve(b)
 
     def resolve(self, b: np.ndarray) -> np.ndarray:
         """Solve with the last matrix again (a simplified Newton correction)."""
         if self._cached is None:
             raise NewtonFailure("no factorisation to reuse")
-        if isinstance(self._cached, spla.SuperLU):
-            return self._cached.solve(b)
-        return self._cached.solve(b, tol=1e-6, accel="cg" if self.symmetric else "gmres",
-                                  maxiter=100)
+        return self._cached.solve(b, 1e-6)
 
-    def _prepare(self, A, method):
-        if method == "direct":
-            try:
-                return spla.splu(A.tocsc(), permc_spec="COLAMD")
-            except RuntimeError as exc:  # exactly singular
-                raise NewtonFailure(f"singular Jacobian ({exc})") from exc
-        import pyamg
+    def _prepare(self, A):
+        method = self.choose(A.shape[0] - self.border)
 
-        # local (Gershgorin-type) weighting of the prolongation smoother avoids
-        # the costly spectral-radius estimate on large systems
-        kwargs = {"smooth": ("jacobi", {"weighting": "local"})}
-        if self.near_nullspace is not None:
-            kwargs["B"] = self.near_nullspace
-        if self.symmetric:
-            return pyamg.smoothed_aggregation_solver(A, max_coarse=500, **kwargs)
-        return pyamg.smoothed_aggregation_solver(
-            A, symmetry="nonsymmetric", max_coarse=500, **kwargs)
+        def factor(M):
+            if method == "direct":
+                return _Direct(M)
+            return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace)
 
-    def _krylov(self, A, b, ml, rtol=1e-9):
-        residuals: list[float] = []
-        accel = "cg" if self.symmetric else "gmres"
-        x = ml.solve(b, tol=rtol, accel=accel, maxiter=400, residuals=residuals)
-        nb = np.linalg.norm(b)
-        if nb > 0 and np.linalg.norm(b - A @ x) > 1e3 * rtol * nb:
-            raise NewtonFailure("the Krylov solver did not converge")
-        return x
+        if self.border:
+            return _BorderedSchur(A, self.border, factor)
+        return factor(A)
 
 
 # ---------------------------------------------------------------------------
@@ -335,7 +381,7 @@ def solve_steady(system: System, options: NewtonOptions, linear: str = "auto",
     fixed, values = system.dirichlet(0.0)
     x0[fixed] = values
     border = Bordered(system, x0, steady=True)
-    solver = LinearSolver(linear, system.dim, system.symmetric and border.k == 0)
+    solver = LinearSolver(linear, system.dim, system.symmetric, border=border.k)
     n = system.n
 
     def flux(x):
@@ -358,15 +404,19 @@ def solve_steady(system: System, options: NewtonOptions, linear: str = "auto",
 
 
 def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
-    """March dS/dt + F = 0 with growing steps until F is small (a continuation)."""
+    """March dS/dt + F = 0 with growing steps until F is small (a continuation
+    for steady problems whose Newton iteration fails from the initial guess)."""
     fixed, values = system.dirichlet(0.0)
     border = Bordered(system, x0, steady=False)
+    solver = LinearSolver(solver.method, system.dim, system.symmetric, border=border.k)
     free = _free_dofs(system.n + border.k, fixed)
+    inner = free[free < system.n]
     xs, rs = border.scales()
     x = x0.copy()
     S_typ, _ = system.storage(system.x_scale)
     F_typ = system.r_scale
-    dt = 1e-6 * float(np.median(np.abs(S_typ[free]) / F_typ[free]))
+    with_storage = inner[np.abs(S_typ[inner]) > 0]
+    dt = 1e-6 * float(np.median(np.abs(S_typ[with_storage]) / F_typ[with_storage]))
     loose = NewtonOptions(rtol=1e-6, atol=options.atol, max_iterations=12)
     for _ in range(max_steps):
         S_old, _ = system.storage(x)
@@ -376,16 +426,16 @@ def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
             F, dF = system.flux(z, 0.0)
             return (S - S_old) / dt + F, (dS / dt + dF).tocsr()
 
+        before = stats.newton_iterations
         try:
             x = newton(border.wrap(assemble), border.extend(x), free, xs, rs, solver, loose,
                        stats, damp=_damping(system, border))[: system.n]
             stats.continuation_steps += 1
-            dt *= 4.0
+            dt *= 10.0 if stats.newton_iterations - before <= 3 else 2.0
         except NewtonFailure:
             dt *= 0.25
             continue
         F, _ = system.flux(x, 0.0)
-        inner = free[free < system.n]
         if np.linalg.norm(F[inner] / F_typ[inner]) / math.sqrt(len(inner)) < 1e-6:
             break
     return x
@@ -464,8 +514,7 @@ class _Stepper:
         fixed, values = system.dirichlet(0.0)
         x[fixed] = values
         self.border = Bordered(system, x, steady=False)
-        if self.border.k:
-            self.solver.symmetric = False
+        self.solver.border = self.border.k
         self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
         self.storages = [system.storage(x)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}

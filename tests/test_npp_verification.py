@@ -328,3 +328,31 @@ def test_charge_conservation_sum_of_currents_is_zero():
     currents = [v["current"] for v in b.values()]
     assert abs(sum(currents)) < 1e-9 * max(abs(c) for c in currents)
     assert abs(b["xmin"]["current"]) > 0
+
+
+# -- robustness: thin double layers and large potentials without tuning ---------------
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1e-3])
+@pytest.mark.parametrize("electrodes", ["blocking", "reservoirs"])
+def test_converges_for_thin_double_layers_and_40_thermal_voltages(ratio, electrodes):
+    c0 = 10.0
+    debye = np.sqrt(epsilon_0 * 78.5 * R * T / (2 * FARADAY**2 * c0))
+    L = debye / ratio
+    left = {"name": "xmin", "potential": 40 * VT}
+    right = {"name": "xmax", "potential": 0.0}
+    if electrodes == "reservoirs":
+        left["concentration"] = {"K": c0, "Cl": c0}
+        right["concentration"] = {"K": c0 / 10, "Cl": c0 / 10}
+    case = npp(interval(L, 40 if ratio == 1.0 else 4000), salt(c0, names=("K", "Cl")),
+               [left, right])
+    result = solve(case)
+    s = result.summary
+    assert s["converged"] and s["newton_iterations"] < 80
+    assert min(result.fields["K"].min(), result.fields["Cl"].min()) > 0
+    if electrodes == "blocking":  # closed: the amounts are kept
+        for name in ("K", "Cl"):
+            assert s["regions"]["domain"]["amount"][name] == pytest.approx(c0 * L, rel=1e-8)
+    else:  # charge conservation between the two reservoirs
+        assert s["boundaries"]["xmin"]["current"] == pytest.approx(
+            -s["boundaries"]["xmax"]["current"], rel=1e-6)
