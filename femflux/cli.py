@@ -117,6 +117,7 @@ def cmd_run(args) -> int:
 
     case = _load(args)
     out = Path(args.out or case.output.dir or Path("results") / Path(args.case).stem)
+    _check_out(out)
     progress = not args.quiet and sys.stderr.isatty()
     try:
         result = solve(case, progress=progress)
@@ -130,6 +131,20 @@ def cmd_run(args) -> int:
     if not args.quiet:
         _report(result, out)
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """Refuse a results folder that would replace files that are not results."""
+    resolved = out.resolve()
+    for parent in [resolved, *resolved.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise CaseError(f"results folder {out}: {parent} is a file")
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise CaseError(f"results folder {out} is the working directory or contains it")
+    if resolved.is_dir() and any(resolved.iterdir()) and not (resolved / "summary.json").exists():
+        raise CaseError(f"results folder {out} exists and is not a femflux results folder "
+                        "(no summary.json); choose another --out")
 
 
 def _report(result, out: Path) -> None:

@@ -298,7 +298,8 @@ class Expression:
         if missing:
             raise self._error(f"needs a value for {', '.join(missing)}")
         names = tuple(sorted(self.free_symbols))
-        result = self.lambdify(names)(*(np.asarray(values[name], float) for name in names))
+        with np.errstate(all="ignore"):  # non-finite values are reported by the caller
+            result = self.lambdify(names)(*(np.asarray(values[name], float) for name in names))
         shape = np.broadcast_shapes(*(np.shape(value) for value in values.values()))
         result = np.broadcast_to(np.asarray(result, dtype=float), shape)
         return float(result) if result.ndim == 0 else np.array(result)

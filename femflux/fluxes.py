@@ -37,12 +37,12 @@ def bernoulli(x: np.ndarray) -> np.ndarray:
     return np.where(small, 1.0 - 0.5 * x + x * x / 12.0, big)
 
 
-def bernoulli_derivative(x: np.ndarray) -> np.ndarray:
-    """dB/dx = B(x) (1 - B(x)) / x - B(x), -1/2 at 0."""
+def bernoulli_derivative(x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """dB/dx = B(x) (1 - B(x)) / x - B(x), -1/2 at 0 (``b`` = B(x) if known)."""
     x = np.asarray(x, dtype=float)
     small = np.abs(x) < 1e-3
     xs = np.where(small, 1.0, x)
-    b = bernoulli(xs)
+    b = bernoulli(xs) if b is None else np.where(small, 1.0, b)
     big = b * (1.0 - b) / xs - b
     return np.where(small, -0.5 + x / 6.0 - x**3 / 180.0, big)
 
@@ -60,7 +60,7 @@ class EdgeAveragedFlux:
         K = np.einsum("ide,jde->ije", G, G) * dx
         self.weights = -K
         nloc = G.shape[0]
-        self.pairs = [(i, j) for i in range(nloc) for j in range(nloc) if i != j]
+        self.pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
 
     def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
         """Residual (space.n,), d/da and d/dpsi element matrices (nloc, nloc, nel).
@@ -77,16 +77,25 @@ class EdgeAveragedFlux:
         dA = np.zeros((nloc, nloc, nel))
         dP = np.zeros((nloc, nloc, nel))
         r = np.zeros((nloc, nel))
-        for i, j in self.pairs:
+        for i, j in self.pairs:  # each edge once; B(-d) = B(d) + d, B'(-d) = -1 - B'(d)
             w = self.weights[i, j] * k
             d = pe[j] - pe[i]
-            b_ij, b_ji = bernoulli(d), bernoulli(-d)
-            r[i] += w * (b_ij * ae[i] - b_ji * ae[j])
-            dA[i, i] += w * b_ij
-            dA[i, j] -= w * b_ji
-            g = w * (bernoulli_derivative(d) * ae[i] + bernoulli_derivative(-d) * ae[j])
-            dP[i, j] += g
-            dP[i, i] -= g
+            b = bernoulli(d)
+            bm = b + d
+            g = bernoulli_derivative(d, b)
+            flux = w * (b * ae[i] - bm * ae[j])  # from node i to node j
+            r[i] += flux
+            r[j] -= flux
+            wb, wbm = w * b, w * bm
+            dA[i, i] += wb
+            dA[i, j] -= wbm
+            dA[j, i] -= wb
+            dA[j, j] += wbm
+            G = w * (g * ae[i] - (1.0 + g) * ae[j])  # d flux / d(psi_j - psi_i)
+            dP[i, j] += G
+            dP[i, i] -= G
+            dP[j, j] -= G
+            dP[j, i] += G
         residual = np.bincount(dofs.ravel(), weights=r.ravel(), minlength=self.space.n)
         return residual, dA, dP
 

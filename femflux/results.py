@@ -55,6 +55,9 @@ class Result:
         target = Path(directory).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private
         try:
             write_vtu(staging / "solution.vtu", self.mesh, self.fields, self.cell_fields)
             if self.series:

@@ -75,6 +75,7 @@ def solve(case: Case, progress: bool = False) -> Result:
             last.rate = np.zeros(model.n)
         exc.result = _result(case, model, last, stats, started, history, frames,
                              converged=False)
+        exc.args = (f"the transient solve did not converge: {exc}",)
         raise
     return _result(case, model, snap, stats, started, history, frames, converged=True)
 

@@ -77,8 +77,30 @@ adaptive = false
 dir = "out/transient"
 """
 
-# Second-order reaction with a large rate: solves with the default max_newton, but not
-# with one Newton iteration per step (--set solver.max_newton=1).
+# dA/dt = k A^2 (2 A => 3 A) from A = 1 blows up at t = 1/(k A) = 1 s: no solution exists
+# beyond, so a run to t_end = 2 s fails whatever the solver settings; to 0.5 s it solves.
+BLOWUP = """\
+[mesh]
+generate = { shape = "interval", length = [1.0], cells = [4] }
+[model]
+kind = "diffusion"
+[[species]]
+name = "A"
+diffusivity = 0.1
+initial = 1.0
+[[reaction]]
+equation = "2 A => 3 A"
+forward = 1.0
+[solver]
+steady = false
+t_end = 2.0
+dt = 0.1
+adaptive = false
+[output]
+every = 1000
+"""
+
+# A second-order reaction in a closed domain: one Newton iteration cannot solve it.
 NONLINEAR = """\
 [mesh]
 generate = { shape = "interval", length = [1.0], cells = [4] }
@@ -94,13 +116,6 @@ diffusivity = 0.1
 [[reaction]]
 equation = "2 A => B"
 forward = 100.0
-[solver]
-steady = false
-t_end = 1.0
-dt = 0.1
-adaptive = false
-[output]
-every = 1000
 """
 
 SUMMARY_KEYS = {"converged", "model", "steady", "time", "steps", "newton_iterations", "dofs",
@@ -444,35 +459,36 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_failed_transient_keeps_last_converged_state(tmp_path):
-    write(tmp_path, "nonlinear.toml", NONLINEAR)
-    folder = tmp_path / "results" / "nonlinear"
-    code, _, err = femflux_cli("run", "nonlinear.toml", "--quiet", cwd=tmp_path)
-    assert code == 0, err  # the case itself is fine
+    write(tmp_path, "blowup.toml", BLOWUP)
+    folder = tmp_path / "results" / "blowup"
+    code, _, err = femflux_cli("run", "blowup.toml", "--quiet", "--set", "solver.t_end=0.5",
+                               cwd=tmp_path)
+    assert code == 0, err  # before the blow-up the case solves
     (folder / "stale.txt").write_text("from an older run")
 
-    code, _, err = femflux_cli("run", "nonlinear.toml", "--set", "solver.max_newton=1",
-                               cwd=tmp_path)
+    code, _, err = femflux_cli("run", "blowup.toml", cwd=tmp_path)
     assert code == 3, err
     assert folder.is_dir()
     assert not (folder / "stale.txt").exists()  # the old folder was replaced completely
     assert_no_staging(folder.parent)
-    s = assert_results_folder(folder, ["A", "B"], transient=True)
+    s = assert_results_folder(folder, ["A"], transient=True)
     assert s["converged"] is False
-    assert 0.0 <= s["time"] < 1.0
+    assert 0.5 < s["time"] < 1.0  # solved past the first run's end, failed before t = 1 s
     assert s["history"][-1]["t"] == pytest.approx(s["time"])
-    assert tomllib.loads((folder / "case.toml").read_text())["solver"]["max_newton"] == 1
+    assert tomllib.loads((folder / "case.toml").read_text())["solver"]["t_end"] == 2.0
     # solution.vtu is the last converged state, the last frame of the series
     last_t, last_file = pvd_entries(folder)[-1]
     assert last_t == pytest.approx(s["time"])
     final, last = meshio.read(folder / "solution.vtu"), meshio.read(folder / last_file)
-    for name in ("A", "B"):
-        np.testing.assert_array_equal(final.point_data[name], last.point_data[name])
-    amounts = s["regions"]["domain"]["amount"]
-    assert amounts == pytest.approx(s["history"][-1]["amount"])
+    np.testing.assert_array_equal(final.point_data["A"], last.point_data["A"])
+    amount = s["regions"]["domain"]["amount"]["A"]
+    assert amount == pytest.approx(s["history"][-1]["amount"]["A"])
+    assert amount > 2.0  # A(t) = 1/(1 - t) > 2 for t > 0.5
+    assert np.all(np.isfinite(final.point_data["A"]))
 
     line = error_line(err)
     assert "did not converge" in line
-    assert str(Path("results") / "nonlinear") in line
+    assert str(Path("results") / "blowup") in line
 
 
 def test_failed_steady_solve_exits_3_with_complete_folder(tmp_path):
@@ -507,13 +523,18 @@ def test_non_finite_boundary_value_fails_with_one_line(tmp_path):
 def test_rerun_replaces_existing_folder_completely(tmp_path):
     write(tmp_path, "slab.toml", STEADY)
     folder = tmp_path / "results" / "slab"
-    folder.mkdir(parents=True)
-    (folder / "stale.txt").write_text("from an older run")
+    code, _, err = femflux_cli("run", "slab.toml", "--quiet",
+                               "--set", "species.A.diffusivity=2e-9", cwd=tmp_path)
+    assert code == 0, err
+    (folder / "stale.txt").write_text("not from this run")
     (folder / "step_00007.vtu").write_text("not a vtu")
+
     code, _, err = femflux_cli("run", "slab.toml", "--quiet", cwd=tmp_path)
     assert code == 0, err
     assert sorted(p.name for p in folder.iterdir()) == ["case.toml", "solution.vtu",
                                                         "summary.json"]
+    assert fluxes(folder)["xmax"]["A"] == pytest.approx(1e-9, rel=1e-8)
+    assert "diffusivity = 1e-09" in (folder / "case.toml").read_text()
     assert_no_staging(folder.parent)
 
 

@@ -82,6 +82,12 @@ class NernstPlanckPoisson(SpeciesTransport):
             self._poisson = self.phi_space.stiffness(self.permittivity[region])
         return size
 
+    def field_offsets(self):
+        return [self.phi_offset]
+
+    def field_spaces(self):
+        return [self.phi_space]
+
     def drift(self, s):
         z = self.case.species[s.index].charge
         if z == 0:

@@ -338,6 +338,27 @@ class SpeciesTransport:
                 shape=J.shape)
         return self.replace_rows(x, t, F, J.tocsr())
 
+    def node_blocks(self):
+        """(permutation to node-wise order, unknowns per node) when every field
+        has the same dofs and there are no extra scalar unknowns, else None."""
+        offsets = [s.offset for s in self.species] + self.field_offsets()
+        spaces = [s.space for s in self.species] + self.field_spaces()
+        nv = spaces[0].n
+        if len(offsets) < 2 or any(sp_.n != nv for sp_ in spaces) \
+                or len(offsets) * nv != self.n:
+            return None
+        if any(not np.array_equal(sp_.dofs, spaces[0].dofs) for sp_ in spaces):
+            return None
+        perm = (np.asarray(offsets)[None, :] + np.arange(nv)[:, None]).ravel()
+        return perm, len(offsets)
+
+    def field_offsets(self) -> list[int]:
+        """Offsets of the extra nodal fields (models with phi, u, ...)."""
+        return []
+
+    def field_spaces(self) -> list:
+        return []
+
     def replace_rows(self, x, t, F, J):
         """Last word on the assembled system: models may replace whole rows
         (e.g. equations tying boundary potentials to a floating electrode)."""
