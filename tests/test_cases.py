@@ -13,7 +13,7 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
 def test_every_case_is_tested():
-    tested = {"porous_electrode", "pipette_tip"}
+    tested = {"porous_electrode", "pipette_tip", "copper_polarisation"}
     assert {p.stem for p in CASES.glob("*.toml")} <= tested | set(_OTHER_MODEL_CASES)
 
 
@@ -44,3 +44,22 @@ def test_porous_electrode_depletion():
     salt = result.fields["salt"]
     assert 850.0 < salt.min() < 950.0 and salt.max() == pytest.approx(1000.0)
     assert len(result.series) >= 5
+
+
+def test_copper_polarisation_open_circuit_and_limiting_current():
+    import sys
+
+    sys.path.insert(0, str(CASES))
+    from copper_polarisation import limiting_current, polarisation_curve
+
+    from femflux.models.nernst_planck import FARADAY
+
+    vt = 8.314462618 * 298.15 / FARADAY
+    nernst = 0.34 + vt / 2 * np.log(10.0 / 1000.0)  # phi_M - phi_bulk at i = 0
+    i_open, i_deep = polarisation_curve([nernst, -0.3])
+    assert abs(i_open) < 1e-6 * abs(limiting_current())
+    assert i_deep == pytest.approx(limiting_current(), rel=5e-3)
+    # the case file itself: a cathodic point between the two
+    result = femflux.solve(femflux.load_case(CASES / "copper_polarisation.toml"))
+    flux = result.summary["boundaries"]["xmin"]["flux"]["Cu"]
+    assert 0.1 < -2 * FARADAY * flux / limiting_current() < 0.5

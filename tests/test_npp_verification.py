@@ -356,3 +356,33 @@ def test_converges_for_thin_double_layers_and_40_thermal_voltages(ratio, electro
     else:  # charge conservation between the two reservoirs
         assert s["boundaries"]["xmin"]["current"] == pytest.approx(
             -s["boundaries"]["xmax"]["current"], rel=1e-6)
+
+
+def test_butler_volmer_open_circuit_is_nernst():
+    """applied_current = 0: phi_M - phi = E_eq + (RT/nF) ln(gamma c / c_ref)."""
+    gamma, c = 0.5, 20.0
+    case = npp(interval(1e-4, 50),
+               [{"name": "Cu", "charge": 2, "diffusivity": 7.2e-10, "initial": c,
+                 "activity_coefficient": gamma},
+                {"name": "SO4", "charge": -2, "diffusivity": 1.065e-9, "initial": c}],
+               [{"name": "xmin", "applied_current": 0.0,
+                 "butler_volmer": dict(BV, equilibrium_potential=0.34)},
+                {"name": "xmax", "potential": 0.0, "concentration": {"Cu": c, "SO4": c}}],
+               electrostatics={"electroneutral": True})
+    b = solve(case).summary["boundaries"]
+    expected = 0.34 + VT / 2 * np.log(gamma * c / 1000.0)
+    assert b["xmin"]["potential"] - 0.0 == pytest.approx(expected, abs=1e-9)
+    assert abs(b["xmin"]["current"]) < 1e-9
+
+
+def test_galvanostatic_butler_volmer_reports_the_applied_current():
+    current = -5.0  # A per m^2 (1D) into the solution: cathodic
+    case = npp(interval(1e-4, 100),
+               [{"name": "Cu", "charge": 2, "diffusivity": 7.2e-10, "initial": 10.0},
+                {"name": "SO4", "charge": -2, "diffusivity": 1.065e-9, "initial": 10.0}],
+               [{"name": "xmin", "applied_current": current, "butler_volmer": BV},
+                {"name": "xmax", "potential": 0.0, "concentration": {"Cu": 10.0, "SO4": 10.0}}],
+               electrostatics={"electroneutral": True})
+    b = solve(case).summary["boundaries"]
+    assert b["xmin"]["current"] == pytest.approx(-current, rel=1e-8)  # outward = -applied
+    assert b["xmax"]["current"] == pytest.approx(current, rel=1e-6)

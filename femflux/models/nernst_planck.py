@@ -422,6 +422,20 @@ class NernstPlanckPoisson(SpeciesTransport):
             fields[f"mu_{s.name}"] = mu
         return fields
 
+    def boundary_fluxes(self, x, rate, t):
+        """Outward fluxes, with the Butler-Volmer flux -int i/(nF) of O."""
+        out = super().boundary_fluxes(x, rate, t)
+        for b in self.case.boundaries:
+            if b.butler_volmer is not None:
+                bv = b.butler_volmer
+                i, _, _, _ = self.butler_volmer_current(b, x, t)
+                weight = self.boundary_points(b.name).weight
+                P = self.boundary_prolongation(b.name, self.by_name[bv.species])
+                present = np.asarray(abs(P).sum(axis=1)).ravel() > 0
+                out[b.name][bv.species] = -float(weight[present] @ i[present]) / (
+                    bv.electrons * FARADAY)
+        return out
+
     def boundary_summary_extra(self, x, t, fluxes):
         """current (A, out of the domain) and potential of every named boundary."""
         out = {}
