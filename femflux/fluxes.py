@@ -47,6 +47,37 @@ def bernoulli_derivative(x: np.ndarray, b: np.ndarray | None = None) -> np.ndarr
     return np.where(small, -0.5 + x / 6.0 - x**3 / 180.0, big)
 
 
+def bernoulli_tables(x: np.ndarray):
+    """B(x), B(-x), B'(x), B'(-x) without cancellation for any x.
+
+    With a = |x|, q = e^-a and m = 1 - q (from ``expm1``): B(-a) = a/m is the
+    large value, B(a) = q a/m the small one; B'(y) = B(y) (1 - B(-y)) / y;
+    a series near 0.
+    """
+    x = np.asarray(x, dtype=float)
+    a = np.abs(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = -np.expm1(-a)
+        large = a / m  # B(-a)
+        small_ = large * np.exp(-a)  # B(a)
+        g_small = small_ * (1.0 - large) / a  # B'(a)
+        g_large = -large * (1.0 - small_) / a  # B'(-a)
+    positive = x >= 0
+    b_plus = np.where(positive, small_, large)
+    b_minus = np.where(positive, large, small_)
+    g_plus = np.where(positive, g_small, g_large)
+    g_minus = np.where(positive, g_large, g_small)
+    near = a < 1e-3
+    if near.any():
+        xs = x[near]
+        x2 = xs * xs
+        b_plus[near] = 1.0 - 0.5 * xs + x2 / 12.0
+        b_minus[near] = 1.0 + 0.5 * xs + x2 / 12.0
+        g_plus[near] = -0.5 + xs / 6.0 - xs * x2 / 180.0
+        g_minus[near] = -0.5 - xs / 6.0 + xs * x2 / 180.0
+    return b_plus, b_minus, g_plus, g_minus
+
+
 class EdgeAveragedFlux:
     """EAFE drift-diffusion term on a P1 simplex space."""
 
@@ -62,27 +93,38 @@ class EdgeAveragedFlux:
         nloc = G.shape[0]
         self.pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
 
-    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
+    def edge_tables(self, psi: np.ndarray):
+        """Per edge of every element (npairs, nel): d = psi_j - psi_i, B(d),
+        B(-d), B'(d), B'(-d), each evaluated directly so that exponentially
+        small values keep their digits."""
+        pe = psi[self.space.element_dofs]
+        d = np.stack([pe[j] - pe[i] for i, j in self.pairs])
+        return (d, *bernoulli_tables(d))
+
+    @staticmethod
+    def flipped(tables):
+        """The tables of -psi from those of psi."""
+        d, b_plus, b_minus, g_plus, g_minus = tables
+        return -d, b_minus, b_plus, g_minus, g_plus
+
+    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None):
         """Residual (space.n,), d/da and d/dpsi element matrices (nloc, nloc, nel).
 
-        ``k`` per element, ``a`` and ``psi`` local dof vectors of the space.
+        ``k`` per element, ``a`` and ``psi`` local dof vectors of the space;
+        ``tables`` = :meth:`edge_tables` of psi when already known (species
+        of equal and opposite charges share them).
         """
         dofs = self.space.element_dofs
         ae = a[dofs]  # (nloc, nel)
         nloc, nel = ae.shape
-        if psi is None:
-            pe = np.zeros_like(ae)
-        else:
-            pe = psi[dofs]
+        if tables is None:
+            tables = self.edge_tables(np.zeros(self.space.n) if psi is None else psi)
         dA = np.zeros((nloc, nloc, nel))
         dP = np.zeros((nloc, nloc, nel))
         r = np.zeros((nloc, nel))
-        for i, j in self.pairs:  # each edge once; B(-d) = B(d) + d, B'(-d) = -1 - B'(d)
+        for p, (i, j) in enumerate(self.pairs):  # each edge once
             w = self.weights[i, j] * k
-            d = pe[j] - pe[i]
-            b = bernoulli(d)
-            bm = b + d
-            g = bernoulli_derivative(d, b)
+            b, bm, g, gm = tables[1][p], tables[2][p], tables[3][p], tables[4][p]
             flux = w * (b * ae[i] - bm * ae[j])  # from node i to node j
             r[i] += flux
             r[j] -= flux
@@ -91,7 +133,7 @@ class EdgeAveragedFlux:
             dA[i, j] -= wbm
             dA[j, i] -= wb
             dA[j, j] += wbm
-            G = w * (g * ae[i] - (1.0 + g) * ae[j])  # d flux / d(psi_j - psi_i)
+            G = w * (g * ae[i] + gm * ae[j])  # d flux / d(psi_j - psi_i)
             dP[i, j] += G
             dP[i, i] -= G
             dP[j, j] -= G
@@ -114,7 +156,7 @@ class GalerkinDriftFlux:
     def __init__(self, space: Space):
         self.space = space
 
-    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
+    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None):
         s = self.space
         G = s.grads  # (nloc, dim, nel, nq)
         V = s.values  # (nloc, nel, nq)

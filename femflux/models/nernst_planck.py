@@ -28,7 +28,6 @@ import scipy.sparse as sp
 from scipy.constants import epsilon_0, physical_constants
 
 from ..expressions import evaluate
-from ..fem import Space
 from .transport import SpeciesTransport
 
 FARADAY = physical_constants["Faraday constant"][0]
@@ -53,7 +52,7 @@ class NernstPlanckPoisson(SpeciesTransport):
         case = self.case
         self.electroneutral = case.electrostatics.electroneutral
         self.thermal_voltage = self.RT / FARADAY
-        self.phi_space = Space(self.fem_mesh, self.degree)
+        self.phi_space = self._space(tuple(self.region_names))  # shared with the species
         self.phi_offset = offset
         self.phi_P = self.points.prolongation(self.phi_space)
         eps_r = np.full(self.nregions, case.electrostatics.relative_permittivity)
@@ -187,34 +186,24 @@ class NernstPlanckPoisson(SpeciesTransport):
 
     # -- equations of phi -----------------------------------------------------------
 
-    def field_equations(self, x, t, F, rows, cols, vals):
+    def field_equations(self, x, t, F, rows, cols, vals, pieces):
         phi = self.phi_slice
-        blocks = []
         charge, dcharge = self._charge_density(x)  # at the cell points
         w = self.points.weight
         if self.electroneutral:
             # sum z c + X = 0 at every node, weighted like the storage term
             F[phi] += self.phi_P.T @ (w * charge)
-            blocks += [self._embed(self.phi_P.T @ sp.diags(w * dz) @ P, self.phi_offset, off)
+            pieces += [(self.phi_offset, off, self.phi_P.T @ sp.diags(w * dz) @ P)
                        for dz, P, off in dcharge]
         else:
             F[phi] += self._poisson @ x[phi] - FARADAY * (self.phi_P.T @ (w * charge))
             if self.charge_source is not None:  # extra charge density (C/m^3): MMS hook
                 F[phi] -= self.phi_P.T @ (w * self.charge_source(self.points.x, t))
-            blocks.append(self._embed(self._poisson, self.phi_offset, self.phi_offset))
-            blocks += [self._embed(-FARADAY * (self.phi_P.T @ sp.diags(w * dz) @ P),
-                                   self.phi_offset, off) for dz, P, off in dcharge]
+            pieces.append((self.phi_offset, self.phi_offset, self._poisson))
+            pieces += [(self.phi_offset, off, -FARADAY * (self.phi_P.T @ sp.diags(w * dz) @ P))
+                       for dz, P, off in dcharge]
         for b in self.case.boundaries:
             self._electrode_terms(b, x, t, F, rows, cols, vals)
-        J = blocks[0]
-        for block in blocks[1:]:
-            J = J + block
-        return J
-
-    def _embed(self, block, row_offset, col_offset) -> sp.csr_matrix:
-        block = sp.coo_matrix(block)
-        return sp.csr_matrix((block.data, (block.row + row_offset, block.col + col_offset)),
-                             shape=(self.n, self.n))
 
     def _charge_density(self, x):
         """sum_i z_i c_i + X at the cell points, and its derivatives

@@ -77,6 +77,7 @@ class SpeciesTransport:
             self.species.append(field)
             offset += field.space.n
         self.n_species = offset
+        self._element_k: dict[str, np.ndarray] = {}
         self.by_name = {s.name: s for s in self.species}
         self._facet_points: dict[str, PointSet] = {}
         self._facet_P: dict[tuple[str, str], sp.csr_matrix] = {}
@@ -84,7 +85,9 @@ class SpeciesTransport:
         self._storage_matrix = self._assemble_storage()
         self._drift = {s.name: self.drift(s) for s in self.species}
         if any(d is not None for d in self._drift.values()):
-            self._flux_terms = {s.name: drift_flux(s.space) for s in self.species}
+            terms = {}  # one flux term (edge weights) per space, shared by its species
+            self._flux_terms = {s.name: terms.setdefault(id(s.space), drift_flux(s.space))
+                                for s in self.species}
             self._patterns: dict[tuple, Pattern] = {}
             self._stiffness = None
         else:
@@ -111,10 +114,9 @@ class SpeciesTransport:
         meaning psi = scale * (the field of ``space`` stored at ``offset``)."""
         return None
 
-    def field_equations(self, x, t, F, rows, cols, vals) -> sp.spmatrix | None:
-        """Add the residuals of the extra fields to F; return their Jacobian
-        rows as a matrix and/or append COO entries to rows/cols/vals."""
-        return None
+    def field_equations(self, x, t, F, rows, cols, vals, pieces) -> None:
+        """Add the residuals of the extra fields to F and their Jacobian entries
+        as pieces (row offset, column offset, block) and/or COO entries."""
 
     def constraints(self, x: np.ndarray, steady: bool):
         """Extra scalar equations g(x) = 0 with Lagrange multipliers (gauges):
@@ -158,7 +160,8 @@ class SpeciesTransport:
         for s in self.species:
             w = self.points.weight / s.gamma[self.points.region]
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
-        blocks.append(sp.csr_matrix((self.n - self.n_species,) * 2))
+        if self.n > self.n_species:
+            blocks.append(sp.csr_matrix((self.n - self.n_species,) * 2))
         return sp.block_diag(blocks, format="csr")
 
     def _reaction_points(self, reaction: Reaction) -> dict:
@@ -312,16 +315,21 @@ class SpeciesTransport:
         return self._storage_matrix @ x, self._storage_matrix
 
     def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.csr_matrix]:
-        """F = int J.grad v - int R v - int_boundary (inward flux) v, and dF/dx."""
+        """F = int J.grad v - int R v - int_boundary (inward flux) v, and dF/dx.
+
+        The Jacobian is gathered as ``pieces`` (row offset, column offset, local
+        block) and COO entries in global numbering, and summed once.
+        """
         rows, cols, vals = [], [], []
+        pieces: list[tuple[int, int, sp.spmatrix]] = []
         if self._stiffness is not None:
             F = self._stiffness @ x
-            J = self._stiffness
+            pieces.append((0, 0, self._stiffness))
         else:
             F = np.zeros(self.n)
-            J = sp.csr_matrix((self.n, self.n))
+            edge_cache: dict = {}
             for s in self.species:
-                J = J + self._add_drift_flux(s, x, F)
+                self._add_drift_flux(s, x, F, pieces, edge_cache)
         for rxn in self.reactions:
             self._add_reaction(rxn, x, F, rows, cols, vals)
         for b in self.case.boundaries:
@@ -329,14 +337,61 @@ class SpeciesTransport:
         for name, source in self.sources.items():
             s = self.by_name[name]
             F[s.slice] -= s.P.T @ (self.points.weight * source(self.points.x, t))
-        J_fields = self.field_equations(x, t, F, rows, cols, vals)
-        if J_fields is not None:
-            J = J + J_fields
-        if rows:
-            J = J + sp.csr_matrix(
-                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                shape=J.shape)
-        return self.replace_rows(x, t, F, J.tocsr())
+        self.field_equations(x, t, F, rows, cols, vals, pieces)
+        for r0, c0, block in pieces:
+            block = block.tocoo()
+            rows.append(block.row + r0)
+            cols.append(block.col + c0)
+            vals.append(block.data)
+        J = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(self.n, self.n))
+        return self.replace_rows(x, t, F, J)
+
+    def _pattern(self, row_space: Space, col_space: Space) -> Pattern:
+        """Element-matrix pattern between two spaces on the row space's elements,
+        in local numbering (shared by every block with these spaces)."""
+        key = (id(row_space), id(col_space))
+        if key not in self._patterns:
+            cols = col_space.local[row_space.global_element_dofs]
+            self._patterns[key] = Pattern(row_space.element_dofs, cols,
+                                          (row_space.n, col_space.n))
+        return self._patterns[key]
+
+    def element_k(self, s: SpeciesField) -> np.ndarray:
+        """k = D / gamma on each element of the species' space (cached)."""
+        if s.name not in self._element_k:
+            region = self.fem_mesh.region_ids[s.space.elements]
+            self._element_k[s.name] = (s.diffusivity / s.gamma)[region]
+        return self._element_k[s.name]
+
+    def drift_potential(self, s: SpeciesField, x: np.ndarray):
+        """psi on the species' dofs, or None."""
+        drift = self._drift[s.name]
+        if drift is None:
+            return None
+        scale, offset, space = drift
+        return scale * x[offset + space.local[s.space.dofs]]
+
+    def _add_drift_flux(self, s: SpeciesField, x, F, pieces, edge_cache) -> None:
+        """The drift-diffusion flux of species ``s`` (EAFE or Galerkin)."""
+        a = x[s.slice]
+        psi = self.drift_potential(s, x)
+        term = self._flux_terms[s.name]
+        tables = None
+        if psi is not None and hasattr(term, "edge_tables"):
+            # Bernoulli tables are shared by species of equal |charge| (sign flip)
+            scale = self._drift[s.name][0]
+            key = (id(term), abs(scale))
+            if key not in edge_cache:
+                edge_cache[key] = term.edge_tables(psi * (abs(scale) / scale))
+            tables = edge_cache[key] if scale > 0 else term.flipped(edge_cache[key])
+        residual, dA, dP = term.assemble(self.element_k(s), a, psi, tables)
+        F[s.slice] += residual
+        pieces.append((s.offset, s.offset, self._pattern(s.space, s.space).assemble(dA)))
+        if psi is not None:
+            scale, offset, space = self._drift[s.name]
+            block = self._pattern(s.space, space).assemble(scale * dP)
+            pieces.append((s.offset, offset, block))
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
@@ -344,10 +399,10 @@ class SpeciesTransport:
         offsets = [s.offset for s in self.species] + self.field_offsets()
         spaces = [s.space for s in self.species] + self.field_spaces()
         nv = spaces[0].n
-        if len(offsets) < 2 or any(sp_.n != nv for sp_ in spaces) \
+        if len(offsets) < 2 or any(space.n != nv for space in spaces) \
                 or len(offsets) * nv != self.n:
             return None
-        if any(not np.array_equal(sp_.dofs, spaces[0].dofs) for sp_ in spaces):
+        if any(not np.array_equal(space.dofs, spaces[0].dofs) for space in spaces):
             return None
         perm = (np.asarray(offsets)[None, :] + np.arange(nv)[:, None]).ravel()
         return perm, len(offsets)
@@ -363,41 +418,6 @@ class SpeciesTransport:
         """Last word on the assembled system: models may replace whole rows
         (e.g. equations tying boundary potentials to a floating electrode)."""
         return F, J
-
-    def _pattern(self, key, rows, cols, shape) -> Pattern:
-        if key not in self._patterns:
-            self._patterns[key] = Pattern(rows, cols, shape)
-        return self._patterns[key]
-
-    def element_k(self, s: SpeciesField) -> np.ndarray:
-        """k = D / gamma on each element of the species' space."""
-        region = self.fem_mesh.region_ids[s.space.elements]
-        return (s.diffusivity / s.gamma)[region]
-
-    def drift_potential(self, s: SpeciesField, x: np.ndarray):
-        """psi on the species' dofs, or None."""
-        drift = self._drift[s.name]
-        if drift is None:
-            return None
-        scale, offset, space = drift
-        return scale * x[offset + space.local[s.space.dofs]]
-
-    def _add_drift_flux(self, s: SpeciesField, x, F) -> sp.csr_matrix:
-        """The drift-diffusion flux of species ``s`` (EAFE or Galerkin)."""
-        a = x[s.slice]
-        psi = self.drift_potential(s, x)
-        residual, dA, dP = self._flux_terms[s.name].assemble(self.element_k(s), a, psi)
-        F[s.slice] += residual
-        n = self.n
-        pattern = self._pattern(("aa", s.name), s.space.element_dofs + s.offset,
-                                s.space.element_dofs + s.offset, (n, n))
-        J = pattern.assemble(dA)
-        if psi is not None:
-            scale, offset, space = self._drift[s.name]
-            col = space.local[s.space.global_element_dofs] + offset
-            pattern = self._pattern(("ap", s.name), s.space.element_dofs + s.offset, col, (n, n))
-            J = J + pattern.assemble(scale * dP)
-        return J
 
     def _add_reaction(self, rxn, x, F, rows, cols, vals):
         """Mass action v = k_f prod c^nu - k_r prod c^nu at the cell points."""
