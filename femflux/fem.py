@@ -116,6 +116,8 @@ class Space:
     n : number of active (local) dofs
     element_dofs : (nloc, nel) local dof numbers of each covered element
     x : (dim, n) coordinates of the dofs (m)
+    grads : (nloc, dim, nel, nq) basis gradients at the quadrature points
+    values : (nloc, nel, nq) basis values at the quadrature points
     """
 
     def __init__(self, fem_mesh: FemMesh, degree: int = 1, elements: np.ndarray | None = None):
@@ -138,19 +140,14 @@ class Space:
         self.element_dofs = self.local[global_dofs].astype(np.int32)
         self.n = len(self.dofs)
         self.x = self.basis.doflocs[:, self.dofs]
+        # keep our own arrays of basis values and gradients; skfem's per-function
+        # copies are then dropped (they double the memory on large meshes)
+        self.grads = np.stack([b[0].grad for b in self.basis.basis])
+        self.values = np.stack([np.asarray(b[0]) for b in self.basis.basis])
+        self.basis.basis = None
         region_ids = fem_mesh.region_ids
         self.region_mask = np.zeros(max(len(fem_mesh.regions), 1), dtype=bool)
         self.region_mask[np.unique(region_ids[self.elements])] = True
-
-    @cached_property
-    def grads(self) -> np.ndarray:
-        """(nloc, dim, nel, nq) basis gradients at the quadrature points."""
-        return np.stack([b[0].grad for b in self.basis.basis])
-
-    @cached_property
-    def values(self) -> np.ndarray:
-        """(nloc, nel, nq) basis values at the quadrature points."""
-        return np.stack([np.asarray(b[0]) for b in self.basis.basis])
 
     @cached_property
     def quadrature_x(self) -> np.ndarray:

@@ -338,18 +338,22 @@ class SpeciesTransport:
             s = self.by_name[name]
             F[s.slice] -= s.P.T @ (self.points.weight * source(self.points.x, t))
         self.field_equations(x, t, F, rows, cols, vals, pieces)
+        index = np.int32 if self.n < 2**31 else np.int64
         for r0, c0, block in pieces:
             block = block.tocoo()
-            rows.append(block.row + r0)
-            cols.append(block.col + c0)
+            rows.append((block.row + r0).astype(index))
+            cols.append((block.col + c0).astype(index))
             vals.append(block.data)
-        J = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(self.n, self.n))
+        J = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows).astype(index),
+                                                  np.concatenate(cols).astype(index))),
+                          shape=(self.n, self.n)).tocsr()
         return self.replace_rows(x, t, F, J)
 
     def _pattern(self, row_space: Space, col_space: Space) -> Pattern:
         """Element-matrix pattern between two spaces on the row space's elements,
         in local numbering (shared by every block with these spaces)."""
+        if row_space is col_space:
+            return row_space.pattern
         key = (id(row_space), id(col_space))
         if key not in self._patterns:
             cols = col_space.local[row_space.global_element_dofs]
