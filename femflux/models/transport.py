@@ -322,14 +322,8 @@ class SpeciesTransport:
         """
         rows, cols, vals = [], [], []
         pieces: list[tuple[int, int, sp.spmatrix]] = []
-        if self._stiffness is not None:
-            F = self._stiffness @ x
-            pieces.append((0, 0, self._stiffness))
-        else:
-            F = np.zeros(self.n)
-            edge_cache: dict = {}
-            for s in self.species:
-                self._add_drift_flux(s, x, F, pieces, edge_cache)
+        F = np.zeros(self.n)
+        self.add_species_fluxes(x, t, F, pieces)
         for rxn in self.reactions:
             self._add_reaction(rxn, x, F, rows, cols, vals)
         for b in self.case.boundaries:
@@ -348,6 +342,18 @@ class SpeciesTransport:
                                                   np.concatenate(cols).astype(index))),
                           shape=(self.n, self.n)).tocsr()
         return self.replace_rows(x, t, F, J)
+
+    def add_species_fluxes(self, x, t, F, pieces) -> None:
+        """The flux term int -J_i . grad v of every species: Galerkin diffusion
+        (a constant matrix) or the drift-diffusion term of the model's potentials.
+        Models with other flux laws (Onsager) override this."""
+        if self._stiffness is not None:
+            F += self._stiffness @ x
+            pieces.append((0, 0, self._stiffness))
+            return
+        edge_cache: dict = {}
+        for s in self.species:
+            self._add_drift_flux(s, x, F, pieces, edge_cache)
 
     def _pattern(self, row_space: Space, col_space: Space) -> Pattern:
         """Element-matrix pattern between two spaces on the row space's elements,
