@@ -13,11 +13,16 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
 def test_every_case_is_tested():
-    tested = {"porous_electrode", "pipette_tip", "copper_polarisation"}
+    tested = {"porous_electrode", "pipette_tip", "copper_polarisation", "nanopore",
+              "conical_nanopore"}
     assert {p.stem for p in CASES.glob("*.toml")} <= tested | set(_OTHER_MODEL_CASES)
 
 
-_OTHER_MODEL_CASES: list[str] = []
+#: cases whose regression tests live with their model's tests
+_OTHER_MODEL_CASES = [
+    "hydrogen_notched_plate", "stressed_rod",  # tests/test_stress_diffusion.py
+    "spinodal_bm1a", "spinodal_sphere_3d", "darken_fe_si_c", "ternary_couple",  # test_onsager
+]
 
 
 def test_pipette_tip_release_rate():
@@ -63,3 +68,32 @@ def test_copper_polarisation_open_circuit_and_limiting_current():
     result = femflux.solve(femflux.load_case(CASES / "copper_polarisation.toml"))
     flux = result.summary["boundaries"]["xmin"]["flux"]["Cu"]
     assert 0.1 < -2 * FARADAY * flux / limiting_current() < 0.5
+
+
+def test_conical_nanopore_rectifies():
+    """Negative wall charge: the pore conducts more with the base side negative."""
+    currents = {}
+    for v in (-1.0, 1.0):
+        case = femflux.load_case(CASES / "conical_nanopore.toml",
+                                 overrides={"boundary.top.potential": v})
+        b = femflux.solve(case).summary["boundaries"]
+        assert b["top"]["current"] == pytest.approx(-b["bottom"]["current"], rel=1e-6)
+        currents[v] = -b["top"]["current"]
+    ratio = abs(currents[-1.0] / currents[1.0])
+    assert currents[-1.0] < 0 < currents[1.0]
+    assert 2.5 < ratio < 3.5  # 2.94 on this mesh
+
+
+def test_nanopore_conductance():
+    result = femflux.solve(femflux.load_case(CASES / "nanopore.toml"))
+    b = result.summary["boundaries"]
+    conductance = -b["top"]["current"] / 0.1
+    assert b["top"]["current"] == pytest.approx(-b["bottom"]["current"], rel=1e-6)
+    # between the bulk pore conductance (with access resistance) and bulk + surface
+    import sys
+
+    sys.path.insert(0, str(CASES))
+    from nanopore_conductance import models
+
+    bulk, surface, with_access = models(10.0)
+    assert with_access < conductance < bulk + surface

@@ -1,0 +1,515 @@
+"""The ``stress-diffusion`` model (SPEC 4.3).
+
+mu_i = mu0_i + RT ln(c_i / c_ref) - Omega_i sigma_h, so inside a region
+
+    J_i = -(D_i c_i / RT) grad mu_i = -D_i (grad c_i + c_i grad psi_i),
+    psi_i = -Omega_i sigma_h / RT,
+
+with quasi-static small-strain elasticity, div sigma = 0,
+
+    sigma = C : (eps(u) - eps_ch),   eps_ch = sum_i (Omega_i / 3)(c_i - c_0,i) I
+
+(``chemical_expansion = true``: two-way coupling; false: eps_ch = 0, one-way).
+
+Unknowns: the species (activity concentrations of the base model), then the
+hydrostatic stress sigma_h as a continuous field on the species' space, defined
+by its lumped L2 projection ``w_k (sigma_h,k - [tr(sigma)/3]_k) = 0``, then the
+displacement (``dim`` components, Lagrange degree ``displacement_degree``,
+component-major).  The species flux is the base model's drift term (EAFE on P1
+simplices: positive concentrations, exact Jacobian) with the sigma_h field as
+drift potential.  All mechanical rows are linear in the unknowns, so they are
+one constant sparse matrix plus the boundary loads.
+
+Geometries: 3D; 2D plane strain / plane stress; axisymmetric (r, z, theta with
+eps_theta = u_r / r, u_r = 0 on the axis); 1D planar uniaxial strain, 1D
+cylindrical (eps_theta = u/r, eps_z = 0) and 1D spherical (two hoop strains).
+Rigid-body motion that no displacement condition removes is removed by zero
+mean displacement and zero mean rotation (lumped weights), bordered Lagrange
+multipliers (SPEC 4.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import elasticity as el
+from ..errors import CaseError
+from ..expressions import evaluate
+from ..fem import PointSet, Space
+from .transport import SpeciesTransport
+
+
+class StressDiffusion(SpeciesTransport):
+    """Species diffusion driven by chemical-potential gradients including -Omega sigma_h."""
+
+    kind = "stress-diffusion"
+
+    def __init__(self, case, fem_mesh):
+        super().__init__(case, fem_mesh)
+        self.symmetric = False  # the sigma_h rows and the couplings are not symmetric
+
+    # -- set-up -----------------------------------------------------------------
+
+    def _setup_fields(self, offset: int) -> int:
+        case = self.case
+        self.elastic = case.elasticity
+        self.geometry = self.fem_mesh.geometry
+        self.plane_stress = (self.dim == 2 and self.geometry == "planar"
+                             and self.elastic.plane == "stress")
+        self.hoops = el.hoop_count(self.geometry, self.dim)
+        all_regions = tuple(self.region_names)
+        self.sh_space = self._space(all_regions)
+        p_u = case.solver.displacement_degree
+        self.u_space = self.sh_space if p_u == self.degree else Space(self.fem_mesh, p_u)
+        self.sh_offset = offset
+        self.u_offset = offset + self.sh_space.n
+        self.n_u = self.u_space.n
+        self.n_mech = self.sh_space.n + self.dim * self.n_u
+        # material per region and per element
+        E = np.full(self.nregions, self.elastic.youngs_modulus)
+        nu = np.full(self.nregions, self.elastic.poisson_ratio)
+        for region in case.regions:
+            k = self.region_index[region.name]
+            if region.youngs_modulus is not None:
+                E[k] = region.youngs_modulus
+            if region.poisson_ratio is not None:
+                nu[k] = region.poisson_ratio
+        self.E_region, self.nu_region = E, nu
+        lam, mu = el.lame(E, nu)
+        lam_e, beta, n_alpha = el.constitutive(lam, mu, self.plane_stress)
+        self.n_alpha = n_alpha
+        region_of_element = self.fem_mesh.region_ids[self.u_space.elements]
+        self.lam_e, self.mu, self.beta = (lam_e[region_of_element], mu[region_of_element],
+                                          beta[region_of_element])
+        self.omega = self._partial_molar_volumes()
+        self.c0 = np.array([self.elastic.stress_free_concentration.get(s.name, 0.0)
+                            for s in self.species]) if self.elastic.chemical_expansion \
+            else np.zeros(len(self.species))
+        self._build_quadrature()
+        self._build_operators()
+        self._mech_dirichlet = self._displacement_dofs()
+        self._loads = [self._load_data(b) for b in case.boundaries
+                       if b.traction is not None or b.pressure is not None]
+        self._rigid = self._rigid_constraints()
+        self._equilibrated = None
+        # Body force f(x, t) -> (dim, npts) in N/m^3: a Python-API hook
+        # (manufactured solutions); the case file has no such key.
+        self.body_force = None
+        return self.n_mech
+
+    def _partial_molar_volumes(self) -> np.ndarray:
+        """(nspecies, nregions) Omega; the drift needs one value per species."""
+        omega = np.zeros((len(self.species), self.nregions))
+        for s, spec in zip(self.species, self.case.species, strict=True):
+            omega[s.index] = spec.partial_molar_volume
+            for region in self.case.regions:
+                if spec.name in region.partial_molar_volume:
+                    omega[s.index, self.region_index[region.name]] = \
+                        region.partial_molar_volume[spec.name]
+            values = np.unique(omega[s.index, s.regions])
+            if len(values) > 1:
+                raise CaseError(
+                    f"species {spec.name!r}: partial_molar_volume differs between its regions "
+                    f"({', '.join(f'{v:g}' for v in values)}); stress-diffusion needs one "
+                    "value per species")
+        return omega
+
+    def _build_quadrature(self) -> None:
+        """The displacement space's quadrature points as a point set, and the
+        prolongations of the species and sigma_h spaces to them."""
+        us = self.u_space
+        nel, nq = us.dx.shape
+        x = us.quadrature_x
+        self.qpoints = PointSet(x=x.reshape(x.shape[0], -1), weight=us.dx.ravel(),
+                                region=np.repeat(self.fem_mesh.region_ids[us.elements], nq)
+                                .astype(np.int32), kind="gauss", element=np.arange(nel * nq),
+                                quadrature=(us.basis.X, us.basis.W))
+        self.hoop = None
+        if self.hoops:
+            self.hoop = us.values / x[0][None, :, :]  # v_i / r
+        self._q_cache: dict[int, sp.csr_matrix] = {}
+
+    def _q_prolongation(self, space: Space) -> sp.csr_matrix:
+        if id(space) not in self._q_cache:
+            self._q_cache[id(space)] = self.qpoints.prolongation(space)
+        return self._q_cache[id(space)]
+
+    def _build_operators(self) -> None:
+        """The constant matrix of all mechanical rows, A_mech (n_mech x n), and the
+        constant part of their right-hand side."""
+        us, dim = self.u_space, self.dim
+        dx = self.qpoints.weight  # (npts,)
+        nq = us.dx.shape[1]
+        self.K_uu = self.elastic_stiffness()
+        self.Dq = el.divergence_operator(us.grads, self.hoop, self.hoops, us.element_dofs, us.n)
+        beta_q = np.repeat(self.beta, nq)
+        self.beta_q = beta_q
+        Pq_sh = self._q_prolongation(self.sh_space)
+        self.sh_weight = Pq_sh.T @ dx  # lumped projection weights
+        # alpha at the points: sum_s A_s a_s - alpha0
+        self._alpha_ops = []
+        alpha0 = np.zeros(len(dx))
+        region_q = self.qpoints.region
+        if self.elastic.chemical_expansion:
+            for s in self.species:
+                Pq = self._q_prolongation(s.space)
+                present = np.asarray(Pq.sum(axis=1)).ravel() != 0
+                factor = self.omega[s.index, region_q] / 3.0 / s.gamma[region_q] * present
+                if not np.any(factor):
+                    continue
+                self._alpha_ops.append((s, (sp.diags(factor) @ Pq).tocsr()))
+                alpha0 += self.omega[s.index, region_q] / 3.0 * self.c0[s.index] * present
+        self.alpha0 = alpha0
+        kappa = beta_q / 3.0
+        kappa_alpha = self.n_alpha * beta_q / 3.0
+        n_sh = self.sh_space.n
+        sh_u = -(Pq_sh.T @ sp.diags(dx * kappa) @ self.Dq)
+        sh_sh = sp.diags(self.sh_weight)
+        blocks_sh = [sp.csr_matrix((n_sh, self.n_species))]
+        blocks_u = [sp.csr_matrix((dim * us.n, self.n_species))]
+        coupling_sh = sp.csr_matrix((n_sh, self.n_species))
+        coupling_u = sp.csr_matrix((dim * us.n, self.n_species))
+        for s, A in self._alpha_ops:
+            embed = sp.csr_matrix((np.ones(s.space.n), (np.arange(s.space.n),
+                                   s.offset + np.arange(s.space.n))),
+                                  shape=(s.space.n, self.n_species))
+            coupling_sh = coupling_sh + Pq_sh.T @ sp.diags(dx * kappa_alpha) @ A @ embed
+            coupling_u = coupling_u - self.Dq.T @ sp.diags(dx * beta_q) @ A @ embed
+        blocks_sh[0] = coupling_sh
+        blocks_u[0] = coupling_u
+        self.A_mech = sp.bmat([[blocks_sh[0], sh_sh, sh_u],
+                               [blocks_u[0], None, self.K_uu]], format="csr")
+        self.b_mech0 = np.concatenate([
+            -(Pq_sh.T @ (dx * kappa_alpha * alpha0)),
+            self.Dq.T @ (dx * beta_q * alpha0)])
+
+    def elastic_stiffness(self) -> sp.csr_matrix:
+        """The (u, u) block: vectorised element matrices summed through a Pattern."""
+        us, dim = self.u_space, self.dim
+        pattern = el.VectorPattern(us.element_dofs, us.n, dim)
+        return pattern.assemble(el.stiffness_blocks(us.grads, self.hoop, self.hoops,
+                                                    self.lam_e, self.mu, us.dx))
+
+    # -- boundary conditions ------------------------------------------------------
+
+    def _boundary_u_dofs(self, name: str) -> np.ndarray:
+        facets = self.fem_mesh.boundaries[name]
+        us = self.u_space
+        if us.degree == 1:
+            nodes = np.flatnonzero(np.bincount(self.fem_mesh.mesh.facets[:, facets].ravel(),
+                                               minlength=self.fem_mesh.mesh.nvertices))
+            local = us.local[nodes]
+        else:
+            local = us.local[us.basis.get_dofs(facets=facets).all()]
+        return local[local >= 0]
+
+    def _displacement_dofs(self):
+        """[(dofs, value or None for 0, boundary coordinates)] of every prescribed
+        displacement component, plus u_r = 0 on the symmetry axis."""
+        out = []
+        for b in self.case.boundaries:
+            if b.displacement is None:
+                continue
+            local = self._boundary_u_dofs(b.name)
+            for a, value in enumerate(b.displacement):
+                if value is not None:
+                    out.append((self.u_offset + a * self.n_u + local, value,
+                                self.u_space.x[:, local]))
+        if self.geometry in ("axisymmetric", "cylindrical", "spherical"):
+            r = self.u_space.x[0]
+            size = float(np.ptp(self.fem_mesh.mesh.p[0])) or 1.0
+            axis = np.flatnonzero(np.abs(r) <= 1e-10 * size)
+            if len(axis):
+                out.append((self.u_offset + axis, 0.0, self.u_space.x[:, axis]))
+        return out
+
+    def dirichlet(self, t: float):
+        dofs, values = super().dirichlet(t)
+        if not self._mech_dirichlet:
+            return dofs, values
+        extra_d = [d for d, _, _ in self._mech_dirichlet]
+        extra_v = [evaluate(v, x, t) for _, v, x in self._mech_dirichlet]
+        return np.concatenate([dofs] + extra_d), np.concatenate([values] + extra_v)
+
+    def _load_data(self, b):
+        """Facet quadrature of a traction/pressure boundary (cached arrays)."""
+        import skfem
+
+        from ..fem import metric, metric_degree
+
+        mesh = self.fem_mesh.mesh
+        facets = self.fem_mesh.boundaries[b.name]
+        order = 2 * self.u_space.degree + metric_degree(self.geometry)
+        fb = skfem.FacetBasis(mesh, self.u_space.element, facets=facets, intorder=order)
+        x = np.asarray(fb.global_coordinates())  # (dim, nf, nq)
+        ds = fb.dx * metric(self.geometry, x)
+        vals = np.stack([np.asarray(f[0]) for f in fb.basis])  # (nloc, nf, nq)
+        normals = np.asarray(fb.normals)
+        dofs = self.u_space.local[fb.element_dofs]  # (nloc, nf)
+        return {"boundary": b, "x": x, "ds": ds, "vals": vals, "normals": normals,
+                "dofs": dofs}
+
+    def _load_vector(self, t: float) -> np.ndarray:
+        """int t . v ds over the traction and pressure boundaries (u rows)."""
+        f = np.zeros(self.dim * self.n_u)
+        for data in self._loads:
+            b, x, ds = data["boundary"], data["x"], data["ds"]
+            flat = x.reshape(self.dim, -1)
+            if b.pressure is not None:
+                p = evaluate(b.pressure, flat, t).reshape(ds.shape)
+                traction = -p[None] * data["normals"]
+            else:
+                traction = np.stack([evaluate(v, flat, t).reshape(ds.shape) for v in b.traction])
+            for a in range(self.dim):
+                contrib = np.einsum("ifq,fq->if", data["vals"], traction[a] * ds)
+                ok = data["dofs"] >= 0
+                f[a * self.n_u:(a + 1) * self.n_u] += np.bincount(
+                    data["dofs"][ok], weights=contrib[ok], minlength=self.n_u)
+        return f
+
+    # -- rigid-body motion ---------------------------------------------------------
+
+    def _rigid_constraints(self):
+        """Rows G (k x n) of zero mean displacement / rotation for the rigid
+        modes no displacement condition removes (None if all are removed)."""
+        modes = el.rigid_body_modes(self.u_space.x, self.geometry)  # (dim, n_u, k)
+        if modes.shape[-1] == 0:
+            return None
+        R = modes.reshape(self.dim * self.n_u, -1)  # component-major rows
+        fixed = [d - self.u_offset for d, _, _ in self._mech_dirichlet]
+        if fixed:
+            fixed = np.unique(np.concatenate(fixed))
+            Rf = R[fixed]
+            _, svals, vt = np.linalg.svd(Rf, full_matrices=True)
+            tol = 1e-8 * max(float(svals.max(initial=0.0)), 1e-300) * max(Rf.shape)
+            rank = int(np.sum(svals > tol)) if len(svals) else 0
+            free_modes = vt[rank:].T  # combinations of modes that the conditions leave
+        else:
+            free_modes = np.eye(R.shape[1])
+        if free_modes.shape[1] == 0:
+            return None
+        weight = np.abs(self._q_prolongation(self.u_space).T @ self.qpoints.weight)
+        weight = np.tile(weight, self.dim)
+        G = (R @ free_modes).T * weight[None, :]  # on the displacement dofs
+        return G / np.abs(G).sum(axis=1, keepdims=True)
+
+    def constraints(self, x, steady):
+        if self._rigid is None:
+            return None
+        G = sp.hstack([sp.csr_matrix((len(self._rigid), self.u_offset)),
+                       sp.csr_matrix(self._rigid)], format="csr")
+        scale = np.full(len(self._rigid), self.u_scale)
+        return G @ x, G, scale
+
+    # -- drift -----------------------------------------------------------------------
+
+    def drift(self, s):
+        omega = float(self.omega[s.index, s.regions][0]) if s.regions.any() else 0.0
+        if omega == 0.0:
+            return None
+        return (-omega / self.RT, self.sh_offset, self.sh_space)
+
+    def field_offsets(self):
+        return [self.sh_offset] + [self.u_offset + a * self.n_u for a in range(self.dim)]
+
+    def field_spaces(self):
+        return [self.sh_space] + [self.u_space] * self.dim
+
+    # -- equations ----------------------------------------------------------------------
+
+    @property
+    def mech_slice(self) -> slice:
+        return slice(self.sh_offset, self.sh_offset + self.n_mech)
+
+    @property
+    def sh_slice(self) -> slice:
+        return slice(self.sh_offset, self.u_offset)
+
+    def mech_rhs(self, t: float) -> np.ndarray:
+        b = self.b_mech0.copy()
+        if self._loads:
+            b[self.sh_space.n:] -= self._load_vector(t)
+        if self.body_force is not None:
+            P = self._q_prolongation(self.u_space)
+            f = np.asarray(self.body_force(self.qpoints.x, t), dtype=float)
+            for a in range(self.dim):
+                b[self.sh_space.n + a * self.n_u:self.sh_space.n + (a + 1) * self.n_u] -= \
+                    P.T @ (self.qpoints.weight * f[a])
+        return b
+
+    def field_equations(self, x, t, F, rows, cols, vals, pieces):
+        F[self.mech_slice] += self.A_mech @ x + self.mech_rhs(t)
+        pieces.append((self.sh_offset, 0, self.A_mech))
+
+    # -- scales and initial state --------------------------------------------------------
+
+    def _stress_scale(self) -> float:
+        values = []
+        size = float(np.linalg.norm(np.ptp(self.fem_mesh.mesh.p, axis=1))) or 1.0
+        E = float(self.E_region.max())
+        for data in self._loads:
+            b = data["boundary"]
+            flat = data["x"].reshape(self.dim, -1)
+            items = [b.pressure] if b.pressure is not None else b.traction
+            for v in items:
+                values.append(float(np.abs(evaluate(v, flat, 0.0)).max(initial=0.0)))
+        for _, v, xb in self._mech_dirichlet:
+            values.append(E * float(np.abs(evaluate(v, xb, 0.0)).max(initial=0.0)) / size)
+        x0 = SpeciesTransport.initial_state(self)
+        for s, _ in self._alpha_ops:
+            c = float(np.abs(x0[s.slice]).max(initial=0.0)) or self.c_ref
+            values.append(float(self.beta.max()) * np.abs(self.omega[s.index]).max() / 3 * c)
+        scale = max(values, default=0.0)
+        return scale if scale > 0 else 1e-6 * E
+
+    def _scales(self):
+        x_scale, r_scale = super()._scales()
+        sigma = self._stress_scale()
+        self.sigma_scale = sigma
+        # the physical displacement magnitude sigma L / E (Newton scaling, error control)
+        size = float(np.linalg.norm(np.ptp(self.fem_mesh.mesh.p, axis=1))) or 1.0
+        self.u_scale = sigma * size / float(self.E_region.max())
+        w = self.sh_weight
+        x_scale[self.sh_slice] = sigma
+        r_scale[self.sh_slice] = sigma * np.maximum(w, 1e-3 * np.median(w))
+        force = np.asarray(abs(self.Dq).T @ self.qpoints.weight).ravel()
+        x_scale[self.u_offset:] = self.u_scale
+        r_scale[self.u_offset:] = sigma * max(float(np.median(force)), 1e-300)
+        return x_scale, r_scale
+
+    def _cell_size(self) -> float:
+        """Median element size h: the displacement scale sigma h / E balances
+        the stiffness and projection rows of the Jacobian (diagonal pivots)."""
+        volume = np.median(self.u_space.basis.dx.sum(axis=1))
+        return float(volume ** (1.0 / self.dim)) or 1.0
+
+    def initial_state(self) -> np.ndarray:
+        """The species' initial values with the displacement and sigma_h in
+        mechanical equilibrium with them (quasi-static from t = 0)."""
+        if self._equilibrated is None:
+            x = super().initial_state()
+            fixed, values = self.dirichlet(0.0)
+            x[fixed] = values
+            self._equilibrated = self.equilibrate(x, 0.0)
+        return self._equilibrated.copy()
+
+    def equilibrate(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Solve the (linear) mechanical rows for sigma_h and u at fixed species."""
+        from ..solver import LinearSolver
+
+        m = self.mech_slice
+        A = self.A_mech[:, m].tocsr()
+        rhs = -(self.A_mech[:, : self.n_species] @ x[: self.n_species] + self.mech_rhs(t))
+        fixed, values = self.dirichlet(t)
+        mech = fixed >= self.sh_offset
+        local = fixed[mech] - self.sh_offset
+        diag = np.abs(A.diagonal())
+        scale_row = np.where(diag > 0, diag, 1.0)
+        keep = np.ones(self.n_mech)
+        keep[local] = 0.0
+        A = (sp.diags(keep) @ A + sp.diags(1.0 - keep) @ sp.diags(scale_row)).tocsr()
+        rhs = keep * rhs
+        rhs[local] = scale_row[local] * values[mech]
+        k = 0
+        if self._rigid is not None:
+            G = np.hstack([np.zeros((len(self._rigid), self.sh_space.n)), self._rigid])
+            k = len(G)
+            A = sp.bmat([[A, sp.csr_matrix(G.T * keep[:, None])], [sp.csr_matrix(G), None]],
+                        format="csr")
+            rhs = np.concatenate([rhs, np.zeros(k)])
+        # scaled unknowns (sigma_h by the stress scale, u by the displacement
+        # scale) and rows: keeps diagonal pivots and AMG well-conditioned
+        sigma = self._stress_scale()
+        u_scale = sigma * self._cell_size() / float(self.E_region.max())
+        u_rows = scale_row[self.sh_space.n:]
+        cs = np.concatenate([np.full(self.sh_space.n, sigma),
+                             np.full(self.dim * self.n_u, u_scale),
+                             np.full(k, float(np.median(u_rows)) * u_scale)])
+        rs = 1.0 / np.concatenate([np.maximum(scale_row * cs[: self.n_mech], 1e-300),
+                                   np.full(k, u_scale)])
+        As = (sp.diags(rs) @ A @ sp.diags(cs)).tocsr()
+        solver = LinearSolver("auto", self.dim, False, border=k)
+        y = solver.solve(As, rs * rhs, rtol=1e-12)
+        out = x.copy()
+        out[m] = (cs * y)[: self.n_mech]
+        return out
+
+    def near_nullspace(self) -> np.ndarray:
+        """(n, k) near-nullspace for AMG: constants for the species and sigma_h,
+        rigid-body modes for the displacement."""
+        geometry = "planar" if self.geometry == "axisymmetric" else self.geometry
+        modes = el.rigid_body_modes(self.u_space.x, geometry).reshape(self.dim * self.n_u, -1)
+        cols = []
+        for s in self.species:
+            v = np.zeros(self.n)
+            v[s.slice] = 1.0
+            cols.append(v)
+        v = np.zeros(self.n)
+        v[self.sh_slice] = 1.0
+        cols.append(v)
+        for k in range(modes.shape[1]):
+            v = np.zeros(self.n)
+            v[self.u_offset:] = modes[:, k]
+            cols.append(v)
+        return np.column_stack(cols)
+
+    # -- outputs -----------------------------------------------------------------------
+
+    def displacement(self, x) -> np.ndarray:
+        """(dim, n_u) displacement dof values."""
+        return x[self.u_offset:].reshape(self.dim, self.n_u)
+
+    def alpha_at_points(self, x) -> np.ndarray:
+        alpha = -self.alpha0.copy()
+        for s, A in self._alpha_ops:
+            alpha += A @ x[s.slice]
+        return alpha
+
+    def stress_at_points(self, x) -> np.ndarray:
+        """(3, 3, nel, nq) Cauchy stress at the displacement's quadrature points."""
+        us = self.u_space
+        nel, nq = us.dx.shape
+        eps = el.strain_at_points(self.displacement(x), us.element_dofs, us.grads, self.hoop,
+                                  self.geometry)
+        alpha = self.alpha_at_points(x).reshape(nel, nq)
+        return el.stress_from_strain(eps, alpha, self.lam_e[:, None], self.mu[:, None],
+                                     self.beta[:, None], self.plane_stress)
+
+    def _vertex_projection(self):
+        if not hasattr(self, "_vertex_P"):
+            space = self.sh_space if self.degree == 1 else Space(self.fem_mesh, 1)
+            P = self._q_prolongation(space)
+            self._vertex_P = (P, P.T @ self.qpoints.weight, space)
+        return self._vertex_P
+
+    def nodal_stress(self, x) -> np.ndarray:
+        """(nvertices, 9) lumped L2 projection of sigma to the vertices."""
+        P, w, space = self._vertex_projection()
+        sigma = self.stress_at_points(x).reshape(9, -1)
+        values = (P.T @ (sigma * self.qpoints.weight).T) / np.maximum(w, 1e-300)[:, None]
+        nv = self.fem_mesh.mesh.nvertices
+        out = np.zeros((nv, 9))
+        out[space.dofs[space.dofs < nv]] = values[space.dofs < nv]
+        return out
+
+    def point_fields(self, x):
+        mesh = self.fem_mesh.mesh
+        nv = mesh.nvertices
+        fields = {}
+        for s in self.species:
+            fields[s.name] = self.node_concentration(s, x)
+        sigma_h = self.sh_space.to_global(x[self.sh_slice])[:nv]
+        for s in self.species:
+            omega = float(self.omega[s.index, s.regions][0]) if s.regions.any() else 0.0
+            fields[f"mu_{s.name}"] = self.chemical_potential(s, fields[s.name]) - omega * sigma_h
+        u = np.zeros((nv, 3))
+        disp = self.displacement(x)
+        for a in range(self.dim):
+            u[:, a] = self.u_space.to_global(disp[a])[:nv]
+        fields["u"] = u
+        sigma = self.nodal_stress(x)
+        fields["sigma"] = sigma
+        fields["sigma_h"] = sigma_h
+        fields["von_mises"] = el.von_mises(sigma)
+        return fields
