@@ -1,0 +1,61 @@
+"""Regenerate every picture of the README gallery (cases/gallery/*.png).
+
+    python cases/make_gallery.py            # all cases and sweeps
+    python cases/make_gallery.py nanopore   # some
+
+Each case in cases/*.toml is solved and drawn with femflux's default picture
+for its model (plus the options below); the study scripts beside the cases
+(sweeps, profiles, F(t)) draw their own plots.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import femflux
+from femflux.plot import plot_result
+
+HERE = Path(__file__).resolve().parent
+GALLERY = HERE / "gallery"
+
+#: picture options per case (field, log scale, ...); default: femflux's choice
+OPTIONS = {
+    "porous_electrode": {"field": "salt"},
+    "pipette_tip": {"field": "FcMeOH"},
+    "nanopore": {"field": "K", "log": True},
+    "conical_nanopore": {"field": "phi"},
+    "copper_polarisation": {"field": "Cu"},
+}
+#: study scripts that draw their own figure into cases/gallery/
+SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py"]
+
+
+def draw_case(path: Path) -> Path:
+    result = femflux.solve(femflux.load_case(path))
+    out = GALLERY / f"{path.stem}.png"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = result.save(Path(tmp) / path.stem)
+        plotter = plot_result(folder, out=out, window=(1200, 900), **OPTIONS.get(path.stem, {}))
+        if hasattr(plotter, "close"):
+            plotter.close()
+    return out
+
+
+def main(names: list[str]) -> None:
+    GALLERY.mkdir(exist_ok=True)
+    for path in sorted(HERE.glob("*.toml")):
+        if names and path.stem not in names:
+            continue
+        print(f"{path.stem}: {draw_case(path)}", flush=True)
+    for script in SCRIPTS + sorted(p.name for p in HERE.glob("*.py")
+                                   if p.name not in SCRIPTS and p.name != Path(__file__).name):
+        if names and Path(script).stem not in names:
+            continue
+        subprocess.run([sys.executable, str(HERE / script)], check=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
