@@ -121,7 +121,10 @@ class _AlgebraicMultigrid:
         if near_nullspace is not None:
             kwargs["B"] = near_nullspace
         self.A, self.M, self.symmetric = A, M, symmetric
-        self.ml = pyamg.smoothed_aggregation_solver(M, **kwargs)
+        try:
+            self.ml = pyamg.smoothed_aggregation_solver(M, **kwargs)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise NewtonFailure(f"AMG set-up failed ({exc})") from exc
         self.iterations = 0
         self.fresh_iterations = None  # Krylov iterations with a fresh hierarchy
 
@@ -146,8 +149,11 @@ class _AlgebraicMultigrid:
         residuals: list[float] = []
         options = {"maxiter": 400} if self.symmetric else {"restart": 100, "maxiter": 4}
         krylov = cg if self.symmetric else gmres
-        y, _ = krylov(self.M, rhs, M=self.ml.aspreconditioner(), tol=rtol,
-                      residuals=residuals, **options)
+        try:
+            y, _ = krylov(self.M, rhs, M=self.ml.aspreconditioner(), tol=rtol,
+                          residuals=residuals, **options)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise NewtonFailure(f"the AMG-preconditioned Krylov solve failed ({exc})") from exc
         self.iterations = len(residuals)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
@@ -199,6 +205,8 @@ class LinearSolver:
     #: largest 3D system solved directly (SuperLU fill-in grows fast in 3D);
     #: symmetric systems go to AMG + CG earlier than non-symmetric ones
     direct_limit_3d = {True: 10_000, False: 20_000}
+    #: largest system refactored directly when the iterative solver fails
+    direct_fallback = 150_000
 
     def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
                  near_nullspace: np.ndarray | None = None, border: int = 0, blocks=None):
@@ -229,7 +237,13 @@ class LinearSolver:
         else:
             self._cached = self._prepare(A)
         self._key = reuse_key
-        return self._cached.solve(b, rtol)
+        try:
+            return self._cached.solve(b, rtol)
+        except NewtonFailure:
+            if not self.iterative or A.shape[0] > self.direct_fallback:
+                raise
+            self._cached = self._prepare(A, method="direct")  # robust, if slower
+            return self._cached.solve(b, rtol)
 
     @property
     def iterative(self) -> bool:
@@ -243,8 +257,8 @@ class LinearSolver:
             raise NewtonFailure("no factorisation to reuse")
         return self._cached.solve(b, 1e-6)
 
-    def _prepare(self, A):
-        method = self.choose(A.shape[0] - self.border)
+    def _prepare(self, A, method=None):
+        method = method or self.choose(A.shape[0] - self.border)
 
         def factor(M):
             if method == "direct":
