@@ -123,7 +123,8 @@ def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, 
         "femflux_version": __version__,
         "region_names": {str(k): name for k, name in model.fem_mesh.region_names.items()},
         "warnings": list(case.warnings),
-        "solver_messages": list(stats.messages),
+        "solver_messages": list(stats.messages) + (model.notes() if hasattr(model, "notes")
+                                                    else []),
         "boundaries": boundaries,
         "regions": {name: {"amount": amounts}
                     for name, amounts in model.region_amounts(snap.x).items()},

@@ -386,3 +386,15 @@ def test_galvanostatic_butler_volmer_reports_the_applied_current():
     b = solve(case).summary["boundaries"]
     assert b["xmin"]["current"] == pytest.approx(-current, rel=1e-8)  # outward = -applied
     assert b["xmax"]["current"] == pytest.approx(current, rel=1e-6)
+
+
+def test_gauge_without_potential_reference_is_reported():
+    case = npp(interval(1e-7, 50), salt(10.0, names=("K", "Cl")),
+               [{"name": "xmin", "surface_charge": -0.01},
+                {"name": "xmax", "concentration": {"K": 10.0, "Cl": 10.0}}])
+    result = solve(case)
+    assert any("mean of phi" in m for m in result.summary["solver_messages"])
+    phi = result.fields["phi"]
+    x = result.mesh.mesh.p[0]
+    order = np.argsort(x)
+    assert abs(np.trapezoid(phi[order], x[order])) < 1e-6 * np.ptp(phi) * 1e-7

@@ -388,6 +388,13 @@ class NernstPlanckPoisson(SpeciesTransport):
 
     # -- gauge ----------------------------------------------------------------------
 
+    def notes(self) -> list[str]:
+        """What a user should know about how the problem was closed."""
+        if self.has_reference:
+            return []
+        return ["no potential reference (potential, applied_current or butler_volmer): "
+                "the volume mean of phi is fixed to 0"]
+
     def constraints(self, x, steady):
         """Without any potential reference, the volume mean of phi is 0."""
         if self.has_reference:
