@@ -228,6 +228,7 @@ class SolverSpec:
     newton_atol: float = 1e-12
     max_newton: int = 50
     linear: str = "auto"  # auto | direct | iterative
+    time_rtol: float = 1e-3  # extension: local time-error tolerance of adaptive steps
 
 
 @dataclass
@@ -363,8 +364,9 @@ SOLVER_KEYS = (
     "newton_atol",
     "max_newton",
     "linear",
+    "time_rtol",
 )
-TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme")
+TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
 OUTPUT_KEYS = ("dir", "every", "times")
 
 RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
@@ -1216,6 +1218,7 @@ class _CaseReader:
             newton_atol=t.number("newton_atol", 1e-12, ge=0),
             max_newton=t.integer("max_newton", 50, ge=1),
             linear=t.choice("linear", "auto", ("auto", "direct", "iterative")),
+            time_rtol=t.number("time_rtol", 1e-3, gt=0, lt=1),
         )
 
     def read_output(self) -> OutputSpec:

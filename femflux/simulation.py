@@ -64,7 +64,7 @@ def solve(case: Case, progress: bool = False) -> Result:
             frames.append(_frame(model, snap.t, snap.x))
 
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
-                               output_times=sorted(wanted))
+                               output_times=sorted(wanted), rtol=s.time_rtol)
     try:
         snap = solve_transient(model, time_options, options, s.linear, on_step, stats, progress)
     except SolverError as exc:

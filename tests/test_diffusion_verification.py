@@ -235,3 +235,10 @@ def test_radial_shell_flux_1d(symmetry):
         rel = 1e-3
     assert b["xmax"]["flux"]["K"] == pytest.approx(expected, rel=rel)
     assert b["xmin"]["flux"]["K"] == pytest.approx(-expected, rel=rel)
+
+
+def test_time_tolerance_key_tightens_the_error_control():
+    loose, error_loose = _erfc_run(dt=1e-4, scheme="bdf2", time_rtol=1e-2)
+    tight, error_tight = _erfc_run(dt=1e-4, scheme="bdf2", time_rtol=1e-4)
+    assert tight.summary["steps"] > 2 * loose.summary["steps"]
+    assert error_tight < error_loose
