@@ -84,6 +84,7 @@ class _Direct:
         try:
             self.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
                                 options={"SymmetricMode": True})
+            self.n = A.shape[0]
         except RuntimeError as exc:  # exactly singular
             raise NewtonFailure(f"singular Jacobian ({exc})") from exc
 
@@ -251,6 +252,10 @@ class LinearSolver:
             isinstance(self._cached, _BorderedSchur)
             and isinstance(self._cached.inner, _AlgebraicMultigrid))
 
+    def has_factorisation(self, n: int) -> bool:
+        """A direct factorisation of an n x n matrix is at hand."""
+        return isinstance(self._cached, _Direct) and self._cached.n == n
+
     def resolve(self, b: np.ndarray) -> np.ndarray:
         """Solve with the last matrix again (a simplified Newton correction)."""
         if self._cached is None:
@@ -285,7 +290,7 @@ class NewtonOptions:
 def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
            x0: np.ndarray, free: np.ndarray, x_scale: np.ndarray, r_scale: np.ndarray,
            linear_solver: LinearSolver, options: NewtonOptions, stats: Stats,
-           reuse_key=None, damp=None) -> np.ndarray:
+           reuse_key=None, damp=None, chord=False) -> np.ndarray:
     """Damped Newton for ``R(x) = 0`` on the ``free`` dofs (others stay as in x0).
 
     ``assemble(x)`` returns the full residual and Jacobian.  Convergence: the
@@ -293,7 +298,10 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     ``atol``, or a scaled update at round-off level.  A backtracking line search
     halves the step until the scaled residual norm decreases.  ``damp(x, dx)``
     may shorten the update of some unknowns first (e.g. potentials limited to a
-    few thermal voltages per iteration).
+    few thermal voltages per iteration).  With ``chord``, the linear solver's
+    last factorisation (e.g. from the previous time step) is tried first
+    (simplified Newton: a back-substitution instead of a factorisation) for as
+    long as it contracts the residual at least twofold per iteration.
     """
     x = x0.copy()
     mask = np.zeros(len(x))
@@ -309,9 +317,24 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     r = r0
     if not np.isfinite(r0):
         raise NewtonFailure("the residual is not finite at the initial guess")
+    stale = chord and linear_solver.has_factorisation(len(x))
     for iteration in range(1, options.max_iterations + 1):
         if r <= options.atol or r <= options.rtol * r0 and iteration > 1:
             return x
+        if stale:  # simplified Newton with the old factorisation
+            dx = -x_scale * mask * linear_solver.resolve(R * inv_rs)
+            if damp is not None:
+                dx = damp(x, dx) * mask
+            stats.newton_iterations += 1
+            x_new = x + dx
+            R_new, J_new = assemble(x_new)
+            r_new = norm(R_new)
+            if np.isfinite(r_new) and r_new <= 0.5 * r:
+                x, R, J, r = x_new, R_new, J_new, r_new
+                if r <= options.atol or r <= options.rtol * r0:
+                    return x
+                continue
+            stale = False  # too slow: factorise the current Jacobian
         A = (sp.diags(inv_rs) @ J @ sp.diags(mask * x_scale) + fixed_rows).tocsr()
         # inexact Newton: Krylov solves only as tight as the Newton stage needs
         forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.1 * options.rtol))
@@ -697,7 +720,7 @@ class _Stepper:
         free = _free_dofs(system.n + border.k, fixed)
         x_new = newton(border.wrap(assemble), border.extend(x_guess), free, xs, rs,
                        self.solver, self.options, self.stats, reuse_key=key,
-                       damp=_damping(system, border))[: system.n]
+                       damp=_damping(system, border), chord=not system.linear)[: system.n]
         S_new, _ = system.storage(x_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
                         newton_iterations=self.stats.newton_iterations - before)
