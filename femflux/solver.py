@@ -116,12 +116,15 @@ class _AlgebraicMultigrid:
         if blocks is not None:
             # node-wise blocks of coupled fields: aggregate nodes, not unknowns
             self.perm, size = blocks
+            self.M_blocksize = (size, size)
             M = A[self.perm][:, self.perm].tobsr(blocksize=(size, size))
             near_nullspace = (np.kron(np.ones((A.shape[0] // size, 1)), np.eye(size))
                               if near_nullspace is None else near_nullspace[self.perm])
         if near_nullspace is not None:
             kwargs["B"] = near_nullspace
-        self.A, self.M, self.symmetric = A, M, symmetric
+        self.A = A if self.perm is None else None  # with blocks, M is the only copy
+        self.M, self.symmetric = M, symmetric
+        self.shape = A.shape
         try:
             self.ml = pyamg.smoothed_aggregation_solver(M, **kwargs)
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
@@ -131,11 +134,11 @@ class _AlgebraicMultigrid:
 
     def update(self, A) -> None:
         """A new matrix with the same pattern: keep the hierarchy as preconditioner."""
-        self.A = A
         if self.perm is None:
-            self.M = A
+            self.A = self.M = A
         else:
-            self.M = A[self.perm][:, self.perm].tobsr(blocksize=self.M.blocksize)
+            self.M = None
+            self.M = A[self.perm][:, self.perm].tobsr(blocksize=self.M_blocksize)
 
     @property
     def stale(self) -> bool:
@@ -164,7 +167,8 @@ class _AlgebraicMultigrid:
             x = np.empty_like(y)
             x[self.perm] = y
         nb = np.linalg.norm(b)
-        if nb > 0 and np.linalg.norm(b - self.A @ x) > 1e3 * max(rtol, 1e-12) * nb:
+        residual = rhs - self.M @ y  # in the solver's own (permuted) ordering
+        if nb > 0 and np.linalg.norm(residual) > 1e3 * max(rtol, 1e-12) * nb:
             raise NewtonFailure("the Krylov solver did not converge")
         return x
 
@@ -233,7 +237,7 @@ class LinearSolver:
         if reuse_key is not None and reuse_key == self._key and cached is not None:
             return cached.solve(b, rtol)
         if isinstance(cached, _AlgebraicMultigrid) and not cached.stale \
-                and cached.A.shape == A.shape:
+                and cached.shape == A.shape:
             cached.update(A)  # AMG hierarchies stay good preconditioners across Newton
         else:
             self._cached = self._prepare(A)
@@ -307,7 +311,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     mask = np.zeros(len(x))
     mask[free] = 1.0
     inv_rs = mask / r_scale  # scaled residual rows; 0 on fixed dofs
-    fixed_rows = sp.diags(1.0 - mask)  # fixed dofs keep an identity row
+    fixed_rows = np.flatnonzero(mask == 0)  # fixed dofs keep an identity row
 
     def norm(R):
         return float(np.linalg.norm(R * inv_rs) / math.sqrt(max(len(free), 1)))
@@ -335,7 +339,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                     return x
                 continue
             stale = False  # too slow: factorise the current Jacobian
-        A = (sp.diags(inv_rs) @ J @ sp.diags(mask * x_scale) + fixed_rows).tocsr()
+        A = _scaled_jacobian(J, inv_rs, mask * x_scale, fixed_rows)
+        J = None  # only the scaled copy is needed from here on (memory)
         # inexact Newton: Krylov solves only as tight as the Newton stage needs
         forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.1 * options.rtol))
         dx = -x_scale * mask * linear_solver.solve(A, R * inv_rs, reuse_key=reuse_key,
@@ -371,6 +376,18 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
             return x  # the Newton correction is negligible: converged to round-off
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")
+
+
+def _scaled_jacobian(J, row_scale, col_scale, identity_rows) -> sp.csr_matrix:
+    """diag(row_scale) J diag(col_scale) + identity on ``identity_rows`` (whose
+    scaled rows vanish), scaling one copy of J in place to save memory."""
+    A = sp.csr_matrix(J, copy=True)
+    A.data *= np.repeat(row_scale, np.diff(A.indptr))
+    A.data *= col_scale[A.indices]
+    if len(identity_rows):
+        A = A + sp.csr_matrix((np.ones(len(identity_rows)), (identity_rows, identity_rows)),
+                              shape=A.shape)
+    return A
 
 
 # ---------------------------------------------------------------------------
