@@ -67,3 +67,18 @@ def write_line_mesh(path, segments, boundary_names=("left", "right")):
                        field_data=field_data)
     meshio.write(path, mesh, file_format="gmsh22", binary=False)
     return path
+
+
+def jacobian_error(model, x: np.ndarray, t: float = 0.0) -> float:
+    """Largest difference between the model's Jacobian and forward finite
+    differences of its residual, relative to the largest entry of each row."""
+    F, J = model.flux(x, t)
+    J = J.toarray()
+    fd = np.empty_like(J)
+    for k in range(model.n):
+        xp = x.copy()
+        h = 1e-7 * model.x_scale[k]
+        xp[k] += h
+        fd[:, k] = (model.flux(xp, t)[0] - F) / h
+    scale = np.abs(J).max(axis=1, keepdims=True) + 1e-300
+    return float(np.max(np.abs(fd - J) / scale))
