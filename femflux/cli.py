@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a mesh file")
     info.add_argument("mesh")
     info.add_argument("--scale", type=float, default=1.0)
+    info.add_argument("--axisymmetric", action="store_true",
+                      help="read a 2D mesh as axisymmetric (x = r): measures include 2 pi r")
     info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     plot = sub.add_parser("plot", help="picture of a result (.vtu or folder) or a mesh file")
@@ -180,7 +182,7 @@ def cmd_check(args) -> int:
 def cmd_info(args) -> int:
     from .mesh import mesh_info, read_mesh
 
-    print(mesh_info(read_mesh(args.mesh, scale=args.scale)))
+    print(mesh_info(read_mesh(args.mesh, scale=args.scale, axisymmetric=args.axisymmetric)))
     return 0
 
 
