@@ -597,6 +597,18 @@ def test_info_lists_named_boundaries_and_regions(tmp_path):
     assert re.search(r"\b3\b", out)  # dimension
 
 
+def test_info_axisymmetric_measures_include_2_pi_r(tmp_path):
+    pipette = str(Path(POROUS_MESH).with_name("pipette_tip.msh"))
+    code, out, err = femflux_cli("info", pipette, "--scale", "1e-9", "--axisymmetric",
+                                 cwd=tmp_path)
+    assert code == 0, err
+    assert "axisymmetric" in out
+    code, out, err = femflux_cli("info", str(Path(POROUS_MESH)), "--axisymmetric",
+                                 cwd=tmp_path)
+    assert code == 2  # a 3D mesh cannot be axisymmetric
+    assert "axisymmetric" in error_line(err)
+
+
 def test_info_missing_mesh_exits_2(tmp_path):
     code, _, err = femflux_cli("info", "nowhere.msh", cwd=tmp_path)
     assert code == 2
