@@ -30,7 +30,8 @@ OPTIONS = {
     "copper_polarisation": {"field": "Cu"},
 }
 #: study scripts that draw their own figure into cases/gallery/
-SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py"]
+SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
+           "lithium_particle.py"]
 
 
 def draw_case(path: Path) -> Path:

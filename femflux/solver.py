@@ -257,8 +257,11 @@ class LinearSolver:
             and isinstance(self._cached.inner, _AlgebraicMultigrid))
 
     def has_factorisation(self, n: int) -> bool:
-        """A direct factorisation of an n x n matrix is at hand."""
-        return isinstance(self._cached, _Direct) and self._cached.n == n
+        """A direct factorisation of an n x n (possibly bordered) matrix is at hand."""
+        cached = self._cached
+        if isinstance(cached, _BorderedSchur):
+            return isinstance(cached.inner, _Direct) and cached.n + len(cached.S) == n
+        return isinstance(cached, _Direct) and cached.n == n
 
     def resolve(self, b: np.ndarray) -> np.ndarray:
         """Solve with the last matrix again (a simplified Newton correction)."""

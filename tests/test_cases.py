@@ -14,7 +14,7 @@ CASES = Path(__file__).resolve().parents[1] / "cases"
 
 def test_every_case_is_tested():
     tested = {"porous_electrode", "pipette_tip", "copper_polarisation", "nanopore",
-              "conical_nanopore"}
+              "conical_nanopore", "lithium_particle"}
     assert {p.stem for p in CASES.glob("*.toml")} <= tested | set(_OTHER_MODEL_CASES)
 
 
@@ -97,3 +97,21 @@ def test_nanopore_conductance():
 
     bulk, surface, with_access = models(10.0)
     assert with_access < conductance < bulk + surface
+
+
+def test_lithium_particle_stress_builds_towards_the_sphere_limit():
+    import sys
+
+    sys.path.insert(0, str(CASES))
+    from lithium_particle import long_time_centre_stress, stress_history
+
+    case = femflux.load_case(CASES / "lithium_particle.toml")
+    times, stresses, result = stress_history(case)
+    assert result.summary["converged"]
+    # the inserted amount equals the applied flux times the surface and time
+    area = result.summary["boundaries"]["surface"]["measure"]
+    amount = result.summary["regions"]["particle"]["amount"]["Li"]
+    assert amount == pytest.approx(7.6e-6 * area * 600.0, rel=1e-6)
+    # tension grows monotonically and levels off near the sphere's long-time value
+    assert np.all(np.diff(stresses) > -1e-3 * stresses.max())
+    assert stresses[-1] == pytest.approx(long_time_centre_stress(), rel=0.15)
