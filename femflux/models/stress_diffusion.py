@@ -396,7 +396,7 @@ class StressDiffusion(SpeciesTransport):
 
     def equilibrate(self, x: np.ndarray, t: float) -> np.ndarray:
         """Solve the (linear) mechanical rows for sigma_h and u at fixed species."""
-        from ..solver import LinearSolver
+        from ..linalg import LinearSolver
 
         m = self.mech_slice
         A = self.A_mech[:, m].tocsr()
