@@ -5,7 +5,8 @@
 
 Each case in cases/*.toml is solved and drawn with femflux's default picture
 for its model (plus the options below); the study scripts beside the cases
-(sweeps, profiles, F(t)) draw their own plots.
+(sweeps, profiles, F(t), zooms) draw their own plots, and for the cases in
+DRAWN_BY_SCRIPT their script's picture is the case's picture.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ OPTIONS = {
 }
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
-           "lithium_particle.py"]
+           "lithium_particle.py", "hydrogen_ct_specimen.py"]
+#: cases whose gallery picture is drawn by their script (cases/<name>.py), not draw_case
+DRAWN_BY_SCRIPT = {"lithium_particle", "hydrogen_ct_specimen"}
 
 
 def draw_case(path: Path) -> Path:
@@ -48,7 +51,7 @@ def draw_case(path: Path) -> Path:
 def main(names: list[str]) -> None:
     GALLERY.mkdir(exist_ok=True)
     for path in sorted(HERE.glob("*.toml")):
-        if names and path.stem not in names:
+        if (names and path.stem not in names) or path.stem in DRAWN_BY_SCRIPT:
             continue
         print(f"{path.stem}: {draw_case(path)}", flush=True)
     for script in SCRIPTS + sorted(p.name for p in HERE.glob("*.py")

@@ -9,6 +9,14 @@ stress-driven diffusion and multicomponent Onsager transport.
 >>> result.save("results/porous_electrode")                    # doctest: +SKIP
 """
 
+import os
+
+# Our dense work is vector-sized (Krylov dot products, norms): threaded BLAS
+# only adds synchronisation, and costs 100x when the cores are busy.  A user's
+# own setting wins; it must be made before numpy is first imported.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 __version__ = "0.1.0"
 
 from .case import Case, load_case  # noqa: E402

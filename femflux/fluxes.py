@@ -88,25 +88,26 @@ class EdgeAveragedFlux:
         # w_ij = -K^e_ij: P1 stiffness entries of each element (with the metric)
         G = space.grads[..., 0]  # (nloc, dim, nel): constant gradients
         dx = space.dx.sum(axis=1)  # (nel,) element measure with the metric
-        K = np.einsum("ide,jde->ije", G, G) * dx
-        self.weights = -K
         nloc = G.shape[0]
         self.pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
+        self.weights = np.stack([-np.einsum("de,de->e", G[i], G[j]) * dx
+                                 for i, j in self.pairs])  # (npairs, nel)
 
     def edge_tables(self, psi: np.ndarray):
-        """Per edge of every element, with d = psi_j - psi_i: B(d), B(-d),
-        B'(d), B'(-d), each (npairs, nel) and evaluated without cancellation."""
+        """Per edge of every element, with d = psi_j - psi_i: ``[[B(d), B(-d)],
+        [B'(d), B'(-d)]]``, (2, 2, npairs, nel), evaluated without cancellation."""
         pe = psi[self.space.element_dofs]
         nel = pe.shape[1]
-        tables = np.empty((4, len(self.pairs), nel))
+        tables = np.empty((2, 2, len(self.pairs), nel))
         for p, (i, j) in enumerate(self.pairs):  # edge by edge: small temporaries
-            tables[:, p] = bernoulli_tables(pe[j] - pe[i])
+            b, bm, g, gm = bernoulli_tables(pe[j] - pe[i])
+            tables[0, 0, p], tables[0, 1, p], tables[1, 0, p], tables[1, 1, p] = b, bm, g, gm
         return tables
 
     @staticmethod
     def flipped(tables):
-        """The tables of -psi from those of psi."""
-        return tables[[1, 0, 3, 2]]
+        """The tables of -psi from those of psi (a view: B(d) <-> B(-d))."""
+        return tables[:, ::-1]
 
     def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None):
         """Residual (space.n,), d/da and d/dpsi element matrices (nloc, nloc, nel).
@@ -124,8 +125,9 @@ class EdgeAveragedFlux:
         dP = np.zeros((nloc, nloc, nel))
         r = np.zeros((nloc, nel))
         for p, (i, j) in enumerate(self.pairs):  # each edge once
-            w = self.weights[i, j] * k
-            b, bm, g, gm = tables[0, p], tables[1, p], tables[2, p], tables[3, p]
+            w = self.weights[p] * k
+            b, bm = tables[0, 0, p], tables[0, 1, p]
+            g, gm = tables[1, 0, p], tables[1, 1, p]
             flux = w * (b * ae[i] - bm * ae[j])  # from node i to node j
             r[i] += flux
             r[j] -= flux

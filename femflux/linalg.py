@@ -10,6 +10,8 @@ bordered (Lagrange-multiplier) systems.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -30,8 +32,10 @@ class _Direct:
     times faster than COLAMD) with threshold pivoting that prefers the diagonal."""
 
     def __init__(self, A):
+        A = A.tocsc(copy=True)
+        A.eliminate_zeros()  # e.g. the scaled rows and columns of Dirichlet dofs
         try:
-            self.lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
+            self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
                                 options={"SymmetricMode": True})
             self.n = A.shape[0]
         except RuntimeError as exc:  # exactly singular
@@ -48,46 +52,29 @@ class _AlgebraicMultigrid:
     """pyamg smoothed aggregation as a preconditioner of CG (symmetric) or GMRES."""
 
     def __init__(self, A, symmetric: bool, near_nullspace=None, blocks=None):
-        import pyamg
-
-        # local (Gershgorin-type) weighting of the prolongation smoother avoids
-        # the costly spectral-radius estimate on large systems
-        # one forward Gauss-Seidel sweep before and one backward after: half the
-        # work of pyamg's default symmetric sweeps for about the same iterations
-        kwargs = {"smooth": ("jacobi", {"weighting": "local"}), "max_coarse": 500,
-                  "coarse_solver": "splu",
-                  "presmoother": ("gauss_seidel", {"sweep": "forward"}),
-                  "postsmoother": ("gauss_seidel", {"sweep": "backward"})}
-        if not symmetric:
-            kwargs["symmetry"] = "nonsymmetric"
         self.perm = None
         M = A
         if blocks is not None:
             # node-wise blocks of coupled fields: aggregate nodes, not unknowns
             self.perm, size = blocks
-            self.M_blocksize = (size, size)
-            M = A[self.perm][:, self.perm].tobsr(blocksize=(size, size))
+            self.to_blocks = _NodeBlocks(self.perm, size)
+            M = self.to_blocks(A)
             near_nullspace = (np.kron(np.ones((A.shape[0] // size, 1)), np.eye(size))
                               if near_nullspace is None else near_nullspace[self.perm])
-        if near_nullspace is not None:
-            kwargs["B"] = near_nullspace
-        self.A = A if self.perm is None else None  # with blocks, M is the only copy
-        self.M, self.symmetric = M, symmetric
+        # one copy of the fine matrix, shared by the Krylov method and the hierarchy
+        self.M, self.symmetric = _without_zeros(M), symmetric
         self.shape = A.shape
-        try:
-            self.ml = pyamg.smoothed_aggregation_solver(M, **kwargs)
-        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
-            raise NewtonFailure(f"AMG set-up failed ({exc})") from exc
+        self.ml = _smoothed_aggregation(self.M, symmetric, near_nullspace)
+        self._cycle = self.ml.aspreconditioner()
         self.iterations = 0
         self.fresh_iterations = None  # Krylov iterations with a fresh hierarchy
 
     def update(self, A) -> None:
         """A new matrix with the same pattern: keep the hierarchy as preconditioner."""
-        if self.perm is None:
-            self.A = self.M = A
-        else:
-            self.M = None
-            self.M = A[self.perm][:, self.perm].tobsr(blocksize=self.M_blocksize)
+        self.M = self.ml.levels[0].A = None  # free the old fine matrix first
+        self.M = A if self.perm is None else self.to_blocks(A)
+        # the fine-level smoother works on the new matrix, the coarse levels are kept
+        self.ml.levels[0].A = self.M
 
     @property
     def stale(self) -> bool:
@@ -95,15 +82,30 @@ class _AlgebraicMultigrid:
         return (self.fresh_iterations is not None
                 and self.iterations > max(2 * self.fresh_iterations, 20))
 
+    def precondition(self, r: np.ndarray) -> np.ndarray:
+        """One V-cycle, in the caller's ordering."""
+        if self.perm is None:
+            return self._cycle @ r
+        z = np.empty_like(r)
+        z[self.perm] = self._cycle @ r[self.perm]
+        return z
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        if self.perm is None:
+            return self.M @ x
+        y = np.empty_like(x)
+        y[self.perm] = self.M @ x[self.perm]
+        return y
+
     def solve(self, b, rtol=1e-9):
         from pyamg.krylov import cg, gmres
 
         rhs = b if self.perm is None else b[self.perm]
         residuals: list[float] = []
-        options = {"maxiter": 400} if self.symmetric else {"restart": 100, "maxiter": 4}
+        options = {"maxiter": 400} if self.symmetric else {"restart": 40, "maxiter": 10}
         krylov = cg if self.symmetric else gmres
         try:
-            y, _ = krylov(self.M, rhs, M=self.ml.aspreconditioner(), tol=rtol,
+            y, _ = krylov(self.M, rhs, M=self._cycle, tol=rtol,
                           residuals=residuals, **options)
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the AMG-preconditioned Krylov solve failed ({exc})") from exc
@@ -120,6 +122,195 @@ class _AlgebraicMultigrid:
         if nb > 0 and np.linalg.norm(residual) > 1e3 * max(rtol, 1e-12) * nb:
             raise NewtonFailure("the Krylov solver did not converge")
         return x
+
+
+@dataclass
+class Field:
+    """One field of a block preconditioner (:class:`_FieldSplit`), e.g. the
+    displacement of a stress-diffusion model.
+
+    ``dofs``: its contiguous range of unknowns; ``kind``: "amg" (one V-cycle of
+    smoothed aggregation) or "diagonal" (its diagonal block is diagonal, e.g. a
+    lumped projection); ``node_size``: unknowns per node, component-major in the
+    range (aggregated as node blocks); ``near_nullspace``: (len, k) AMG
+    candidates in the range's ordering (e.g. rigid-body modes).
+    """
+
+    dofs: slice
+    kind: str = "amg"
+    symmetric: bool = False
+    node_size: int = 1
+    near_nullspace: np.ndarray | None = None
+
+
+class _FieldSplit:
+    """GMRES on the coupled Jacobian, preconditioned by block Gauss-Seidel over
+    the fields in the model's order: field k is solved (one AMG V-cycle, or
+    exactly when diagonal) against the residual updated with the fields before
+    it.  Exact for block-triangular couplings (one-way stress-diffusion:
+    u -> sigma_h -> c); the couplings it drops (chemical expansion) are
+    left to the Krylov method.  Hierarchies are reused across Newton iterations.
+    """
+
+    symmetric = False
+
+    def __init__(self, A, fields: list[Field]):
+        self.fields, self.shape = fields, A.shape
+        self.A = A.tocsr()
+        self.parts = [self._part(f) for f in fields]
+        self.iterations = 0
+        self.fresh_iterations = None
+
+    def _part(self, f: Field) -> dict:
+        block = _rows(self.A, f.dofs)[:, f.dofs]
+        if f.kind == "diagonal":
+            d = block.diagonal()
+            return {"diagonal": np.where(d != 0, d, 1.0)}
+        n, size = block.shape[0], f.node_size
+        part: dict = {"perm": None, "to_blocks": None}
+        B = f.near_nullspace
+        if size > 1:
+            perm = (np.arange(size)[None, :] * (n // size) + np.arange(n // size)[:, None]).ravel()
+            part["perm"], part["to_blocks"] = perm, _NodeBlocks(perm, size)
+            block = part["to_blocks"](block)
+            B = (np.kron(np.ones((n // size, 1)), np.eye(size)) if B is None else B[perm])
+        part["M"] = _without_zeros(block)
+        part["ml"] = _smoothed_aggregation(part["M"], f.symmetric, B,
+                                           energy=f.near_nullspace is not None)
+        part["cycle"] = part["ml"].aspreconditioner()
+        return part
+
+    def update(self, A) -> None:
+        """A new matrix of the same pattern: new fine blocks, coarse levels kept."""
+        self.A = A.tocsr()
+        for f, part in zip(self.fields, self.parts, strict=True):
+            block = _rows(self.A, f.dofs)[:, f.dofs]
+            if "diagonal" in part:
+                d = block.diagonal()
+                part["diagonal"] = np.where(d != 0, d, 1.0)
+                continue
+            part["ml"].levels[0].A = None
+            M = part["to_blocks"](block) if part["to_blocks"] is not None else block
+            part["M"] = part["ml"].levels[0].A = M
+
+    stale = _AlgebraicMultigrid.stale
+
+    def precondition(self, r: np.ndarray) -> np.ndarray:
+        z = np.zeros_like(r)
+        for f, part in zip(self.fields, self.parts, strict=True):
+            rk = r[f.dofs] - _rows(self.A, f.dofs) @ z  # z: the fields before this one
+            if "diagonal" in part:
+                z[f.dofs] = rk / part["diagonal"]
+            elif part["perm"] is None:
+                z[f.dofs] = part["cycle"] @ rk
+            else:
+                zk = np.empty_like(rk)
+                zk[part["perm"]] = part["cycle"] @ rk[part["perm"]]
+                z[f.dofs] = zk
+        return z
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        return self.A @ x
+
+    def solve(self, b, rtol=1e-9):
+        from pyamg.krylov import fgmres
+
+        P = spla.LinearOperator(self.shape, matvec=self.precondition, dtype=float)
+        residuals: list[float] = []
+        try:  # right preconditioning: the stopping test is on the true residual
+            x, _ = fgmres(self.A, b, M=P, tol=rtol, restart=30, maxiter=13,
+                          residuals=residuals)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise NewtonFailure(f"the field-split Krylov solve failed ({exc})") from exc
+        self.iterations = len(residuals)
+        if self.fresh_iterations is None:
+            self.fresh_iterations = self.iterations
+        nb = np.linalg.norm(b)
+        if nb > 0 and np.linalg.norm(b - self.A @ x) > 1e3 * max(rtol, 1e-12) * nb:
+            raise NewtonFailure("the Krylov solver did not converge")
+        return x
+
+
+def _rows(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
+    """The rows ``rows`` (a contiguous range) of a CSR matrix, as views."""
+    lo, hi = rows.start, rows.stop
+    start, end = A.indptr[lo], A.indptr[hi]
+    return sp.csr_matrix((A.data[start:end], A.indices[start:end], A.indptr[lo:hi + 1] - start),
+                         shape=(hi - lo, A.shape[1]))
+
+
+def _smoothed_aggregation(M, symmetric: bool, near_nullspace=None, energy: bool = False):
+    """pyamg smoothed-aggregation hierarchy of M (CSR or BSR with node blocks).
+    ``energy``: energy-minimising prolongation (twice the set-up, about half
+    the iterations for elasticity in bending)."""
+    import pyamg
+
+    # local (Gershgorin-type) weighting of the prolongation smoother avoids
+    # the costly spectral-radius estimate on large systems;
+    # one forward Gauss-Seidel sweep before and one backward after: half the
+    # work of pyamg's default symmetric sweeps for about the same iterations
+    kwargs = {"smooth": ("jacobi", {"weighting": "local"}), "max_coarse": 500,
+              "coarse_solver": "splu",
+              "presmoother": ("gauss_seidel", {"sweep": "forward"}),
+              "postsmoother": ("gauss_seidel", {"sweep": "backward"})}
+    if not symmetric:
+        kwargs["symmetry"] = "nonsymmetric"
+    if near_nullspace is not None:
+        kwargs["B"] = near_nullspace
+    if energy:
+        kwargs["smooth"] = "energy"
+    try:
+        return pyamg.smoothed_aggregation_solver(M, **kwargs)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+        raise NewtonFailure(f"AMG set-up failed ({exc})") from exc
+
+
+def _without_zeros(M):
+    """M without stored zeros (zero blocks would count as strong connections
+    in the aggregation; e.g. the rows and columns of Dirichlet dofs)."""
+    M = M.copy()
+    M.eliminate_zeros()
+    return M
+
+
+class _NodeBlocks:
+    """A (field-major CSR) -> A[perm][:, perm] as BSR with node-wise blocks.
+
+    The first conversion records where each BSR entry comes from in ``A.data``;
+    for the next matrices of the same pattern (Newton iterations) the
+    conversion is one gather, without the two permuted CSR copies.
+    """
+
+    def __init__(self, perm: np.ndarray, size: int):
+        self.perm, self.size = perm, size
+        self.indptr = self.indices = None  # pattern of the learned A
+        self.gather = self.fill = self.bsr = None
+
+    def __call__(self, A: sp.csr_matrix) -> sp.bsr_matrix:
+        from .jacobian import same_array
+
+        A = A.tocsr()
+        if self.indptr is None or not (same_array(A.indptr, self.indptr)
+                                       and same_array(A.indices, self.indices)):
+            self._learn(A)
+        data = A.data[self.gather]
+        data[self.fill] = 0.0
+        indices, indptr = self.bsr
+        return sp.bsr_matrix((data.reshape(-1, self.size, self.size), indices, indptr),
+                             shape=A.shape)
+
+    def _learn(self, A) -> None:
+        size = self.size
+        position = sp.csr_matrix((np.arange(1, A.nnz + 1, dtype=float), A.indices, A.indptr),
+                                 shape=A.shape)
+        M = position[self.perm][:, self.perm].tobsr(blocksize=(size, size))
+        M.sort_indices()
+        source = M.data.ravel().astype(np.int64) - 1  # -1: fill-in of a block
+        self.fill = source < 0
+        source[self.fill] = 0
+        self.gather = source.astype(np.int32 if A.nnz < 2**31 else np.int64)
+        self.bsr = (M.indices, M.indptr)
+        self.indptr, self.indices = A.indptr, A.indices
 
 
 class _BorderedSchur:
@@ -149,6 +340,77 @@ class _BorderedSchur:
         return np.concatenate([y - self.AinvB @ lam, lam])
 
 
+class _BorderedKrylov:
+    """``[[A, B], [C, 0]]`` (k trailing multiplier rows) with an iterative inner
+    solver: GMRES on the bordered system, preconditioned by block elimination
+    with the inner preconditioner P ~ A^-1: ``y = P r``, ``lam = S^-1 (C y - g)``,
+    ``x = y - (P B) lam``, ``S = C P B`` (k preconditioner applications per
+    matrix).  The inner preconditioner is built on ``A + eps |diag A|`` (A is
+    singular in the directions the border fixes); the Krylov operator is exact.
+    """
+
+    eps = 1e-9
+
+    def __init__(self, A_full, k, make_inner):
+        self.k, self.n = k, A_full.shape[0] - k
+        self.shape = A_full.shape
+        self.inner = make_inner(self._split(A_full))
+        self._schur()
+        self.iterations = 0
+        self.fresh_iterations = None
+
+    def _split(self, A_full):
+        n = self.n
+        A_full = A_full.tocsr()
+        A = A_full[:n, :n]
+        self.B = A_full[:n, n:].toarray()
+        self.C = A_full[n:, :n].toarray()
+        d = np.abs(A.diagonal())
+        self.shift = self.eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
+        return (A + sp.diags(self.shift)).tocsr()
+
+    def _schur(self):
+        self.PB = np.column_stack([self.inner.precondition(self.B[:, j]) for j in range(self.k)])
+        self.S = self.C @ self.PB
+
+    def update(self, A_full) -> None:
+        self.inner.update(self._split(A_full))
+        self._schur()
+
+    @property
+    def stale(self) -> bool:
+        return self.inner.stale or (self.fresh_iterations is not None and self.iterations
+                                    > max(2 * self.fresh_iterations, 20))
+
+    def _matvec(self, z):
+        x, lam = z[: self.n], z[self.n:]
+        return np.concatenate([self.inner.matvec(x) - self.shift * x + self.B @ lam,
+                               self.C @ x])
+
+    def _precondition(self, r):
+        y = self.inner.precondition(r[: self.n])
+        lam = np.linalg.solve(self.S, self.C @ y - r[self.n:])
+        return np.concatenate([y - self.PB @ lam, lam])
+
+    def solve(self, b, rtol=1e-9):
+        from pyamg.krylov import fgmres
+
+        A = spla.LinearOperator(self.shape, matvec=self._matvec, dtype=float)
+        P = spla.LinearOperator(self.shape, matvec=self._precondition, dtype=float)
+        residuals: list[float] = []
+        try:  # right preconditioning: the stopping test is on the true residual
+            z, _ = fgmres(A, b, M=P, tol=rtol, restart=30, maxiter=13, residuals=residuals)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise NewtonFailure(f"the bordered Krylov solve failed ({exc})") from exc
+        self.iterations = len(residuals)
+        if self.fresh_iterations is None:
+            self.fresh_iterations = self.iterations
+        nb = np.linalg.norm(b)
+        if nb > 0 and np.linalg.norm(b - self._matvec(z)) > 1e3 * max(rtol, 1e-12) * nb:
+            raise NewtonFailure("the Krylov solver did not converge")
+        return z
+
+
 class LinearSolver:
     """Sparse linear solves: SuperLU for small and 2D systems, pyamg-preconditioned
     Krylov for large 3D ones; bordered systems (``border`` trailing multiplier
@@ -159,17 +421,24 @@ class LinearSolver:
     #: largest 3D system solved directly (SuperLU fill-in grows fast in 3D);
     #: symmetric systems go to AMG + CG earlier than non-symmetric ones
     direct_limit_3d = {True: 10_000, False: 20_000}
-    #: largest system refactored directly when the iterative solver fails
-    direct_fallback = 150_000
+    #: ... and for models with a field-split preconditioner (their coupled
+    #: Jacobians are structurally unsymmetric: SuperLU fill grows faster still)
+    direct_limit_split = 4_000
+    #: largest system refactored directly when the iterative solver fails, as a
+    #: multiple of the direct limit (3D fill-in beyond it takes minutes and can
+    #: overflow SuperLU's 32-bit indices)
+    direct_fallback = 2
 
     def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
-                 near_nullspace: np.ndarray | None = None, border: int = 0, blocks=None):
+                 near_nullspace: np.ndarray | None = None, border: int = 0, blocks=None,
+                 fields: list[Field] | None = None):
         self.method = method
         self.dim = dim
         self.symmetric = symmetric
         self.near_nullspace = near_nullspace
         self.border = border
         self.blocks = blocks  # (permutation to node-wise order, fields per node) or None
+        self.fields = fields  # block preconditioner of a multi-physics model, or None
         self._key = None
         self._cached = None
 
@@ -180,41 +449,45 @@ class LinearSolver:
         e.g. rigid-body modes), when it provides them."""
         blocks = getattr(system, "node_blocks", None)
         modes = getattr(system, "near_nullspace", None)
+        split = getattr(system, "field_split", None)
+        fields = split() if split is not None else None
         return cls(method, system.dim, system.symmetric, border=border,
-                   blocks=blocks() if blocks is not None else None,
-                   near_nullspace=modes() if modes is not None else None)
+                   blocks=blocks() if blocks is not None and fields is None else None,
+                   near_nullspace=modes() if modes is not None and fields is None else None,
+                   fields=fields)
 
     def choose(self, n: int) -> str:
         if self.method != "auto":
             return self.method
-        if self.dim <= 2 or n <= self.direct_limit_3d[self.symmetric]:
+        if self.dim <= 2 or n <= self._direct_limit():
             return "direct"
         return "iterative"
+
+    def _direct_limit(self) -> int:
+        return self.direct_limit_split if self.fields else self.direct_limit_3d[self.symmetric]
 
     def solve(self, A: sp.csr_matrix, b: np.ndarray, reuse_key=None, rtol=1e-9) -> np.ndarray:
         """Solve A x = b.  Krylov solves stop at ``rtol`` (relative residual)."""
         cached = self._cached
         if reuse_key is not None and reuse_key == self._key and cached is not None:
             return cached.solve(b, rtol)
-        if isinstance(cached, _AlgebraicMultigrid) and not cached.stale \
-                and cached.shape == A.shape:
+        if isinstance(cached, _ITERATIVE) and not cached.stale and cached.shape == A.shape:
             cached.update(A)  # AMG hierarchies stay good preconditioners across Newton
         else:
+            self._cached = cached = None  # free the old hierarchy before building anew
             self._cached = self._prepare(A)
         self._key = reuse_key
         try:
             return self._cached.solve(b, rtol)
         except NewtonFailure:
-            if not self.iterative or A.shape[0] > self.direct_fallback:
+            if not self.iterative or A.shape[0] > self.direct_fallback * self._direct_limit():
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
             return self._cached.solve(b, rtol)
 
     @property
     def iterative(self) -> bool:
-        return isinstance(self._cached, _AlgebraicMultigrid) or (
-            isinstance(self._cached, _BorderedSchur)
-            and isinstance(self._cached.inner, _AlgebraicMultigrid))
+        return isinstance(self._cached, _ITERATIVE)
 
     def has_factorisation(self, n: int) -> bool:
         """A direct factorisation of an n x n (possibly bordered) matrix is at hand."""
@@ -235,8 +508,15 @@ class LinearSolver:
         def factor(M):
             if method == "direct":
                 return _Direct(M)
+            if self.fields:
+                return _FieldSplit(M, self.fields)
             return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace, self.blocks)
 
-        if self.border:
+        if self.border and method == "direct":
             return _BorderedSchur(A, self.border, factor)
+        if self.border:
+            return _BorderedKrylov(A, self.border, factor)
         return factor(A)
+
+
+_ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov)

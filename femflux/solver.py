@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import SolverError
+from .errors import CaseError, SolverError
 from .linalg import LinearSolver, NewtonFailure
 
 
@@ -59,7 +59,8 @@ class Stats:
     steps: int = 0
     rejected_steps: int = 0
     newton_iterations: int = 0
-    linear_solves: int = 0
+    linear_solves: int = 0  # factorisations (direct) or fresh preconditioned solves
+    krylov_iterations: int = 0  # GMRES iterations preconditioned by an old factorisation
     continuation_steps: int = 0
     messages: list[str] = field(default_factory=list)
 
@@ -79,7 +80,8 @@ class NewtonOptions:
 def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
            x0: np.ndarray, free: np.ndarray, x_scale: np.ndarray, r_scale: np.ndarray,
            linear_solver: LinearSolver, options: NewtonOptions, stats: Stats,
-           reuse_key=None, damp=None, chord=False) -> np.ndarray:
+           reuse_key=None, damp=None, reuse_factorisation=False,
+           conserved: np.ndarray | None = None, precondition=None) -> np.ndarray:
     """Damped Newton for ``R(x) = 0`` on the ``free`` dofs (others stay as in x0).
 
     ``assemble(x)`` returns the full residual and Jacobian.  Convergence: the
@@ -87,10 +89,20 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     ``atol``, or a scaled update at round-off level.  A backtracking line search
     halves the step until the scaled residual norm decreases.  ``damp(x, dx)``
     may shorten the update of some unknowns first (e.g. potentials limited to a
-    few thermal voltages per iteration).  With ``chord``, the linear solver's
-    last factorisation (e.g. from the previous time step) is tried first
-    (simplified Newton: a back-substitution instead of a factorisation) for as
-    long as it contracts the residual at least twofold per iteration.
+    few thermal voltages per iteration).
+
+    With ``reuse_factorisation``, the linear solver's last direct factorisation
+    (an earlier iteration's or time step's Jacobian) preconditions GMRES on the
+    current Jacobian: a few back-substitutions instead of a factorisation.  The
+    Jacobian is factorised afresh only when GMRES would need more than
+    ``_KRYLOV_MAX`` iterations (then that factorisation is reused in turn).
+    ``conserved`` (k, len(x)) are rows C along which the residual is affine
+    (closed species: C R(x) = a0 C S(x) + const); the GMRES update is
+    corrected so that, like an exact solve, it zeroes C R: the amounts stay
+    conserved to round-off, not just to the Newton tolerance.
+    ``precondition(J, x)``, the model's approximate inverse of its Jacobian
+    (unscaled; a callable, or None), is used with GMRES instead of the linear
+    solver (large systems that the model knows how to precondition).
     """
     x = x0.copy()
     mask = np.zeros(len(x))
@@ -99,43 +111,60 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     fixed_rows = np.flatnonzero(mask == 0)  # fixed dofs keep an identity row
 
     def norm(R):
-        return float(np.linalg.norm(R * inv_rs) / math.sqrt(max(len(free), 1)))
+        return _norm(R * inv_rs) / math.sqrt(max(len(free), 1))
 
     R, J = assemble(x)
     r0 = norm(R)
     r = r0
     if not np.isfinite(r0):
         raise NewtonFailure("the residual is not finite at the initial guess")
-    stale = chord and linear_solver.has_factorisation(len(x))
-    for iteration in range(1, options.max_iterations + 1):
-        if r <= options.atol or r <= options.rtol * r0 and iteration > 1:
+    goal = max(options.atol, options.rtol * r0)
+    cons = None  # conserved rows acting on the scaled residual, unit length
+    if reuse_factorisation and conserved is not None and len(conserved):
+        cons = conserved * (mask * r_scale)[None, :]
+        lengths = np.sqrt(np.einsum("ij,ij->i", cons, cons))
+        cons = cons[lengths > 0] / lengths[lengths > 0, None]
+        cons = cons if len(cons) else None
+    lifted = None  # the old factorisation applied to the conserved rows
+    approximate = linear_solver.resolve  # an approximate inverse of the (scaled) Jacobian
+    for iteration in range(options.max_iterations):
+        if r <= goal and (r <= options.atol or iteration > 0):
             return x
-        if stale:  # simplified Newton with the old factorisation
-            dx = -x_scale * mask * linear_solver.resolve(R * inv_rs)
-            if damp is not None:
-                dx = damp(x, dx) * mask
-            stats.newton_iterations += 1
-            x_new = x + dx
-            R_new, J_new = assemble(x_new)
-            r_new = norm(R_new)
-            if np.isfinite(r_new) and r_new <= 0.5 * r:
-                x, R, J, r = x_new, R_new, J_new, r_new
-                if r <= options.atol or r <= options.rtol * r0:
-                    return x
-                continue
-            stale = False  # too slow: factorise the current Jacobian
+        model_inverse = precondition(J, x) if precondition is not None else None
         A = _scaled_jacobian(J, inv_rs, mask * x_scale, fixed_rows)
         J = None  # only the scaled copy is needed from here on (memory)
-        # inexact Newton: Krylov solves only as tight as the Newton stage needs
-        forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.1 * options.rtol))
-        dx = -x_scale * mask * linear_solver.solve(A, R * inv_rs, reuse_key=reuse_key,
-                                                   rtol=forcing)
+        b = R * inv_rs
+        y = None
+        # inexact Newton: the linear residual a fraction of what is left to gain
+        eta = min(1e-2, max(1e-12, 0.5 * goal / max(r, 1e-300)))
+        if model_inverse is not None:
+            approximate = _scaled_inverse(model_inverse, mask, x_scale, r_scale)
+            restart, cycles = _MODEL_KRYLOV
+            y = _gmres(A, b, approximate, eta, stats, restart, cycles, give_up=False)
+            if y is not None and cons is not None:
+                y = _conserving(A, b, y, cons, np.stack([approximate(c) for c in cons]))
+            lifted = None
+        elif reuse_factorisation and linear_solver.has_factorisation(len(x)):
+            approximate = linear_solver.resolve
+            y = _gmres(A, b, approximate, eta, stats)
+            if y is not None and cons is not None:
+                if lifted is None:
+                    lifted = np.stack([approximate(c) for c in cons])
+                y = _conserving(A, b, y, cons, lifted)
+        if y is None:
+            # inexact Newton: Krylov solves only as tight as the Newton stage needs
+            forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.1 * options.rtol))
+            y = linear_solver.solve(A, b, reuse_key=reuse_key, rtol=forcing)
+            stats.linear_solves += 1
+            approximate = linear_solver.resolve
+            lifted = None
+        A = None
+        dx = -x_scale * mask * y
         if damp is not None:
             dx = damp(x, dx) * mask
-        stats.linear_solves += 1
         stats.newton_iterations += 1
         step = 1.0
-        dx_norm = float(np.linalg.norm(dx / x_scale))
+        dx_norm = _norm(dx / x_scale)
         while True:
             x_new = x + step * dx
             R_new, J_new = assemble(x_new)
@@ -145,8 +174,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
             if np.isfinite(r_new) and step >= 1e-3:
                 # natural monotonicity (Deuflhard): the simplified Newton
                 # correction with the old Jacobian must shrink; scale-invariant
-                bar = linear_solver.resolve(R_new * inv_rs)
-                if np.all(np.isfinite(bar)) and np.linalg.norm(bar) <= (1 - step / 4) * dx_norm:
+                bar = approximate(R_new * inv_rs)
+                if np.all(np.isfinite(bar)) and _norm(bar) <= (1 - step / 4) * dx_norm:
                     break
             step *= 0.5
             if step < 1e-4:
@@ -154,25 +183,224 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                     break  # round-off level: accept
                 raise NewtonFailure(f"line search failed at residual {r:.3e}")
         update = float(np.max(np.abs(step * dx / x_scale))) if len(free) else 0.0
+        stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
         x, R, J, r = x_new, R_new, J_new, r_new
-        if r <= options.atol or r <= options.rtol * r0:
+        if r <= goal:
             return x
         if update < 1e-10 and step == 1.0:
             return x  # the Newton correction is negligible: converged to round-off
+        if stagnant:
+            return x  # 7 orders gained and no more: the residual's round-off floor
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")
 
 
+def _scaled_inverse(inverse, mask, x_scale, r_scale):
+    """An approximate inverse of the unscaled Jacobian as one of the scaled
+    Jacobian (identity rows on the fixed dofs)."""
+    free = mask > 0
+
+    def apply(v):
+        return np.where(free, inverse(v * r_scale * mask) / x_scale, v)
+
+    return apply
+
+
+def _conserving(A, b, y, cons, lifted) -> np.ndarray:
+    """y + lifted^T beta with cons (b - A y') = 0: an approximate solution of
+    A y = b corrected so that its residual has no component along the
+    conserved rows (as with an exact solve)."""
+    gap = np.einsum("ij,j->i", cons, b - A @ y)
+    AW = np.stack([A @ w for w in lifted])
+    try:
+        beta = np.linalg.solve(np.einsum("ij,kj->ik", cons, AW), gap)
+    except np.linalg.LinAlgError:
+        return y
+    return y + np.einsum("i,ij->j", beta, lifted) if np.all(np.isfinite(beta)) else y
+
+
+def _norm(v: np.ndarray) -> float:
+    """Euclidean norm without BLAS (whose threads only add overhead at these
+    sizes, and much of it on a loaded machine)."""
+    return math.sqrt(float(np.einsum("i,i->", v, v)))
+
+
+#: most GMRES iterations preconditioned by an old factorisation before the
+#: Jacobian is factorised afresh (a 2D factorisation costs some 20-30 solves)
+_KRYLOV_MAX = 12
+#: GMRES with a model's own preconditioner: restart length and cycles
+_MODEL_KRYLOV = (40, 5)
+
+
+def _gmres(A, b, precondition, rtol, stats, maxiter=_KRYLOV_MAX, cycles=1, give_up=True):
+    """Right-preconditioned restarted GMRES(maxiter) for ``A y = b``, at most
+    ``cycles`` cycles.  None when the residual does not fall below
+    ``rtol ||b||``, or, with ``give_up``, as soon as the rate so far says it
+    would not within the first cycle."""
+    beta0 = _norm(b)
+    if beta0 == 0.0:
+        return np.zeros_like(b)
+    y = np.zeros_like(b)
+    r = b
+    V = np.empty((maxiter + 1, len(b)))
+    Z = np.empty((maxiter, len(b)))
+    for _ in range(cycles):
+        beta = _norm(r)
+        H = np.zeros((maxiter + 1, maxiter))
+        cs, sn = np.zeros(maxiter), np.zeros(maxiter)
+        g = np.zeros(maxiter + 1)
+        g[0] = beta
+        V[0] = r / beta
+        done = False
+        for k in range(maxiter):
+            Z[k] = precondition(V[k])
+            w = A @ Z[k]
+            for _ in range(2):  # classical Gram-Schmidt, twice
+                h = np.einsum("ij,j->i", V[: k + 1], w)
+                w -= np.einsum("i,ij->j", h, V[: k + 1])
+                H[: k + 1, k] += h
+            H[k + 1, k] = _norm(w)
+            stats.krylov_iterations += 1
+            breakdown = not H[k + 1, k] > 0  # the Krylov space is invariant: exact
+            if not breakdown:
+                V[k + 1] = w / H[k + 1, k]
+            for i in range(k):  # previous Givens rotations
+                H[i, k], H[i + 1, k] = (cs[i] * H[i, k] + sn[i] * H[i + 1, k],
+                                        -sn[i] * H[i, k] + cs[i] * H[i + 1, k])
+            rho = math.hypot(H[k, k], H[k + 1, k])
+            cs[k], sn[k] = (H[k, k] / rho, H[k + 1, k] / rho) if rho > 0 else (1.0, 0.0)
+            H[k, k], H[k + 1, k] = rho, 0.0
+            g[k], g[k + 1] = cs[k] * g[k], -sn[k] * g[k]
+            relative = abs(g[k + 1]) / beta0
+            if not np.isfinite(relative) or rho == 0:
+                return None
+            done = relative <= rtol or breakdown
+            if done:
+                break
+            if give_up and k >= 2 and relative > 0:  # iterations needed at the rate so far
+                rate = relative ** (1.0 / (k + 1))
+                if rate >= 1.0 or math.log(rtol) / math.log(rate) > maxiter + 1:
+                    return None
+        coefficients = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
+        y = y + np.einsum("i,ij->j", coefficients, Z[: k + 1])
+        if not np.all(np.isfinite(y)):
+            return None
+        if done:
+            return y
+        r = b - A @ y
+    return None
+
+
+def _scaled_inverse(inverse, mask, x_scale, r_scale):
+    """An approximate inverse of the unscaled Jacobian as one of the scaled
+    Jacobian (identity rows on the fixed dofs)."""
+    free = mask > 0
+
+    def apply(v):
+        return np.where(free, inverse(v * r_scale * mask) / x_scale, v)
+
+    return apply
+
+
+def _conserving(A, b, y, cons, lifted) -> np.ndarray:
+    """y + lifted^T beta with cons (b - A y') = 0: an approximate solution of
+    A y = b corrected so that its residual has no component along the
+    conserved rows (as with an exact solve)."""
+    gap = np.einsum("ij,j->i", cons, b - A @ y)
+    AW = np.stack([A @ w for w in lifted])
+    try:
+        beta = np.linalg.solve(np.einsum("ij,kj->ik", cons, AW), gap)
+    except np.linalg.LinAlgError:
+        return y
+    return y + np.einsum("i,ij->j", beta, lifted) if np.all(np.isfinite(beta)) else y
+
+
+def _norm(v: np.ndarray) -> float:
+    """Euclidean norm without BLAS (whose threads only add overhead at these
+    sizes, and much of it on a loaded machine)."""
+    return math.sqrt(float(np.einsum("i,i->", v, v)))
+
+
+#: most GMRES iterations preconditioned by an old factorisation before the
+#: Jacobian is factorised afresh (a 2D factorisation costs some 20-30 solves)
+_KRYLOV_MAX = 12
+#: GMRES with a model's own preconditioner: restart length and cycles
+_MODEL_KRYLOV = (40, 5)
+
+
+def _lagged_gmres(A, b, precondition, rtol, stats, maxiter=_KRYLOV_MAX):
+    """Right-preconditioned GMRES for ``A y = b`` with ``precondition`` the
+    solve with an earlier factorisation; None when the residual would not fall
+    below ``rtol ||b||`` within ``maxiter`` iterations (judged from the rate)."""
+    beta = _norm(b)
+    if beta == 0.0:
+        return np.zeros_like(b)
+    V = np.empty((maxiter + 1, len(b)))
+    Z = np.empty((maxiter, len(b)))
+    H = np.zeros((maxiter + 1, maxiter))
+    cs, sn = np.zeros(maxiter), np.zeros(maxiter)
+    g = np.zeros(maxiter + 1)
+    g[0] = beta
+    V[0] = b / beta
+    for k in range(maxiter):
+        Z[k] = precondition(V[k])
+        w = A @ Z[k]
+        for _ in range(2):  # classical Gram-Schmidt, twice
+            h = np.einsum("ij,j->i", V[: k + 1], w)
+            w -= np.einsum("i,ij->j", h, V[: k + 1])
+            H[: k + 1, k] += h
+        H[k + 1, k] = _norm(w)
+        stats.krylov_iterations += 1
+        breakdown = not H[k + 1, k] > 0  # the Krylov space is invariant: exact
+        if not breakdown:
+            V[k + 1] = w / H[k + 1, k]
+        for i in range(k):  # previous Givens rotations
+            H[i, k], H[i + 1, k] = (cs[i] * H[i, k] + sn[i] * H[i + 1, k],
+                                    -sn[i] * H[i, k] + cs[i] * H[i + 1, k])
+        rho = math.hypot(H[k, k], H[k + 1, k])
+        cs[k], sn[k] = (H[k, k] / rho, H[k + 1, k] / rho) if rho > 0 else (1.0, 0.0)
+        H[k, k], H[k + 1, k] = rho, 0.0
+        g[k], g[k + 1] = cs[k] * g[k], -sn[k] * g[k]
+        relative = abs(g[k + 1]) / beta
+        if not np.isfinite(relative):
+            return None
+        if relative <= rtol or breakdown and rho > 0:
+            y = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
+            out = np.einsum("i,ij->j", y, Z[: k + 1])
+            return out if np.all(np.isfinite(out)) else None
+        if k >= 2 and relative > 0:  # iterations still needed at the rate so far
+            rate = relative ** (1.0 / (k + 1))
+            if rate >= 1.0 or math.log(rtol) / math.log(rate) > maxiter + 1:
+                return None
+    return None
+
+
 def _scaled_jacobian(J, row_scale, col_scale, identity_rows) -> sp.csr_matrix:
     """diag(row_scale) J diag(col_scale) + identity on ``identity_rows`` (whose
-    scaled rows vanish), scaling one copy of J in place to save memory."""
-    A = sp.csr_matrix(J, copy=True)
-    A.data *= np.repeat(row_scale, np.diff(A.indptr))
-    A.data *= col_scale[A.indices]
+    scaled rows vanish).  The result shares J's pattern arrays (no copy, and the
+    linear solver recognises an unchanged pattern)."""
+    J = J.tocsr()
+    data = J.data * np.repeat(row_scale, np.diff(J.indptr))
+    data *= col_scale[J.indices]
+    A = sp.csr_matrix((data, J.indices, J.indptr), shape=J.shape)
     if len(identity_rows):
-        A = A + sp.csr_matrix((np.ones(len(identity_rows)), (identity_rows, identity_rows)),
-                              shape=A.shape)
+        slots = _diagonal_slots(A, identity_rows)
+        if slots is None:  # a row without a diagonal entry: add one
+            return A + sp.csr_matrix((np.ones(len(identity_rows)),
+                                      (identity_rows, identity_rows)), shape=A.shape)
+        A.data[slots] = 1.0
     return A
+
+
+def _diagonal_slots(A: sp.csr_matrix, rows: np.ndarray) -> np.ndarray | None:
+    """Positions of the diagonal entries of ``rows`` in A.data, or None if one
+    of them is not stored."""
+    start, end = A.indptr[rows], A.indptr[rows + 1]
+    lengths = end - start
+    owner = np.repeat(rows, lengths)
+    slots = np.repeat(start - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    hits = slots[A.indices[slots] == owner]
+    return hits if len(hits) == len(rows) else None
 
 
 # ---------------------------------------------------------------------------
@@ -354,6 +582,40 @@ class TimeOptions:
     dt_min_fraction: float = 1e-14
 
 
+#: 2D systems at least this large use the model's own preconditioner, when it
+#: has one, instead of a direct factorisation (fill-in and memory)
+_MODEL_PRECONDITIONER_2D = 400_000
+
+
+def _model_preconditioner(system, solver: LinearSolver, linear: str, border: int):
+    """The model's ``preconditioner(J, x)`` when it should replace the linear
+    solver: nonlinear transient systems that would otherwise go to the generic
+    AMG (large 3D) or to a very large 2D factorisation."""
+    factory = getattr(system, "preconditioner", None)
+    if factory is None or system.linear or border or linear == "direct":
+        return None
+    n = system.n
+    if linear == "iterative" or solver.choose(n) == "iterative" \
+            or system.dim <= 2 and n >= _MODEL_PRECONDITIONER_2D:
+        return factory
+    return None
+
+
+def _conserved_rows(system, border: int) -> np.ndarray | None:
+    """The model's conserved combinations (closed species) on the bordered
+    unknowns, or None."""
+    conserved = getattr(system, "conserved", None)
+    if conserved is None:
+        return None
+    try:
+        C = np.asarray(conserved(), dtype=float)
+    except CaseError:  # prescribed inflows that cannot balance: a steady-run check
+        return None
+    if C.ndim != 2 or len(C) == 0:
+        return None
+    return np.hstack([C, np.zeros((len(C), border))]) if border else C
+
+
 def _bdf_coefficients(order: int, dt: float, dt_prev: float) -> list[float]:
     """Coefficients a_k with dS/dt ~ sum_k a_k S^{n+1-k} (variable step)."""
     if order == 1:
@@ -416,6 +678,8 @@ class _Stepper:
         x[fixed] = values
         self.border = Bordered(system, x, steady=False)
         self.solver.border = self.border.k
+        self.conserved = None if system.linear else _conserved_rows(system, self.border.k)
+        self.precondition = _model_preconditioner(system, self.solver, linear, self.border.k)
         self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
         self.storages = [system.storage(x)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
@@ -424,7 +688,7 @@ class _Stepper:
 
     def run(self):
         to = self.to
-        t, dt = 0.0, min(to.dt, to.t_end)
+        t, dt = 0.0, self._limited(min(to.dt, to.t_end))
         while t < to.t_end * (1 - 1e-12):
             next_stop = next(s for s in self.stops if s > t * (1 + 1e-12) + 1e-300)
             hit = t + dt >= next_stop * (1 - 1e-9)
@@ -449,9 +713,17 @@ class _Stepper:
             t = self.history[-1].t
             if to.adaptive:
                 growth = 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
-                dt = step * min(2.0, max(0.5, growth))
+                dt = self._limited(step * min(2.0, max(0.5, growth)))
             else:  # fixed steps: back to the user's dt after a cut or a shortened step
                 dt = min(to.dt, 2.0 * step)
+
+    def _limited(self, dt: float) -> float:
+        """dt within the model's ``time_step_limit(x, rtol)`` (adaptive runs)."""
+        limit = getattr(self.system, "time_step_limit", None)
+        if limit is None or not self.to.adaptive:
+            return dt
+        bound = limit(self.history[-1].x, self.to.rtol)
+        return dt if bound is None else min(dt, bound)
 
     def _check_dt(self, dt, t, exc=None):
         if dt < self.dt_min:
@@ -467,10 +739,7 @@ class _Stepper:
             second = self._solve_step(0.5 * step, 1, commit=True)
             fixed, _ = self.system.dirichlet(second.t)
             free = _free_dofs(self.system.n, fixed)
-            weight = self.to.rtol * np.maximum(np.abs(second.x),
-                                               self.to.atol_fraction * self.system.x_scale)
-            e = (second.x - full.x)[free] / weight[free]
-            error = float(np.sqrt(np.mean(e * e))) if len(free) else 0.0
+            error = _weighted_error(self.system, second.x, second.x - full.x, free, self.to)
             if error > 1.0:
                 self._rollback(2)
                 return None, error, 1
@@ -479,8 +748,7 @@ class _Stepper:
         snap = self._solve_step(step, order, commit=False)
         fixed, _ = self.system.dirichlet(snap.t)
         free = _free_dofs(self.system.n, fixed)
-        error = _local_error(self.history, snap.x, snap.t, order, free, self.system.x_scale,
-                             self.to)
+        error = _local_error(self.history, snap.x, snap.t, order, free, self.system, self.to)
         if self.to.adaptive and error > 1.0:
             return None, error, order
         self._commit(snap)
@@ -507,7 +775,9 @@ class _Stepper:
         free = _free_dofs(system.n + border.k, fixed)
         x_new = newton(border.wrap(assemble), border.extend(x_guess), free, xs, rs,
                        self.solver, self.options, self.stats, reuse_key=key,
-                       damp=_damping(system, border), chord=not system.linear)[: system.n]
+                       damp=_damping(system, border),
+                       reuse_factorisation=not system.linear,
+                       conserved=self.conserved, precondition=self.precondition)[: system.n]
         S_new, _ = system.storage(x_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
                         newton_iterations=self.stats.newton_iterations - before)
@@ -526,8 +796,8 @@ class _Stepper:
         self.storages = self.storages[:-count]
 
 
-def _local_error(history, x_new, t_new, order, free, x_scale, to: TimeOptions) -> float:
-    """Weighted RMS estimate of the local error of the step, 1 = at tolerance."""
+def _local_error(history, x_new, t_new, order, free, system, to: TimeOptions) -> float:
+    """Estimate of the local error of the step (predictor difference), 1 = at tolerance."""
     if len(history) < 2:
         return 0.0
     p = min(order, len(history) - 1)
@@ -537,8 +807,22 @@ def _local_error(history, x_new, t_new, order, free, x_scale, to: TimeOptions) -
         factor = dt / (t_new - history[-2].t)
     else:
         factor = (4.0 / 3.0) * dt * dt / ((t_new - history[-2].t) * (t_new - history[-3].t))
-    weight = to.rtol * np.maximum(np.abs(x_new), to.atol_fraction * x_scale)
-    e = factor * (x_new - x_pred)[free] / weight[free]
+    return _weighted_error(system, x_new, factor * (x_new - x_pred), free, to)
+
+
+def _weighted_error(system, x, e, free, to: TimeOptions) -> float:
+    """Size of a local-error estimate ``e`` at the state ``x``, 1 = at tolerance:
+    the model's own relative measure ``time_error(x, e, atol_fraction)`` over
+    rtol when it has one, else the RMS of e / (rtol max(|x|, atol_fraction x_scale))."""
+    measure = getattr(system, "time_error", None)
+    if measure is not None:
+        only_free = np.zeros_like(e)
+        only_free[free] = e[free]
+        relative = measure(x, only_free, to.atol_fraction)
+        if relative is not None:
+            return relative / to.rtol
+    weight = to.rtol * np.maximum(np.abs(x), to.atol_fraction * system.x_scale)
+    e = e[free] / weight[free]
     return float(np.sqrt(np.mean(e * e))) if len(free) else 0.0
 
 

@@ -82,3 +82,51 @@ def jacobian_error(model, x: np.ndarray, t: float = 0.0) -> float:
         fd[:, k] = (model.flux(xp, t)[0] - F) / h
     scale = np.abs(J).max(axis=1, keepdims=True) + 1e-300
     return float(np.max(np.abs(fd - J) / scale))
+
+
+def write_layered_mesh(path, segments, dim=1, origin=0.0, width=1e-7, across=2,
+                       boundary_names=("left", "right"), axis=0):
+    """A Gmsh mesh of consecutive named layers stacked along ``axis`` (x, or y
+    in 2D), in 1D, 2D (triangles) or 3D (tetrahedra): segments = [(name,
+    length, cells)], starting at ``origin``; ``width`` and ``across`` (cells)
+    in the other directions, from 0.  The two end faces are the boundaries
+    ``boundary_names``; the others are unnamed.  Returns the path."""
+    import meshio
+
+    if dim == 1:
+        if origin != 0.0:
+            raise ValueError("1D: use write_line_mesh (x from 0)")
+        return write_line_mesh(path, segments, boundary_names)
+    xs, start = [np.array([origin])], origin
+    for _, length, n in segments:
+        xs.append(start + np.linspace(0.0, length, n + 1)[1:])
+        start += length
+    x = np.concatenate(xs)
+    y = np.linspace(0.0, width, across + 1)
+    mesh = (skfem.MeshTri.init_tensor(x, y) if dim == 2
+            else skfem.MeshTet.init_tensor(x, y, y))
+    centre = mesh.p[0, mesh.t].mean(axis=0)
+    bounds = np.cumsum([origin] + [length for _, length, _ in segments])
+    layer = np.clip(np.searchsorted(bounds, centre) - 1, 0, len(segments) - 1)
+    facet_x = mesh.p[0, mesh.facets]
+    ends = [np.flatnonzero(np.all(np.isclose(facet_x, value, rtol=0, atol=1e-12 * start), axis=0))
+            for value in (origin, start)]
+    nreg = len(segments)
+    cell_type, facet_type = ("triangle", "line") if dim == 2 else ("tetra", "triangle")
+    tags = [layer + 1, np.concatenate([np.full(len(ends[0]), nreg + 1),
+                                       np.full(len(ends[1]), nreg + 2)])]
+    field_data = {name: np.array([k + 1, dim]) for k, (name, _, _) in enumerate(segments)}
+    field_data[boundary_names[0]] = np.array([nreg + 1, dim - 1])
+    field_data[boundary_names[1]] = np.array([nreg + 2, dim - 1])
+    points = np.zeros((mesh.p.shape[1], 3))
+    points[:, :dim] = mesh.p.T
+    cells = mesh.t.T
+    if axis == 1:  # swapping x and y mirrors the cells: keep them positively oriented
+        points[:, [0, 1]] = points[:, [1, 0]]
+        cells = cells[:, [0, 2, 1]] if dim == 2 else cells[:, [0, 1, 3, 2]]
+    out = meshio.Mesh(points, [(cell_type, cells),
+                               (facet_type, mesh.facets[:, np.concatenate(ends)].T)],
+                      cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags},
+                      field_data=field_data)
+    meshio.write(path, out, file_format="gmsh22", binary=False)
+    return path

@@ -8,10 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import jacobian_error, l2_error, write_line_mesh
+from conftest import jacobian_error, l2_error, write_layered_mesh, write_line_mesh
 from scipy.constants import R, epsilon_0, physical_constants
+from scipy.optimize import brentq
 
 import femflux
+from femflux.models.nernst_planck import NernstPlanckPoisson
 from femflux.simulation import prepare, solve
 from femflux.solver import NewtonOptions, Stats, solve_steady
 
@@ -227,6 +229,278 @@ def test_donnan_potential_of_a_fixed_charge_membrane(tmp_path):
     assert result.fields["phi"][centre] == pytest.approx(-VT * np.log(c_plus / c), rel=1e-6)
 
 
+# -- Donnan interfaces in electroneutral mode ------------------------------------------------
+#
+# With electroneutral = true phi and c jump where the fixed charge jumps.  The
+# interface nodes carry one copy of phi and of each ion per side (broken dofs);
+# the "smeared" discretisation they replace (one continuous phi and activity,
+# the electroneutrality row of an interface node averaging both regions) is
+# recovered by monkeypatching interface_groups to None.
+
+
+def _smeared(monkeypatch):
+    monkeypatch.setattr(NernstPlanckPoisson, "interface_groups", lambda self: None)
+
+
+def _donnan_cation(c, X):
+    """c+ in a membrane of fixed charge X next to a bath of 1:1 salt c:
+    c+ c- = c^2 (equal electrochemical potentials), c+ - c- + X = 0."""
+    return -X / 2 + np.sqrt(X**2 / 4 + c**2)
+
+
+GEOMETRIES = {"1D": {"dim": 1}, "2D": {"dim": 2}, "3D": {"dim": 3},
+              "axisymmetric": {"dim": 2, "axis": 1, "axisymmetric": True}}
+
+
+def _layers(tmp_path, geometry, segments):
+    """bath | membrane | bath stacked along x (along z = y when axisymmetric)."""
+    g = GEOMETRIES[geometry]
+    path = write_layered_mesh(tmp_path / f"layers_{geometry}.msh", segments, dim=g["dim"],
+                              width=2e-7, across=2, axis=g.get("axis", 0))
+    mesh = {"file": str(path)}
+    if g.get("axisymmetric"):
+        mesh["axisymmetric"] = True
+    return mesh
+
+
+def _interface_sides(case, x_interface):
+    """Solve; return the model, the solution and, at the interface nodes, the
+    point fields seen from the membrane and from the bath."""
+    _, model = prepare(case)
+    snap = solve_steady(model, NewtonOptions(), "direct", Stats())
+    axis = 1 if model.fem_mesh.geometry == "axisymmetric" else 0
+    at = np.flatnonzero(np.isclose(model.fem_mesh.mesh.p[axis], x_interface, rtol=1e-9))
+    sides = {region: {k: v[at] for k, v in model.region_point_fields(snap.x, region).items()}
+             for region in ("membrane", "bath_left")}
+    return model, snap, sides
+
+
+@pytest.mark.parametrize("geometry", list(GEOMETRIES))
+def test_donnan_jump_is_sharp_in_electroneutral_mode(tmp_path, geometry, monkeypatch):
+    """Equal baths on both sides of a fixed-charge membrane: at the interface
+    nodes the membrane side holds the Donnan values and the bath side the bath
+    values, exactly (no flux, so nothing to discretise)."""
+    X, c = -200.0, 20.0
+    mesh = _layers(tmp_path, geometry, [("bath_left", 100e-9, 4), ("membrane", 200e-9, 8),
+                                        ("bath_right", 100e-9, 4)])
+    data = {"mesh": mesh, "model": {"kind": "nernst-planck-poisson", "temperature": T},
+            "species": salt(c, names=("K", "Cl")),
+            "boundary": [{"name": "left", "potential": 0.0, "concentration": {"K": c, "Cl": c}},
+                         {"name": "right", "potential": 0.0,
+                          "concentration": {"K": c, "Cl": c}}],
+            "region": [{"name": "membrane", "fixed_charge": X}],
+            "electrostatics": {"electroneutral": True}}
+    c_plus = _donnan_cation(c, X)
+    donnan = -VT * np.log(c_plus / c)
+    model, snap, sides = _interface_sides(femflux.load_case(data), 100e-9)
+    assert model.phi_space.broken and len(sides["membrane"]["K"]) >= 1
+    membrane, bath = sides["membrane"], sides["bath_left"]
+    np.testing.assert_allclose(membrane["K"], c_plus, rtol=1e-8)
+    np.testing.assert_allclose(membrane["Cl"], c**2 / c_plus, rtol=1e-8)
+    np.testing.assert_allclose(membrane["phi"], donnan, rtol=1e-8)
+    np.testing.assert_allclose(bath["K"], c, rtol=1e-8)
+    np.testing.assert_allclose(bath["Cl"], c, rtol=1e-8)
+    np.testing.assert_allclose(bath["phi"], 0.0, atol=1e-8 * abs(donnan))
+    for name in ("mu_K", "mu_Cl"):  # continuous across the interface
+        np.testing.assert_allclose(membrane[name], bath[name], rtol=1e-9)
+    # the results folder shows the mean of the two sides at an interface node
+    fields = model.point_fields(snap.x)
+    axis = 1 if geometry == "axisymmetric" else 0
+    at = np.isclose(model.fem_mesh.mesh.p[axis], 100e-9, rtol=1e-9)
+    np.testing.assert_allclose(fields["K"][at], (c_plus + c) / 2, rtol=1e-8)
+    np.testing.assert_allclose(fields["phi"][at], donnan / 2, rtol=1e-8)
+    # the smeared discretisation gets the interface node wrong by far
+    if geometry == "1D":
+        _smeared(monkeypatch)
+        *_, smeared = _interface_sides(femflux.load_case(data), 100e-9)
+        assert abs(smeared["membrane"]["K"][0] / c_plus - 1) > 0.3
+        assert abs(smeared["membrane"]["phi"][0] / donnan - 1) > 0.2
+
+
+def test_ion_partitioning_jump_in_electroneutral_mode(tmp_path):
+    """No fixed charge, but gamma_Na = 0.5 in the membrane: electroneutrality
+    there and continuous mu_Na, mu_Cl give c_Na = c_Cl = c sqrt(1/gamma) and
+    phi_m - phi_bath = (RT/F) ln(c / (gamma c_m)), sharp at the interface."""
+    c, gamma = 20.0, 0.5
+    mesh = _layers(tmp_path, "1D", [("bath_left", 100e-9, 4), ("membrane", 200e-9, 8),
+                                    ("bath_right", 100e-9, 4)])
+    case = npp(mesh, salt(c),
+               [{"name": "left", "potential": 0.0, "concentration": {"Na": c, "Cl": c}},
+                {"name": "right", "potential": 0.0, "concentration": {"Na": c, "Cl": c}}],
+               region=[{"name": "membrane", "activity_coefficient": {"Na": gamma}}],
+               electrostatics={"electroneutral": True})
+    _, _, sides = _interface_sides(case, 100e-9)
+    c_m = c / np.sqrt(gamma)
+    np.testing.assert_allclose(sides["membrane"]["Na"], c_m, rtol=1e-8)
+    np.testing.assert_allclose(sides["membrane"]["Cl"], c_m, rtol=1e-8)
+    np.testing.assert_allclose(sides["membrane"]["phi"], VT * np.log(c / (gamma * c_m)),
+                               rtol=1e-8)
+    np.testing.assert_allclose(sides["bath_left"]["Na"], c, rtol=1e-8)
+
+
+DP, DM = 1.33e-9, 2.03e-9  # NaCl
+
+
+def _tms(c1, c2, X, dp=DP, dm=DM):
+    """Teorell-Meyer-Sievers: phi_2 - phi_1 at zero current across a membrane of
+    fixed charge X between well-stirred baths of 1:1 salt c1 | c2.
+
+    Donnan at each face (membrane c+ from c+ c- = c^2, c+ - c- + X = 0; phi_m -
+    phi_bath = -(RT/F) ln(c+/c)), and inside (c+ - c- = -X, so c+' = c-'), zero
+    current J+ = J- with J+- = -D+- (c' +- c+- psi') gives
+    psi' = -ubar (ln(D+ c+ + D- c-))', ubar = (D+ - D-)/(D+ + D-)."""
+    p1, p2 = _donnan_cation(c1, X), _donnan_cation(c2, X)
+    ubar = (dp - dm) / (dp + dm)
+    diffusion = -ubar * np.log((dp * p2 + dm * (p2 + X)) / (dp * p1 + dm * (p1 + X)))
+    return VT * (-np.log(p1 / c1) + diffusion + np.log(p2 / c2))
+
+
+def _tms_with_layers(c1, c2, X, L, Lb, dp=DP, dm=DM):
+    """TMS with an unstirred layer Lb of each bath (its far side at c1 and c2):
+    (phi_2 - phi_1, salt flux J).  Zero current, so J+ = J- = J everywhere: in
+    a bath c is linear with D_salt = 2 D+ D-/(D+ + D-) and psi' = -ubar c'/c;
+    in the membrane J = -D+ D- (c+ + c-) c+'/(D+ c+ + D- c-), integrated in
+    closed form; J from the membrane's thickness (root of a scalar equation).
+    Lb = 0 is :func:`_tms`."""
+    ds = 2 * dp * dm / (dp + dm)
+    ubar = (dp - dm) / (dp + dm)
+    A, B = dp + dm, dm * X
+
+    def integral(cp):  # int (2 c + X)/(A c + B) dc
+        return 2 * cp / A + (X - 2 * B / A) / A * np.log(A * cp + B)
+
+    def faces(J):
+        cf1, cf2 = c1 - J * Lb / ds, c2 + J * Lb / ds
+        return cf1, cf2, _donnan_cation(cf1, X), _donnan_cation(cf2, X)
+
+    def residual(J):
+        *_, p1, p2 = faces(J)
+        return J * L + dp * dm * (integral(p2) - integral(p1))
+
+    J_max = (c1 - c2) * ds / Lb if Lb > 0 else 1e6 * (c1 - c2)
+    J = brentq(residual, 0.0, J_max, xtol=1e-300, rtol=1e-15)
+    cf1, cf2, p1, p2 = faces(J)
+    psi = (-ubar * np.log(cf1 / c1) - np.log(p1 / cf1)
+           - ubar * np.log((dp * p2 + dm * (p2 + X)) / (dp * p1 + dm * (p1 + X)))
+           + np.log(p2 / cf2) - ubar * np.log(c2 / cf2))
+    return VT * psi, J
+
+
+def _membrane_potential_case(mesh, X, c1, c2, regions=("membrane",), neutral=True):
+    """Open circuit (right: applied_current = 0) across bath | membrane | bath."""
+    return femflux.load_case({
+        "mesh": mesh, "model": {"kind": "nernst-planck-poisson", "temperature": T},
+        "species": salt(c1, DP, DM),
+        "boundary": [{"name": "left", "potential": 0.0, "concentration": {"Na": c1, "Cl": c1}},
+                     {"name": "right", "applied_current": 0.0,
+                      "concentration": {"Na": c2, "Cl": c2}}],
+        "region": [{"name": name, "fixed_charge": X} for name in regions],
+        "electrostatics": {"electroneutral": neutral}})
+
+
+def _membrane_potential(tmp_path, geometry, X, cells, c1=100.0, c2=10.0):
+    mesh = _layers(tmp_path, geometry, [("bath_left", 100e-9, cells // 2),
+                                        ("membrane", 1e-6, cells),
+                                        ("bath_right", 100e-9, cells // 2)])
+    result = solve(_membrane_potential_case(mesh, X, c1, c2))
+    b = result.summary["boundaries"]
+    return b["right"]["potential"] - b["left"]["potential"], b
+
+
+def test_tms_reference_formulas():
+    """The layered reference tends to the TMS formula for thin unstirred layers;
+    no fixed charge gives the Planck junction, a strongly charged membrane the
+    Nernst potential of the counter-ion."""
+    for X in (-100.0, 150.0):
+        assert _tms_with_layers(100.0, 10.0, X, 1e-6, 1e-19)[0] == pytest.approx(
+            _tms(100.0, 10.0, X), rel=1e-9)
+    assert _tms(100.0, 10.0, 0.0) == pytest.approx((DP - DM) / (DP + DM) * VT * np.log(10.0),
+                                                   rel=1e-12)
+    assert _tms(100.0, 10.0, -1e7) == pytest.approx(VT * np.log(10.0), rel=1e-5)
+
+
+def test_tms_reference_against_full_poisson(tmp_path):
+    """The reference is derived with electroneutrality; full Poisson (its own
+    Debye layers, lambda_D <= 3 nm, resolved at 0.1 nm) departs from it by
+    O(lambda_D / L): 7e-5 at L = 100 um, ten times less at 1 mm."""
+    X, edge = -100.0, 60e-9
+    deviations = []
+    for L in (100e-6, 1e-3):
+        Lb = L / 10
+        segments = [("bath_left", Lb - edge, 200), ("bath_left_edge", edge, 600),
+                    ("m_left", edge, 600), ("membrane", L - 2 * edge, 2000),
+                    ("m_right", edge, 600), ("bath_right_edge", edge, 600),
+                    ("bath_right", Lb - edge, 200)]
+        path = write_line_mesh(tmp_path / "poisson.msh", segments)
+        case = _membrane_potential_case({"file": str(path)}, X, 100.0, 10.0,
+                                        regions=("m_left", "membrane", "m_right"),
+                                        neutral=False)
+        b = solve(case).summary["boundaries"]
+        potential, J = _tms_with_layers(100.0, 10.0, X, L, Lb)
+        deviations.append(abs((b["right"]["potential"] - b["left"]["potential"]) / potential - 1))
+        assert b["right"]["flux"]["Na"] == pytest.approx(J, rel=2e-5)
+    assert deviations[0] < 1e-4 and deviations[1] < 1e-5
+    assert deviations[0] / deviations[1] == pytest.approx(10.0, rel=0.1)
+
+
+@pytest.mark.parametrize("geometry", list(GEOMETRIES))
+@pytest.mark.parametrize("X", [-100.0, 150.0])
+def test_teorell_meyer_sievers_membrane_potential(tmp_path, geometry, X, monkeypatch):
+    """Open-circuit potential and salt flux of a charged membrane between
+    baths of 100 and 10 mol/m^3 (unstirred layers included in the reference)."""
+    potential, J = _tms_with_layers(100.0, 10.0, X, 1e-6, 100e-9)
+    measured, b = _membrane_potential(tmp_path, geometry, X, 20)
+    assert measured == pytest.approx(potential, rel=1e-4)
+    area = b["left"]["measure"]
+    assert -b["left"]["flux"]["Na"] / area == pytest.approx(J, rel=1e-4)
+    assert b["right"]["flux"]["Cl"] / area == pytest.approx(J, rel=1e-4)
+    if geometry == "1D":  # the smeared interfaces fail by far at this mesh
+        _smeared(monkeypatch)
+        smeared, _ = _membrane_potential(tmp_path, geometry, X, 20)
+        assert abs(smeared / potential - 1) > 3e-3
+
+
+def test_teorell_meyer_sievers_converges_at_second_order(tmp_path, monkeypatch):
+    potential, _ = _tms_with_layers(100.0, 10.0, -100.0, 1e-6, 100e-9)
+    errors = [abs(_membrane_potential(tmp_path, "1D", -100.0, n)[0] / potential - 1)
+              for n in (10, 20, 40)]
+    ratios = [errors[k] / errors[k + 1] for k in range(2)]
+    assert all(3.5 < r < 4.5 for r in ratios), (errors, ratios)
+    _smeared(monkeypatch)  # first order at best, and 100x larger
+    smeared = [abs(_membrane_potential(tmp_path, "1D", -100.0, n)[0] / potential - 1)
+               for n in (10, 20, 40)]
+    assert all(s > 100 * e for s, e in zip(smeared, errors, strict=True)), (smeared, errors)
+
+
+def test_donnan_interfaces_conserve_amounts_transient(tmp_path):
+    """Transient, with a reaction and a neutral species: outward boundary fluxes
+    + d(amount)/dt = reaction term, per species, through broken interfaces."""
+    mesh = _layers(tmp_path, "2D", [("bath_left", 100e-9, 3), ("membrane", 200e-9, 6),
+                                    ("bath_right", 100e-9, 3)])
+    k = 50.0
+    case = femflux.load_case({
+        "mesh": mesh, "model": {"kind": "nernst-planck-poisson", "temperature": T},
+        "species": salt(20.0, DP, DM) + [{"name": "N", "diffusivity": 1e-9, "initial": 1.0}],
+        "reaction": [{"equation": "N => Na + Cl", "forward": k}],
+        "boundary": [{"name": "left", "potential": 0.0,
+                      "concentration": {"Na": 30.0, "Cl": 30.0}},
+                     {"name": "right", "applied_current": 0.0,
+                      "concentration": {"Na": 10.0, "Cl": 10.0}}],
+        "region": [{"name": "membrane", "fixed_charge": -50.0}],
+        "electrostatics": {"electroneutral": True},
+        "solver": {"steady": False, "t_end": 2e-4, "dt": 2e-5, "scheme": "bdf1",
+                   "adaptive": False}})
+    result = solve(case)
+    hist = result.summary["history"]
+    dt = hist[-1]["dt"]
+    reaction = k * hist[-1]["amount"]["N"]
+    for name, nu in (("Na", 1.0), ("Cl", 1.0), ("N", -1.0)):
+        rate = (hist[-1]["amount"][name] - hist[-2]["amount"][name]) / dt
+        out = sum(b["flux"][name] for b in result.summary["boundaries"].values())
+        assert out + rate == pytest.approx(nu * reaction, rel=1e-7,
+                                           abs=1e-9 * abs(rate) + 1e-30), name
+
+
 # -- manufactured solution ---------------------------------------------------------------
 
 X_, Y_ = sp.symbols("x y")
@@ -275,6 +549,41 @@ def test_npp_manufactured_solution_order_two():
 
 BV = {"species": "Cu", "electrons": 2, "exchange_current": 10.0, "alpha": 0.4,
       "equilibrium_potential": 0.0}
+
+
+@pytest.mark.parametrize("variant", ["potentiostatic", "galvanostatic", "floating"])
+def test_npp_jacobian_with_donnan_interfaces(tmp_path, variant):
+    """Electroneutral with broken interface dofs (2D): Butler-Volmer electrode,
+    a reaction, mass transfer, an anion living only in the baths and a neutral
+    species."""
+    mesh = _layers(tmp_path, "2D", [("bath_left", 1e-8, 1), ("membrane", 1e-8, 2),
+                                    ("bath_right", 1e-8, 1)])
+    species = [{"name": "Cu", "charge": 2, "diffusivity": 7e-10, "initial": 10.0},
+               {"name": "SO4", "charge": -2, "diffusivity": 1e-9, "initial": 10.0},
+               {"name": "A", "charge": -1, "diffusivity": 2e-9, "initial": 1.0,
+                "regions": ["bath_left", "bath_right"]},
+               {"name": "N", "diffusivity": 1e-9, "initial": 1.0}]
+    electrode = {"name": "left", "potential": 0.01, "butler_volmer": BV}
+    other = {"name": "right", "potential": 0.0,
+             "concentration": {"Cu": 10.0, "SO4": 10.0},
+             "mass_transfer": {"A": {"coefficient": 1e-5, "bulk": 1.0}}}
+    if variant == "galvanostatic":
+        del electrode["potential"]
+        electrode["applied_current"] = -1e-9
+    elif variant == "floating":
+        del other["potential"]
+        other["applied_current"] = 1e-9
+    case = npp(mesh, species, [electrode, other],
+               region=[{"name": "membrane", "fixed_charge": -20.0,
+                        "activity_coefficient": {"Cu": 0.5}}],
+               reaction=[{"equation": "Cu + SO4 <=> N", "forward": 1e-3, "backward": 0.5,
+                          "regions": ["bath_left", "bath_right"]}],
+               electrostatics={"electroneutral": True})
+    _, model = prepare(case)
+    assert model.ties is not None and model.phi_space.broken
+    rng = np.random.default_rng(1)
+    x = model.initial_state() + 0.1 * rng.random(model.n) * model.x_scale
+    assert jacobian_error(model, x) < 1e-5
 
 
 @pytest.mark.parametrize("variant", ["poisson", "galvanostatic", "electroneutral",

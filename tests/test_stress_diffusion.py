@@ -3,7 +3,8 @@
 the Lame sphere, diffusion-induced stress in a spherical particle (Zhang, Shyy
 & Sastry 2007; Cheng & Verbrugge 2009) and its two-way D_eff = D (1 + theta c),
 a manufactured solution of the coupled system, the exact Jacobian, rigid-body
-removal and bad input."""
+removal and bad input.  The Lame sphere is solved in 1D (spherical), 2D
+(axisymmetric) and on a 3D tetrahedral octant of the shell."""
 
 from __future__ import annotations
 
@@ -110,11 +111,14 @@ def test_bent_rod_reaches_boltzmann_equilibrium_and_keeps_its_amount(plane):
     exact = c_avg * boltzmann / mean
     c = result.fields["H"]
     # the lumped projection of sigma_h is exact for a linear field at nodes with a
-    # centrally symmetric patch, and O(h) off on the boundary
+    # centrally symmetric patch, and O(h) off on the boundary: sigma_h there is
+    # off by h/2 times its slope (3 % of its maximum with 8 cells across), so c
+    # by 0.8 % (plane stress) and 1.1 % (plane strain) at the faces x = +-a;
+    # 4e-5 and 7e-5 inside
     assert np.max(np.abs(c - exact) / exact) < 0.015
     y = mesh.p[1]
     interior = (np.abs(x) < A_ROD * (1 - 1e-9)) & (y > 1e-9 * L_ROD) & (y < L_ROD * (1 - 1e-9))
-    assert np.max(np.abs(c[interior] - exact[interior]) / exact[interior]) < 3e-3
+    assert np.max(np.abs(c[interior] - exact[interior]) / exact[interior]) < 3e-4
     amount = result.summary["regions"]["domain"]["amount"]["H"]
     assert amount == pytest.approx(c_avg * 2 * A_ROD * L_ROD, rel=1e-10)
     # chemical potential uniform at equilibrium
@@ -146,7 +150,10 @@ def test_lame_sphere_spherical_1d_hydrogen_equilibrium():
     assert np.allclose(sigma[inner, 1, 1], stt[inner], atol=2e-3 * P_IN)
     assert np.allclose(sigma[inner, 2, 2], stt[inner], atol=2e-3 * P_IN)
     assert np.allclose(result.fields["sigma_h"][inner], sh, rtol=2e-3)
-    assert np.allclose(result.fields["sigma_h"], sh, rtol=0.03)  # O(h) at the two end nodes
+    # the lumped projection of sigma_h is O(h) at the two end nodes: 2.2 % of
+    # sigma_h (0.3 % of p) at r = a with 200 cells, halving with h; O(h^2)
+    # (7e-5) inside
+    assert np.allclose(result.fields["sigma_h"], sh, rtol=0.03)
     # uniform sigma_h: c equals the boundary value everywhere (up to the O(h)
     # projection error of sigma_h at the end nodes), mu uniform
     assert np.allclose(result.fields["H"], 1.0, rtol=1e-3)
@@ -205,6 +212,148 @@ def test_lame_sphere_axisymmetric(tmp_path):
     volume = 4 / 3 * np.pi * (B_OUT**3 - A_IN**3) / 2
     amount = result.summary["regions"]["shell"]["amount"]["H"]
     assert amount == pytest.approx(volume, rel=2e-3)
+
+
+def _sphere_octant(path, h_inner, h_outer):
+    """Octant x, y, z >= 0 of the shell A_IN <= r <= B_OUT (Gmsh OCC, millimetres:
+    use scale = 1e-3), tetrahedra graded from h_inner on the inner sphere to
+    h_outer on the outer one: boundaries inner, outer, x0, y0, z0; region shell."""
+    import gmsh
+
+    a, b = A_IN * 1e3, B_OUT * 1e3
+    gmsh.initialize(readConfigFiles=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        gmsh.option.setNumber("General.NumThreads", 1)
+        gmsh.option.setNumber("Mesh.RandomSeed", 1)
+        occ = gmsh.model.occ
+        octant = {"angle1": 0.0, "angle2": np.pi / 2, "angle3": np.pi / 2}
+        outer = occ.addSphere(0, 0, 0, b, **octant)
+        inner = occ.addSphere(0, 0, 0, a, **octant)
+        (shell,), _ = occ.cut([(3, outer)], [(3, inner)])
+        occ.synchronize()
+        groups = {}
+        for _, tag in gmsh.model.getBoundary([shell], oriented=False):
+            centre = np.array(occ.getCenterOfMass(2, tag))
+            if np.abs(centre).min() < 1e-9 * b:  # a symmetry plane
+                name = "xyz"[int(np.argmin(np.abs(centre)))] + "0"
+            else:  # a sphere octant: centre of mass at r sqrt(3)/2
+                name = "inner" if np.linalg.norm(centre) < 0.75 * b else "outer"
+            groups.setdefault(name, []).append(tag)
+        assert sorted(groups) == ["inner", "outer", "x0", "y0", "z0"]
+        for name, tags in groups.items():
+            gmsh.model.addPhysicalGroup(2, tags, name=name)
+        gmsh.model.addPhysicalGroup(3, [shell[1]], name="shell")
+        field = gmsh.model.mesh.field
+        distance = field.add("Distance")
+        field.setNumbers(distance, "SurfacesList", groups["inner"])
+        size = field.add("Threshold")
+        field.setNumber(size, "InField", distance)
+        field.setNumber(size, "SizeMin", h_inner * 1e3)
+        field.setNumber(size, "SizeMax", h_outer * 1e3)
+        field.setNumber(size, "DistMin", 0.0)
+        field.setNumber(size, "DistMax", b - a)
+        field.setAsBackgroundMesh(size)
+        for key in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
+            gmsh.option.setNumber(f"Mesh.{key}", 0)
+        gmsh.model.mesh.generate(3)
+        gmsh.option.setNumber("Mesh.SaveAll", 0)
+        gmsh.option.setNumber("Mesh.MshFileVersion", 2.2)
+        gmsh.write(str(path))
+    finally:
+        gmsh.finalize()
+    return path
+
+
+def _lame_displacement(r):
+    """u_r(r) of the pressurised shell (Lame)."""
+    return P_IN * A_IN**3 / (E * (B_OUT**3 - A_IN**3)) * (
+        (1 - 2 * NU) * r + (1 + NU) * B_OUT**3 / (2 * r**2))
+
+
+@pytest.mark.parametrize("two_way", [False, True])
+def test_lame_sphere_3d_octant_closed_hydrogen(tmp_path, two_way):
+    """A real 3D mesh: the octant of the thick shell with zero normal displacement
+    on its three symmetry planes, internal pressure, closed hydrogen, steady.
+
+    sigma_h = p a^3/(b^3 - a^3) is uniform, so the hydrogen equilibrium alone
+    could not fail: the test checks the displacement u_r(r) (P2, at every
+    displacement dof) and sigma_rr, sigma_tt at the Gauss points against Lame,
+    the nodal fields, the discrete Boltzmann equilibrium and the amount.
+    Two-way: the uniform eigenstrain Omega (c_avg - c_0)/3 of the hydrogen adds
+    a stress-free expansion Omega (c_avg - c_0) r/3 to u_r (the symmetry planes
+    pass through the centre) and leaves the stresses unchanged.
+
+    The tolerances are two to three times the errors measured on this mesh
+    (1,736 tets, 10,204 unknowns), which come mostly from the faceted inner
+    sphere (straight-sided tetrahedra): u_r 0.5 % of its maximum (E 5 % or nu
+    0.05 off gives 5 %, 3 %); Gauss-point sigma_rr, sigma_tt 1.0 %, 0.7 % of p
+    (rms) and 4.3 %, 3.0 % (max, at the inner facets), shear traction on the
+    spheres 0.4 % (rms); nodal sigma_h 0.9 % of p (the lumped projection is O(h)
+    at boundary vertices) and 3.5 % of sigma_h at interior vertices."""
+    path = _sphere_octant(tmp_path / "octant.msh", 0.12e-3, 0.4e-3)
+    c_avg, c_0 = 200.0, 0.0
+    elasticity = {"chemical_expansion": two_way}
+    if two_way:
+        elasticity["stress_free_concentration"] = c_0
+    case = stress_case({"file": str(path), "scale": 1e-3}, hydrogen(initial=c_avg),
+                       [{"name": "inner", "pressure": P_IN},
+                        {"name": "x0", "displacement": [0.0, "free", "free"]},
+                        {"name": "y0", "displacement": ["free", 0.0, "free"]},
+                        {"name": "z0", "displacement": ["free", "free", 0.0]}],
+                       elasticity=elasticity,
+                       solver={"displacement_degree": 2, "linear": "direct"})
+    _, model = prepare(case)
+    snap = solve_steady(model, NewtonOptions(), "direct", Stats())
+    x = snap.x
+    expansion = OMEGA_H * (c_avg - c_0) / 3 if two_way else 0.0
+    # displacement at every P2 dof: radial = Lame (+ expansion), no tangential part
+    xu = model.u_space.x
+    r = np.linalg.norm(xu, axis=0)
+    u = model.displacement(x)
+    u_r = np.einsum("in,in->n", u, xu / r)
+    u_exact = _lame_displacement(r) + expansion * r
+    scale = np.abs(u_exact).max()
+    assert np.max(np.abs(u_r - u_exact)) < 0.015 * scale
+    assert np.max(np.linalg.norm(u - u_r * xu / r, axis=0)) < 0.01 * scale
+    if two_way:  # the expansion is as large as the elastic displacement
+        assert expansion * B_OUT > 0.5 * _lame_displacement(B_OUT)
+    # stresses at the Gauss points, in spherical components
+    sigma = model.stress_at_points(x).reshape(3, 3, -1)
+    xq = model.qpoints.x
+    rq = np.linalg.norm(xq, axis=0)
+    n = xq / rq
+    s_rr = np.einsum("in,ijn,jn->n", n, sigma, n)
+    s_tt = (np.einsum("iin->n", sigma) - s_rr) / 2  # sigma_theta = sigma_phi
+    srr_exact, stt_exact, sh_exact = _lame(rq)
+    for s, exact in ((s_rr, srr_exact), (s_tt, stt_exact)):
+        assert np.sqrt(np.mean((s - exact) ** 2)) < 0.02 * P_IN
+        assert np.max(np.abs(s - exact)) < 0.08 * P_IN
+    shear = np.einsum("ijn,jn->in", sigma, n) - s_rr * n  # traction on spheres: radial only
+    assert np.sqrt(np.mean(np.sum(shear**2, axis=0))) < 0.01 * P_IN
+    # the result fields: nodal sigma_h uniform up to the O(h) projection error
+    fields = model.point_fields(x)
+    p = model.fem_mesh.mesh.p
+    rp = np.linalg.norm(p, axis=0)
+    sh = fields["sigma_h"]
+    assert np.max(np.abs(sh - sh_exact)) < 0.015 * P_IN
+    inside = (rp > 1.1 * A_IN) & (rp < 0.9 * B_OUT)
+    assert np.max(np.abs(sh[inside] - sh_exact)) < 0.08 * sh_exact
+    # closed hydrogen at equilibrium: mu uniform, c = c_avg exp(Omega sigma_h/RT)/<.>
+    # with the lumped nodal volumes of the amount, exactly
+    c = fields["H"]
+    volumes = np.abs(model.fem_mesh.mesh.mapping().detDF(np.zeros((3, 1)))[:, 0]) / 6
+    weight = np.bincount(model.fem_mesh.mesh.t.ravel(), np.tile(volumes / 4, 4),
+                         minlength=len(c))
+    boltzmann = np.exp(OMEGA_H * sh / RT)
+    assert np.allclose(c, c_avg * boltzmann * weight.sum() / np.sum(weight * boltzmann),
+                       rtol=1e-8)
+    assert np.ptp(fields["mu_H"]) < 1e-8 * RT
+    assert np.ptp(c) < 2e-3 * c_avg  # sigma_h is uniform
+    amount = model.region_amounts(x)["shell"]["H"]
+    assert amount == pytest.approx(c_avg * weight.sum(), rel=1e-10)
+    # the faceted mesh holds 1.6 % less than the exact octant of the shell
+    assert weight.sum() == pytest.approx(np.pi / 6 * (B_OUT**3 - A_IN**3), rel=0.03)
 
 
 # -- diffusion-induced stress in a spherical particle ------------------------------------

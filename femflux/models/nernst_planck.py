@@ -11,6 +11,16 @@ flux is the edge-averaged (Scharfetter-Gummel) term of :mod:`femflux.fluxes`,
 so drift-dominated transport and thin double layers stay positive and
 non-oscillating.
 
+Donnan interfaces: with ``electroneutral = true`` phi and the ion
+concentrations jump where the fixed charge jumps (SPEC 4.0).  Regions whose
+electroneutrality conditions differ (:meth:`NernstPlanckPoisson.interface_groups`)
+are separated by *broken* dofs: phi and every charged species present on both
+sides have one copy per side at an interface node; each phi copy satisfies its
+own region's condition, the conservation rows of a species' copies are summed
+and its other rows say that mu_i is continuous
+(:class:`femflux.models.transport.InterfaceTies`).  With
+full Poisson, phi stays continuous and the Debye layer resolves the jump.
+
 Electrode boundaries: ``potential`` (phi = phi_M, or with
 ``stern_capacitance`` eps grad(phi).n = C_S (phi_M - phi)), ``surface_charge``
 (eps grad(phi).n = sigma), ``applied_current`` (phi_M becomes one unknown
@@ -52,7 +62,8 @@ class NernstPlanckPoisson(SpeciesTransport):
         case = self.case
         self.electroneutral = case.electrostatics.electroneutral
         self.thermal_voltage = self.RT / FARADAY
-        self.phi_space = self._space(tuple(self.region_names))  # shared with the species
+        # shared with the species; broken at Donnan interfaces like the charged species
+        self.phi_space = self._space(tuple(self.region_names), broken=True)
         self.phi_offset = offset
         self.phi_P = self.points.prolongation(self.phi_space)
         eps_r = np.full(self.nregions, case.electrostatics.relative_permittivity)
@@ -80,6 +91,43 @@ class NernstPlanckPoisson(SpeciesTransport):
             region = self.fem_mesh.region_ids[self.phi_space.elements]
             self._poisson = self.phi_space.stiffness(self.permittivity[region])
         return size
+
+    def interface_groups(self):
+        """Electroneutral: regions grouped by their condition sum_i z_i a_i/gamma_i
+        + X = 0 (charged species present there, X the fixed charge).  Where two
+        regions' conditions differ (not only by a positive factor), phi and the
+        ion activities jump across their interface (Donnan), so the fields are
+        broken there.  None with full Poisson or when all conditions agree."""
+        if not self.case.electrostatics.electroneutral:
+            return None
+        charged = [spec for spec in self.case.species if spec.charge != 0]
+        rows = []
+        for name in self.region_names:
+            region = next((r for r in self.case.regions if r.name == name), None)
+            fixed = (region.fixed_charge or 0.0) if region is not None else 0.0
+            row = [fixed]
+            for spec in charged:
+                present = not spec.regions or name in spec.regions
+                gamma = spec.activity_coefficient
+                if region is not None:
+                    gamma = region.activity_coefficient.get(spec.name, gamma)
+                row.append(spec.charge / gamma if present else 0.0)
+            rows.append(row)
+        rows = np.array(rows, dtype=float)
+        norm = np.linalg.norm(rows, axis=1, keepdims=True)
+        rows = rows / np.where(norm > 0, norm, 1.0)
+        groups = np.full(len(rows), -1)
+        for k in range(len(rows)):
+            for j in range(k):
+                if np.allclose(rows[k], rows[j], rtol=1e-12, atol=1e-12):
+                    groups[k] = groups[j]
+                    break
+            else:
+                groups[k] = groups.max() + 1
+        return groups if groups.max() > 0 else None
+
+    def breaks(self, spec):
+        return spec.charge != 0
 
     def field_offsets(self):
         return [self.phi_offset]
@@ -165,6 +213,9 @@ class NernstPlanckPoisson(SpeciesTransport):
 
     def _phi_boundary_dofs(self, name: str) -> np.ndarray:
         key = ("phi-dirichlet", name)
+        if key not in self._facet_P and self.phi_space.broken:  # copies of the sides
+            local, _ = self.phi_space.facet_dofs(self.fem_mesh.boundaries[name])
+            self._facet_P[key] = np.unique(local)
         if key not in self._facet_P:
             facets = self.fem_mesh.boundaries[name]
             if self.degree == 1:
@@ -381,7 +432,8 @@ class NernstPlanckPoisson(SpeciesTransport):
         for b in self.case.boundaries:
             if s.name in b.concentration:
                 P = self.boundary_prolongation(b.name, s)
-                weights[b.name] = abs(P).T @ self.boundary_points(b.name).weight
+                weights[b.name] = self.fold_to_representatives(
+                    s, abs(P).T @ self.boundary_points(b.name).weight)
         total = sum(weights.values())
         mine = weights[name][dofs]
         return np.divide(mine, total[dofs], out=np.zeros(len(dofs)), where=total[dofs] > 0)
@@ -407,16 +459,60 @@ class NernstPlanckPoisson(SpeciesTransport):
     # -- outputs --------------------------------------------------------------------
 
     def point_fields(self, x):
+        """Species, phi and mu at the vertices.  At a node on a Donnan interface
+        (broken dofs) c and phi show the mean of the two sides and mu its value
+        (the same on both sides); :meth:`region_point_fields` gives each side."""
         fields = {}
         mesh = self.fem_mesh.mesh
-        phi = self.phi_space.to_global(x[self.phi_slice])[: mesh.nvertices]
+        if self.phi_space.broken:
+            node, _, local = self.vertex_sides(self.phi_space, np.ones(self.nregions, bool))
+            phi = self.vertex_mean(node, x[self.phi_offset + local])
+        else:
+            phi = self.phi_space.to_global(x[self.phi_slice])[: mesh.nvertices]
         for s in self.species:
             fields[s.name] = self.node_concentration(s, x)
         fields["phi"] = phi
         for s, spec in zip(self.species, self.case.species, strict=True):
+            if self.phi_space.broken and spec.charge != 0:
+                node, _, mu = self._side_potentials(s, x, s.regions)
+                mu = self.vertex_mean(node, mu)
+                fields[f"mu_{s.name}"] = np.where(self._vertex_present(s), mu, np.nan)
+                continue
             mu = self.chemical_potential(s, fields[s.name]) + spec.charge * FARADAY * phi
             fields[f"mu_{s.name}"] = mu
         return fields
+
+    def _side_potentials(self, s, x, regions):
+        """mu = mu0 + RT ln(a/c_ref) + z F phi at the vertex points of ``regions``,
+        with a and phi of the point's side: ``(node, region, mu)``."""
+        spec = self.case.species[s.index]
+        node, region, local = self.vertex_sides(s.space, regions)
+        a = np.maximum(x[s.offset + local], 1e-30 * self.c_ref)
+        phi = x[self.drift_index(s)[local]]
+        mu = (spec.standard_potential + self.RT * np.log(a / self.c_ref)
+              + spec.charge * FARADAY * phi)
+        return node, region, mu
+
+    def region_point_fields(self, x, region):
+        """Species, phi and mu as seen from the elements of one region (NaN at
+        vertices outside it): at a Donnan interface, this region's side."""
+        out = super().region_point_fields(x, region)
+        mask = np.zeros(self.nregions, dtype=bool)
+        mask[self.region_index[region]] = True
+        nv = self.fem_mesh.mesh.nvertices
+        node, _, local = self.vertex_sides(self.phi_space, mask)
+        out["phi"] = np.full(nv, np.nan)
+        out["phi"][node] = x[self.phi_offset + local]
+        for s, spec in zip(self.species, self.case.species, strict=True):
+            out[f"mu_{s.name}"] = np.full(nv, np.nan)
+            if spec.charge != 0:
+                node, _, mu = self._side_potentials(s, x, s.regions & mask)
+            else:
+                node, _, local = self.vertex_sides(s.space, s.regions & mask)
+                a = np.maximum(x[s.offset + local], 1e-30 * self.c_ref)
+                mu = spec.standard_potential + self.RT * np.log(a / self.c_ref)
+            out[f"mu_{s.name}"][node] = mu
+        return out
 
     def boundary_fluxes(self, x, rate, t):
         """Outward fluxes, with the Butler-Volmer flux -int i/(nF) of O."""

@@ -396,7 +396,7 @@ class StressDiffusion(SpeciesTransport):
 
     def equilibrate(self, x: np.ndarray, t: float) -> np.ndarray:
         """Solve the (linear) mechanical rows for sigma_h and u at fixed species."""
-        from ..linalg import LinearSolver
+        from ..linalg import Field, LinearSolver
 
         m = self.mech_slice
         A = self.A_mech[:, m].tocsr()
@@ -408,9 +408,14 @@ class StressDiffusion(SpeciesTransport):
         scale_row = np.where(diag > 0, diag, 1.0)
         keep = np.ones(self.n_mech)
         keep[local] = 0.0
-        A = (sp.diags(keep) @ A + sp.diags(1.0 - keep) @ sp.diags(scale_row)).tocsr()
-        rhs = keep * rhs
+        # prescribed dofs eliminated symmetrically (the displacement block
+        # stays symmetric for the multigrid preconditioner)
+        lifted = np.zeros(self.n_mech)
+        lifted[local] = values[mech]
+        rhs = keep * (rhs - A @ lifted)
         rhs[local] = scale_row[local] * values[mech]
+        K = sp.diags(keep)
+        A = (K @ A @ K + sp.diags((1.0 - keep) * scale_row)).tocsr()
         k = 0
         if self._rigid is not None:
             G = np.hstack([np.zeros((len(self._rigid), self.sh_space.n)), self._rigid])
@@ -426,33 +431,39 @@ class StressDiffusion(SpeciesTransport):
         cs = np.concatenate([np.full(self.sh_space.n, sigma),
                              np.full(self.dim * self.n_u, u_scale),
                              np.full(k, float(np.median(u_rows)) * u_scale)])
-        rs = 1.0 / np.concatenate([np.maximum(scale_row * cs[: self.n_mech], 1e-300),
+        row_scale = scale_row.copy()
+        row_scale[self.sh_space.n:] = float(np.median(u_rows))  # one scale: K stays symmetric
+        rs = 1.0 / np.concatenate([np.maximum(row_scale * cs[: self.n_mech], 1e-300),
                                    np.full(k, u_scale)])
         As = (sp.diags(rs) @ A @ sp.diags(cs)).tocsr()
-        solver = LinearSolver("auto", self.dim, False, border=k)
-        y = solver.solve(As, rs * rhs, rtol=1e-12)
+        u_field = self.field_split()[0]  # the species are not unknowns here
+        shift = -self.sh_offset
+        fields = [Field(slice(u_field.dofs.start + shift, u_field.dofs.stop + shift),
+                        symmetric=True, node_size=self.dim,
+                        near_nullspace=u_field.near_nullspace),
+                  Field(slice(0, self.sh_space.n), kind="diagonal")]
+        solver = LinearSolver(self.case.solver.linear, self.dim, False, border=k,
+                              fields=fields)
+        y = solver.solve(As, rs * rhs, rtol=1e-10)
         out = x.copy()
         out[m] = (cs * y)[: self.n_mech]
         return out
 
-    def near_nullspace(self) -> np.ndarray:
-        """(n, k) near-nullspace for AMG: constants for the species and sigma_h,
-        rigid-body modes for the displacement."""
+    def field_split(self) -> list:
+        """Block Gauss-Seidel order for the iterative solver (large 3D systems):
+        the displacement first (AMG with rigid-body modes on node blocks), then
+        sigma_h (its block is the diagonal lumped projection), then the species
+        (AMG) — exact for one-way coupling, whose Jacobian is block triangular
+        in this order."""
+        from ..linalg import Field
+
         geometry = "planar" if self.geometry == "axisymmetric" else self.geometry
         modes = el.rigid_body_modes(self.u_space.x, geometry).reshape(self.dim * self.n_u, -1)
-        cols = []
-        for s in self.species:
-            v = np.zeros(self.n)
-            v[s.slice] = 1.0
-            cols.append(v)
-        v = np.zeros(self.n)
-        v[self.sh_slice] = 1.0
-        cols.append(v)
-        for k in range(modes.shape[1]):
-            v = np.zeros(self.n)
-            v[self.u_offset:] = modes[:, k]
-            cols.append(v)
-        return np.column_stack(cols)
+        same = all(s.space is self.species[0].space for s in self.species)
+        return [Field(slice(self.u_offset, self.u_offset + self.dim * self.n_u),
+                      symmetric=True, node_size=self.dim, near_nullspace=modes),
+                Field(self.sh_slice, kind="diagonal"),
+                Field(slice(0, self.n_species), node_size=len(self.species) if same else 1)]
 
     # -- outputs -----------------------------------------------------------------------
 

@@ -10,6 +10,11 @@ This module holds what every model with mobile species needs:
   plus the drift of the model's extra potential terms;
 - the storage term ``int c_i v`` on lumped (nodal) quadrature;
 - mass-action reactions ``v = k_f prod c^nu - k_r prod c^nu``;
+- interfaces where a species' activity jumps too (models that break them,
+  e.g. the Donnan interfaces of an electroneutral model): there the species
+  has one copy of each interface dof per side, the conservation rows of the
+  copies are summed (one control volume: J.n continuous) and the other rows
+  say that mu_i is continuous, a_i exp(psi_i) equal on both sides;
 - boundary conditions: concentration (Dirichlet), inward flux, mass transfer;
 - the conserved combinations of closed species (steady amount constraints);
 - post-processing: point/cell fields, conservative boundary fluxes from the
@@ -30,6 +35,7 @@ from ..errors import CaseError
 from ..expressions import Expression, evaluate
 from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_prolongation
 from ..fluxes import drift_flux
+from ..jacobian import BlockSum
 from ..mesh import FemMesh
 
 
@@ -55,6 +61,70 @@ class SpeciesField:
         return slice(self.offset, self.offset + self.space.n)
 
 
+class InterfaceTies:
+    """The copies of broken species dofs and the rows that tie them.
+
+    For every copy ``other`` of a dof with representative ``rep``: the
+    conservation row of ``other`` is added to that of ``rep`` (the node's
+    control volume conserves the total, so J.n is continuous) and replaced by
+    the continuity of the electrochemical potential, ln a_o + psi_o = ln a_r +
+    psi_r (psi = scale * phi), written linearly in the activities and
+    symmetrically in the two sides,
+
+        a_o exp(d/2) - a_r exp(-d/2) = 0,  d = psi_o - psi_r,
+
+    which stays defined for the non-positive activities a time-step predictor
+    may propose (a row in mol/m^3, scaled like the species).
+
+    ``T`` is the row operation (rep += other, other := 0) applied to the
+    storage and flux terms; the tie rows are then added.  :meth:`balance`
+    composes it with a second row operation that adds multiples of the
+    species' conservation rows to the rows of the drift field (for
+    electroneutrality: the node's current balance); see
+    :meth:`SpeciesTransport._balance_drift_rows`.
+    """
+
+    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local):
+        self.n = n
+        self.rep, self.other, self.scale = rep, other, scale
+        self.phi_rep, self.phi_other = phi_rep, phi_other
+        self.local = local  # species name -> (rep, other) local dofs
+        m = len(other)
+        self.T = (sp.identity(n, format="csr")
+                  + sp.csr_matrix((np.ones(m), (rep, other)), shape=(n, n))
+                  - sp.csr_matrix((np.ones(m), (other, other)), shape=(n, n))).tocsr()
+        self.T.eliminate_zeros()
+
+    def balance(self, rows, cols, coefficients) -> sp.csr_matrix:
+        """Add ``coefficients`` times (the summed) row ``cols`` to row ``rows``
+        (after T); return the extra row operation B (T becomes (I + B) T)."""
+        B = sp.csr_matrix((coefficients, (rows, cols)), shape=(self.n, self.n))
+        self.T = (self.T + B @ self.T).tocsr()
+        return B
+
+    def residual(self, x: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The tie rows g (len(other),) and dg/dx (len(other) x n)."""
+        a_o, a_r = x[self.other], x[self.rep]
+        with np.errstate(over="ignore"):  # inf: rejected by the line search
+            half = np.exp(0.5 * self.scale * (x[self.phi_other] - x[self.phi_rep]))
+        g = a_o * half - a_r / half
+        dphi = 0.5 * self.scale * (a_o * half + a_r / half)
+        m = len(self.other)
+        rows = np.tile(np.arange(m), 4)
+        cols = np.concatenate([self.other, self.rep, self.phi_other, self.phi_rep])
+        vals = np.concatenate([half, -1.0 / half, dphi, -dphi])
+        return g, sp.csr_matrix((vals, (rows, cols)), shape=(m, self.n))
+
+    def apply(self, x, F, J):
+        """(T F with the tie rows, T J with their Jacobian)."""
+        F = self.T @ F
+        g, G = self.residual(x)
+        F[self.other] = g
+        lift = sp.csr_matrix((np.ones(len(self.other)), (self.other, np.arange(len(self.other)))),
+                             shape=(self.n, len(self.other)))
+        return F, (self.T @ J + lift @ G).tocsr()
+
+
 class SpeciesTransport:
     """The discrete conservation law of all species (a solver :class:`System`)."""
 
@@ -70,6 +140,8 @@ class SpeciesTransport:
         self.nregions = len(self.region_names)
         self.points = cell_points(fem_mesh, self.degree)
         self._spaces: dict[tuple, Space] = {}
+        # regions grouped by the model where fields may jump between groups (or None)
+        self.groups = self.interface_groups()
         self.species: list[SpeciesField] = []
         offset = 0
         for i, spec in enumerate(case.species):
@@ -82,8 +154,13 @@ class SpeciesTransport:
         self._facet_points: dict[str, PointSet] = {}
         self._facet_P: dict[tuple[str, str], sp.csr_matrix] = {}
         self.n = offset + self._setup_fields(offset)
+        self._block_sum: BlockSum | None = None  # Jacobian summation, pattern reused
         self._storage_matrix = self._assemble_storage()
         self._drift = {s.name: self.drift(s) for s in self.species}
+        self._drift_index: dict[str, np.ndarray] = {}
+        self.ties = self._build_ties()
+        if self.ties is not None:  # storage of the copies goes to the representative
+            self._storage_matrix = (self.ties.T @ self._storage_matrix).tocsr()
         if any(d is not None for d in self._drift.values()):
             terms = {}  # one flux term (edge weights) per space, shared by its species
             self._flux_terms = {s.name: terms.setdefault(id(s.space), drift_flux(s.space))
@@ -98,6 +175,8 @@ class SpeciesTransport:
         self.linear = self._stiffness is not None and self._is_linear()
         self.symmetric = not case.reactions and self._stiffness is not None
         self.x_scale, self.r_scale = self._scales()
+        if self.ties is not None:
+            self._balance_drift_rows()
         # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
         # (manufactured solutions); the case file has no such key.
         self.sources: dict[str, object] = {}
@@ -114,6 +193,15 @@ class SpeciesTransport:
         meaning psi = scale * (the field of ``space`` stored at ``offset``)."""
         return None
 
+    def interface_groups(self) -> np.ndarray | None:
+        """(nregions,) group of every region, where species that :meth:`breaks`
+        (and the model's own fields) may jump between groups; None: nowhere."""
+        return None
+
+    def breaks(self, spec) -> bool:
+        """Whether species ``spec`` gets one copy per group at interface dofs."""
+        return False
+
     def field_equations(self, x, t, F, rows, cols, vals, pieces) -> None:
         """Add the residuals of the extra fields to F and their Jacobian entries
         as pieces (row offset, column offset, block) and/or COO entries."""
@@ -125,18 +213,24 @@ class SpeciesTransport:
 
     # -- construction ------------------------------------------------------
 
-    def _space(self, regions: tuple[str, ...]) -> Space:
-        if regions not in self._spaces:
+    def _space(self, regions: tuple[str, ...], broken: bool = False) -> Space:
+        """The space on ``regions`` (shared), broken between the groups of
+        :meth:`interface_groups` when ``broken`` and there are groups."""
+        broken = broken and self.groups is not None \
+            and len({self.groups[self.region_index[r]] for r in regions}) > 1
+        key = (regions, broken)
+        if key not in self._spaces:
             elements = None
             if regions and set(regions) != set(self.region_names):
                 elements = np.sort(np.concatenate(
                     [self.fem_mesh.regions[name] for name in regions]))
-            self._spaces[regions] = Space(self.fem_mesh, self.degree, elements)
-        return self._spaces[regions]
+            self._spaces[key] = Space(self.fem_mesh, self.degree, elements,
+                                      groups=self.groups if broken else None)
+        return self._spaces[key]
 
     def _make_species(self, i, spec, offset) -> SpeciesField:
         regions = tuple(spec.regions) if spec.regions else tuple(self.region_names)
-        space = self._space(regions)
+        space = self._space(regions, broken=self.breaks(spec))
         mask = np.zeros(self.nregions, dtype=bool)
         mask[[self.region_index[r] for r in regions]] = True
         D = np.full(self.nregions, spec.diffusivity, dtype=float)
@@ -231,6 +325,8 @@ class SpeciesTransport:
             rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
                                                                  + k_char[s.name]))
             r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
+        if self.ties is not None:  # mu continuity, in activities
+            r_scale[self.ties.other] = x_scale[self.ties.other]
         return x_scale, r_scale
 
     # -- the System interface ----------------------------------------------
@@ -239,7 +335,8 @@ class SpeciesTransport:
         """a = gamma c_initial; a dof on several regions r takes
         a = sum_r c_r / sum_r (1/gamma_r): the unweighted mean of the initial
         values where gamma does not jump (SPEC 4.0), and the initial amount
-        kept where it does."""
+        kept where it does.  Each copy of a broken dof takes the regions of
+        its own side."""
         x = np.zeros(self.n)
         region_ids = self.fem_mesh.region_ids
         for s, spec in zip(self.species, self.case.species, strict=True):
@@ -283,8 +380,16 @@ class SpeciesTransport:
 
     def dirichlet_dofs(self, name: str, s: SpeciesField) -> tuple[np.ndarray, float]:
         """Local dofs of species ``s`` on boundary ``name`` and the activity
-        coefficient of the region next to it (cached)."""
+        coefficient of the region next to it (cached; per dof for a broken space,
+        whose copies on the boundary each take their own side's)."""
         key = ("dirichlet", name, s.name)
+        if key not in self._facet_P and s.space.broken:
+            facets = self.boundary_facets(name, s)
+            local, region = s.space.facet_dofs(facets)
+            dofs, inverse = np.unique(local, return_inverse=True)
+            count = np.bincount(inverse, minlength=len(dofs))
+            gamma = np.bincount(inverse, weights=s.gamma[region], minlength=len(dofs)) / count
+            self._facet_P[key] = (dofs, gamma)
         if key not in self._facet_P:
             facets = self.boundary_facets(name, s)
             if s.space.degree == 1:
@@ -318,7 +423,8 @@ class SpeciesTransport:
         """F = int J.grad v - int R v - int_boundary (inward flux) v, and dF/dx.
 
         The Jacobian is gathered as ``pieces`` (row offset, column offset, local
-        block) and COO entries in global numbering, and summed once.
+        block) and COO entries in global numbering, and summed once by a
+        :class:`~femflux.jacobian.BlockSum` (pattern learned once).
         """
         rows, cols, vals = [], [], []
         pieces: list[tuple[int, int, sp.spmatrix]] = []
@@ -332,15 +438,11 @@ class SpeciesTransport:
             s = self.by_name[name]
             F[s.slice] -= s.P.T @ (self.points.weight * source(self.points.x, t))
         self.field_equations(x, t, F, rows, cols, vals, pieces)
-        index = np.int32 if self.n < 2**31 else np.int64
-        for r0, c0, block in pieces:
-            block = block.tocoo()
-            rows.append((block.row + r0).astype(index))
-            cols.append((block.col + c0).astype(index))
-            vals.append(block.data)
-        J = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows).astype(index),
-                                                  np.concatenate(cols).astype(index))),
-                          shape=(self.n, self.n)).tocsr()
+        if self._block_sum is None:
+            self._block_sum = BlockSum((self.n, self.n))
+        J = self._block_sum(pieces, rows, cols, vals)
+        if self.ties is not None:
+            F, J = self.ties.apply(x, F, J)
         return self.replace_rows(x, t, F, J)
 
     def add_species_fluxes(self, x, t, F, pieces) -> None:
@@ -362,7 +464,10 @@ class SpeciesTransport:
             return row_space.pattern
         key = (id(row_space), id(col_space))
         if key not in self._patterns:
-            cols = col_space.local[row_space.global_element_dofs]
+            if col_space.broken:  # each element's own copies
+                cols = col_space.element_local(row_space.elements)
+            else:
+                cols = col_space.local[row_space.global_element_dofs]
             self._patterns[key] = Pattern(row_space.element_dofs, cols,
                                           (row_space.n, col_space.n))
         return self._patterns[key]
@@ -380,7 +485,112 @@ class SpeciesTransport:
         if drift is None:
             return None
         scale, offset, space = drift
-        return scale * x[offset + space.local[s.space.dofs]]
+        return scale * x[self.drift_index(s)]
+
+    def drift_index(self, s: SpeciesField) -> np.ndarray:
+        """Index in x of the drift field at each dof of species ``s`` (the copy
+        of the same side where the drift field is broken)."""
+        if s.name not in self._drift_index:
+            _, offset, space = self._drift[s.name]
+            if space.broken:
+                local = np.empty(s.space.n, dtype=np.int64)
+                local[s.space.element_dofs] = space.element_local(s.space.elements)
+            else:
+                local = space.local[s.space.dofs]
+            self._drift_index[s.name] = offset + local
+        return self._drift_index[s.name]
+
+    # -- interfaces with broken species dofs -------------------------------------
+
+    def _species_dirichlet(self) -> np.ndarray:
+        """(n,) bool: the Dirichlet dofs of the species."""
+        fixed = np.zeros(self.n, dtype=bool)
+        for b in self.case.boundaries:
+            for name in b.concentration:
+                s = self.by_name[name]
+                fixed[s.offset + self.dirichlet_dofs(b.name, s)[0]] = True
+        return fixed
+
+    def _build_ties(self) -> InterfaceTies | None:
+        """Tie the copies of every broken species dof: one representative (a
+        Dirichlet copy if there is one) takes the summed conservation rows, each
+        other copy the continuity of mu."""
+        if not any(s.space.broken for s in self.species):
+            return None
+        fixed = self._species_dirichlet()
+        reps, others, scales, phi_reps, phi_others = [], [], [], [], []
+        local_ties = {}
+        for s in self.species:
+            space = s.space
+            if not space.broken:
+                continue
+            copies = np.flatnonzero(space.copy_group >= 0)
+            dof = space.dofs[copies]
+            # by global dof; within one, the Dirichlet copies first, then by number
+            order = np.lexsort((copies, ~fixed[s.offset + copies], dof))
+            copies, dof = copies[order], dof[order]
+            start = np.ones(len(dof), dtype=bool)
+            start[1:] = dof[1:] != dof[:-1]
+            rep = copies[np.maximum.accumulate(np.where(start, np.arange(len(dof)), 0))]
+            rep, other = rep[~start], copies[~start]
+            local_ties[s.name] = (rep, other)
+            reps.append(s.offset + rep)
+            others.append(s.offset + other)
+            if self._drift[s.name] is None:
+                scales.append(np.zeros(len(rep)))
+                phi_reps.append(s.offset + rep)  # any index: the coefficient is 0
+                phi_others.append(s.offset + other)
+            else:
+                index = self.drift_index(s)
+                scales.append(np.full(len(rep), float(self._drift[s.name][0])))
+                phi_reps.append(index[rep])
+                phi_others.append(index[other])
+        return InterfaceTies(self.n, np.concatenate(reps), np.concatenate(others),
+                             np.concatenate(scales), np.concatenate(phi_reps),
+                             np.concatenate(phi_others), local_ties)
+
+    def _balance_drift_rows(self) -> None:
+        """Add to every row of a drift field (electroneutrality: phi) the
+        node's balance sum_i s_i R_i of the species it drives, R_i the
+        (summed) conservation row of species i at that node and s_i its drift
+        scale (z_i F/RT: the current), scaled to the row.  An equivalent
+        system (the rows R_i vanish at the solution; Dirichlet rows, whose
+        residual is the boundary flux, are left out), but the row now has a
+        diagonal, sum_i s_i dR_i/dphi > 0: the electroneutrality rows alone
+        have none, and where the interface copies change the elimination
+        order the direct solver would pivot off the diagonal (2x slower)."""
+        fixed = self._species_dirichlet()
+        representative = np.arange(self.n)
+        representative[self.ties.other] = self.ties.rep
+        rows, cols, coefficients = [], [], []
+        for s in self.species:
+            if self._drift[s.name] is None:
+                continue
+            scale = float(self._drift[s.name][0])
+            field_rows = self.drift_index(s)
+            species_rows = representative[s.offset + np.arange(s.space.n)]
+            keep = ~fixed[species_rows]
+            field_rows, species_rows = field_rows[keep], species_rows[keep]
+            rows.append(field_rows)
+            cols.append(species_rows)
+            coefficients.append(scale * self.x_scale[field_rows] * self.r_scale[field_rows]
+                                / self.r_scale[species_rows])
+        if not rows:
+            return
+        B = self.ties.balance(np.concatenate(rows), np.concatenate(cols),
+                              np.concatenate(coefficients))
+        self._storage_matrix = (self._storage_matrix + B @ self._storage_matrix).tocsr()
+
+    def fold_to_representatives(self, s: SpeciesField, w: np.ndarray) -> np.ndarray:
+        """Per-dof weights of species ``s`` with the copies' weights moved to
+        their representative (which holds the summed conservation rows)."""
+        if self.ties is None or s.name not in self.ties.local:
+            return w
+        rep, other = self.ties.local[s.name]
+        w = np.array(w, dtype=float)
+        np.add.at(w, rep, w[other])
+        w[other] = 0.0
+        return w
 
     def _add_drift_flux(self, s: SpeciesField, x, F, pieces, edge_cache) -> None:
         """The drift-diffusion flux of species ``s`` (EAFE or Galerkin)."""
@@ -549,6 +759,8 @@ class SpeciesTransport:
         C = np.zeros((len(m), self.n))
         for s in self.species:
             C[:, s.slice] = m[:, [s.index]]
+        if self.ties is not None:
+            C[:, self.ties.other] = 0.0  # rows of mu continuity, not of conservation
         self._check_flux_balance(m)
         return C
 
@@ -613,7 +825,11 @@ class SpeciesTransport:
         return (s.P @ x[s.slice]) / s.gamma[self.points.region]
 
     def node_concentration(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
-        """c at the mesh vertices: a / gamma, averaged over the regions at a vertex."""
+        """c at the mesh vertices: a / gamma, averaged over the regions at a vertex
+        (over the sides of an interface where the species' dofs are broken)."""
+        if s.space.broken:
+            node, region, local = self.vertex_sides(s.space, s.regions)
+            return self.vertex_mean(node, x[s.slice][local] / s.gamma[region])
         mesh = self.fem_mesh.mesh
         a = s.space.to_global(x[s.slice])[: mesh.nvertices]
         present = np.zeros(mesh.nvertices, dtype=bool)
@@ -624,6 +840,39 @@ class SpeciesTransport:
                           minlength=mesh.nvertices)
         count = np.bincount(points.node[keep], minlength=mesh.nvertices)
         return np.where(present, a * inv / np.maximum(count, 1), 0.0)
+
+    def vertex_sides(self, space: Space, regions: np.ndarray):
+        """The vertex points (node, region) of the ``regions`` (bool per region)
+        where ``space`` has a dof, and that dof as seen from the region (the
+        copy of its side at a broken dof): ``(node, region, local)``."""
+        points = self._vertex_points()
+        keep = regions[points.region] & space.region_mask[points.region]
+        node, region = points.node[keep], points.region[keep]
+        local = space.local_dofs(node, region)
+        ok = local >= 0
+        return node[ok], region[ok], local[ok]
+
+    def vertex_mean(self, node: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Mean of point values per mesh vertex (0 at vertices without points)."""
+        nv = self.fem_mesh.mesh.nvertices
+        count = np.bincount(node, minlength=nv)
+        total = np.bincount(node, weights=values, minlength=nv)
+        return np.divide(total, count, out=np.zeros(nv), where=count > 0)
+
+    def region_point_fields(self, x: np.ndarray, region: str) -> dict[str, np.ndarray]:
+        """Point fields as seen from the elements of one region (NaN at vertices
+        outside it): on an interface where a field jumps (broken dofs), the value
+        on this region's side, where the results folder shows the mean of the
+        sides."""
+        mask = np.zeros(self.nregions, dtype=bool)
+        mask[self.region_index[region]] = True
+        nv = self.fem_mesh.mesh.nvertices
+        out = {}
+        for s in self.species:
+            node, reg, local = self.vertex_sides(s.space, s.regions & mask)
+            out[s.name] = np.full(nv, np.nan)
+            out[s.name][node] = x[s.slice][local] / s.gamma[reg]
+        return out
 
     def _vertex_points(self) -> PointSet:
         if self.points.kind == "nodal":
@@ -670,6 +919,8 @@ class SpeciesTransport:
         """
         F, _ = self.flux(x, t)
         residual = rate + F
+        if self.ties is not None:
+            residual[self.ties.other] = 0.0  # the node's total is at the representative
         out = {name: {s.name: 0.0 for s in self.species} for name in self.fem_mesh.boundaries}
         dirichlet_weights: dict[str, dict[str, np.ndarray]] = {}
         for b in self.case.boundaries:
@@ -690,6 +941,7 @@ class SpeciesTransport:
                 s = self.by_name[name]
                 P = self.boundary_prolongation(b.name, s)
                 w = abs(P).T @ self.boundary_points(b.name).weight  # int_b |v_k| per dof
+                w = self.fold_to_representatives(s, w)
                 dirichlet_weights.setdefault(name, {})[b.name] = w
         for name, per_boundary in dirichlet_weights.items():
             s = self.by_name[name]

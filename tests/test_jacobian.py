@@ -1,0 +1,57 @@
+"""BlockSum: the Jacobian summation with a learned pattern equals a plain COO sum."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from femflux.jacobian import BlockSum
+
+
+def _pieces(rng, density=0.3):
+    A = sp.random(6, 6, density=density, random_state=rng, format="csr")
+    B = sp.random(6, 4, density=density, random_state=rng, format="csr")
+    C = sp.random(4, 6, density=density, random_state=rng, format="csr")
+    return [(0, 0, A), (0, 6, B), (6, 0, C), (6, 6, sp.identity(4, format="csr"))]
+
+
+def _reference(pieces, rows, cols, vals, n=10):
+    J = sp.csr_matrix((n, n))
+    for r0, c0, b in pieces:
+        full = sp.lil_matrix((n, n))
+        full[r0:r0 + b.shape[0], c0:c0 + b.shape[1]] = b
+        J = J + full.tocsr()
+    if rows:
+        J = J + sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                              shape=(n, n)).tocsr()
+    return J.toarray()
+
+
+def test_block_sum_matches_coo_sum_when_reused_and_when_the_pattern_changes():
+    rng = np.random.default_rng(1)
+    pieces = _pieces(rng)
+    rows, cols = [np.array([0, 3, 3, 9])], [np.array([9, 1, 1, 0])]  # with a duplicate
+    summed = BlockSum((10, 10))
+    for call in range(4):  # 1st: COO, 2nd: learn, 3rd and 4th: learned slots
+        scaled = [(r0, c0, b * (call + 1.0)) for r0, c0, b in pieces]
+        vals = [np.array([1.0, 2.0, 3.0, 4.0]) * (call + 1)]
+        J = summed(scaled, rows, cols, vals)
+        np.testing.assert_allclose(J.toarray(), _reference(scaled, rows, cols, vals), rtol=1e-14)
+    assert summed._learned is not None
+    other = _pieces(np.random.default_rng(7), density=0.5)  # another pattern: falls back
+    J = summed(other, [], [], [])
+    np.testing.assert_allclose(J.toarray(), _reference(other, [], [], []), rtol=1e-14)
+
+
+def test_node_blocks_conversion_equals_the_permuted_matrix_for_reused_patterns():
+    from femflux.linalg import _NodeBlocks
+
+    rng = np.random.default_rng(3)
+    n_nodes, size = 7, 3
+    A = sp.random(n_nodes * size, n_nodes * size, density=0.2, random_state=rng, format="csr")
+    A = (A + sp.identity(n_nodes * size)).tocsr()
+    perm = (np.arange(size)[None, :] * n_nodes + np.arange(n_nodes)[:, None]).ravel()
+    convert = _NodeBlocks(perm, size)
+    for factor in (1.0, -2.5):  # the second call reuses the learned gather
+        B = sp.csr_matrix((A.data * factor, A.indices, A.indptr), shape=A.shape)
+        M = convert(B)
+        assert M.blocksize == (size, size)
+        np.testing.assert_array_equal(M.toarray(), B[perm][:, perm].toarray())
