@@ -102,7 +102,7 @@ class _AlgebraicMultigrid:
 
         rhs = b if self.perm is None else b[self.perm]
         residuals: list[float] = []
-        options = {"maxiter": 400} if self.symmetric else {"restart": 40, "maxiter": 10}
+        options = {"maxiter": 400} if self.symmetric else {"restart": 100, "maxiter": 4}
         krylov = cg if self.symmetric else gmres
         try:
             y, _ = krylov(self.M, rhs, M=self._cycle, tol=rtol,
