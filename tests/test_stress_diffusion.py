@@ -701,3 +701,25 @@ def test_case_stressed_rod():
                                      overrides={"solver.steady": True}))
     exact = np.exp(a * 1e-3) / (np.sinh(a * 1e-3) / (a * 1e-3))  # peak c/c0 = 1.291
     assert steady.fields["H"].max() == pytest.approx(exact, rel=0.01)
+
+
+def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
+    """The initial equilibrium solve failing is a solver failure (exit 3, one
+    line), not a traceback."""
+    from femflux import linalg
+    from femflux.errors import SolverError
+
+    def fail(self, *args, **kwargs):
+        raise linalg.NewtonFailure("forced failure")
+
+    monkeypatch.setattr(linalg.LinearSolver, "solve", fail)
+    case = femflux.load_case({
+        "mesh": {"generate": {"shape": "box", "length": [1e-3, 1e-3, 1e-3], "cells": [2, 2, 2]}},
+        "model": {"kind": "stress-diffusion", "temperature": 300.0},
+        "species": [{"name": "H", "diffusivity": 1e-9, "initial": 1.0,
+                     "partial_molar_volume": 2e-6}],
+        "elasticity": {"youngs_modulus": 200e9, "poisson_ratio": 0.3},
+        "boundary": [{"name": "xmin", "displacement": [0.0, 0.0, 0.0]}],
+        "solver": {"steady": True}})
+    with pytest.raises(SolverError, match="mechanical equilibrium at t = 0 s could not be solved"):
+        solve(case)

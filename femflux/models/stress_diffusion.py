@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import elasticity as el
-from ..errors import CaseError
+from ..errors import CaseError, SolverError
 from ..expressions import evaluate
 from ..fem import PointSet, Space
 from .transport import SpeciesTransport
@@ -396,7 +396,7 @@ class StressDiffusion(SpeciesTransport):
 
     def equilibrate(self, x: np.ndarray, t: float) -> np.ndarray:
         """Solve the (linear) mechanical rows for sigma_h and u at fixed species."""
-        from ..linalg import Field, LinearSolver
+        from ..linalg import Field, LinearSolver, NewtonFailure
 
         m = self.mech_slice
         A = self.A_mech[:, m].tocsr()
@@ -444,7 +444,11 @@ class StressDiffusion(SpeciesTransport):
                   Field(slice(0, self.sh_space.n), kind="diagonal")]
         solver = LinearSolver(self.case.solver.linear, self.dim, False, border=k,
                               fields=fields)
-        y = solver.solve(As, rs * rhs, rtol=1e-10)
+        try:
+            y = solver.solve(As, rs * rhs, rtol=1e-10)
+        except NewtonFailure as exc:  # a solver failure, not a traceback (exit 3)
+            raise SolverError(f"the mechanical equilibrium at t = {t:g} s could not be "
+                              f"solved: {exc}") from exc
         out = x.copy()
         out[m] = (cs * y)[: self.n_mech]
         return out
