@@ -80,16 +80,33 @@ class Pattern:
     """
 
     def __init__(self, row_dofs: np.ndarray, col_dofs: np.ndarray, shape: tuple[int, int]):
-        nr, nc, nel = row_dofs.shape[0], col_dofs.shape[0], row_dofs.shape[1]
-        self.rows = np.broadcast_to(row_dofs[:, None, :], (nr, nc, nel)).ravel()
-        self.cols = np.broadcast_to(col_dofs[None, :, :], (nr, nc, nel)).ravel()
+        self._maps = (row_dofs, col_dofs)  # the entries are broadcast when needed (memory)
+        self._entries = None
         self.shape = shape
         self.slots = None  # CSR slot of every element entry, from the second assembly on
         self.indices = self.indptr = None
 
+    @classmethod
+    def from_entries(cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> Pattern:
+        """The pattern of given entries (values passed to :meth:`assemble` in
+        the same order)."""
+        pattern = cls.__new__(cls)
+        pattern._maps, pattern._entries, pattern.shape = None, (rows, cols), shape
+        pattern.slots = pattern.indices = pattern.indptr = None
+        return pattern
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) of every element entry, in the order of ``local.ravel()``."""
+        if self._entries is not None:
+            return self._entries
+        row_dofs, col_dofs = self._maps
+        nr, nc, nel = row_dofs.shape[0], col_dofs.shape[0], row_dofs.shape[1]
+        return (np.broadcast_to(row_dofs[:, None, :], (nr, nc, nel)).ravel(),
+                np.broadcast_to(col_dofs[None, :, :], (nr, nc, nel)).ravel())
+
     def assemble(self, local: np.ndarray) -> sp.csr_matrix:
         if self.slots is None:
-            A = sp.coo_matrix((local.ravel(), (self.rows, self.cols)), shape=self.shape).tocsr()
+            A = sp.coo_matrix((local.ravel(), self.entries()), shape=self.shape).tocsr()
             A.sum_duplicates()
             if self.indices is not None:  # assembled before: worth learning the slots
                 self._learn(A)
@@ -103,10 +120,12 @@ class Pattern:
         n = self.shape[1]
         row_of_slot = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(A.indptr))
         keys = row_of_slot * n + A.indices
-        slots = np.searchsorted(keys, self.rows.astype(np.int64) * n + self.cols)
+        del row_of_slot
+        rows, cols = self.entries()
+        slots = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
         self.slots = slots.astype(np.int32) if len(keys) < 2**31 else slots
         self.indptr = A.indptr.copy()
-        self.rows = self.cols = None  # only the slots are needed from now on (memory)
+        self._maps = self._entries = None  # only the slots are needed from now on
 
 
 class Space:

@@ -16,15 +16,16 @@ species in a stress field) and ``k = D / gamma`` per element.  The weak form
 - :class:`GalerkinDriftFlux` — plain Galerkin with quadrature, for other
   elements (quadrilaterals, hexahedra, degree 2).
 
-Both return the residual vector and the element matrices d/da and d/dpsi, to
-be summed through a :class:`femflux.fem.Pattern`.
+Both return the residual vector and d/da, d/dpsi: EAFE as sparse matrices
+(assembled per edge), Galerkin as element matrices to be summed through a
+:class:`femflux.fem.Pattern`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .fem import Space, is_simplex
+from .fem import Pattern, Space, is_simplex
 
 
 def bernoulli(x: np.ndarray) -> np.ndarray:
@@ -78,8 +79,24 @@ def bernoulli_tables(x: np.ndarray):
     return b_plus, b_minus, g_plus, g_minus
 
 
+def centroid_flux(space: Space, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
+    """(dim, nel) J per element: -k (grad a + a_mean grad psi) (for output)."""
+    grad_a = space.gradient(a)
+    if psi is None:
+        return -k * grad_a
+    a_mean = a[space.element_dofs].mean(axis=0)
+    return -k * (grad_a + a_mean * space.gradient(psi))
+
+
 class EdgeAveragedFlux:
-    """EAFE drift-diffusion term on a P1 simplex space."""
+    """EAFE drift-diffusion term on a P1 simplex space, assembled edge by edge.
+
+    Every element pair (i, j) of P1 simplices is a mesh edge, and psi_j - psi_i
+    (hence the Bernoulli factors) is the same in every element around it: the
+    element weights ``w_ij k`` are summed once per global edge (``W``), and a
+    residual or Jacobian costs one pass over the edges (about 1.2 per node in
+    2D, 7 in 3D) instead of one over nloc^2 entries of every element.
+    """
 
     def __init__(self, space: Space):
         if space.degree != 1 or not is_simplex(space.fem_mesh.mesh):
@@ -88,20 +105,35 @@ class EdgeAveragedFlux:
         # w_ij = -K^e_ij: P1 stiffness entries of each element (with the metric)
         G = space.grads[..., 0]  # (nloc, dim, nel): constant gradients
         dx = space.dx.sum(axis=1)  # (nel,) element measure with the metric
+        el = space.element_dofs
         nloc = G.shape[0]
-        self.pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
-        self.weights = np.stack([-np.einsum("de,de->e", G[i], G[j]) * dx
-                                 for i, j in self.pairs])  # (npairs, nel)
+        pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
+        self.element_weights = np.stack([-np.einsum("de,de->e", G[i], G[j]) * dx
+                                         for i, j in pairs])  # (npairs, nel)
+        keys = np.stack([np.minimum(el[i], el[j]).astype(np.int64) * space.n
+                         + np.maximum(el[i], el[j]) for i, j in pairs])
+        unique, edge_of = np.unique(keys.ravel(), return_inverse=True)
+        self.edge_of = edge_of.astype(np.int32 if len(unique) < 2**31 else np.int64)
+        self.lo, self.hi = unique // space.n, unique % space.n  # (nedges,) lo < hi
+        self.n_edges = len(unique)
+        self._weights: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._patterns: dict[int, Pattern] = {}
+
+    def edge_weights(self, k: np.ndarray) -> np.ndarray:
+        """W_E = sum over the elements around edge E of w_ij k (per-element k)."""
+        cached = self._weights.get(id(k))
+        if cached is None or cached[0] is not k:
+            W = np.bincount(self.edge_of, weights=(self.element_weights * k).ravel(),
+                            minlength=self.n_edges)
+            cached = self._weights[id(k)] = (k, W)
+        return cached[1]
 
     def edge_tables(self, psi: np.ndarray):
-        """Per edge of every element, with d = psi_j - psi_i: ``[[B(d), B(-d)],
-        [B'(d), B'(-d)]]``, (2, 2, npairs, nel), evaluated without cancellation."""
-        pe = psi[self.space.element_dofs]
-        nel = pe.shape[1]
-        tables = np.empty((2, 2, len(self.pairs), nel))
-        for p, (i, j) in enumerate(self.pairs):  # edge by edge: small temporaries
-            b, bm, g, gm = bernoulli_tables(pe[j] - pe[i])
-            tables[0, 0, p], tables[0, 1, p], tables[1, 0, p], tables[1, 1, p] = b, bm, g, gm
+        """Per edge, with d = psi_hi - psi_lo: ``[[B(d), B(-d)], [B'(d), B'(-d)]]``,
+        (2, 2, nedges), evaluated without cancellation."""
+        tables = np.empty((2, 2, self.n_edges))
+        (tables[0, 0], tables[0, 1],
+         tables[1, 0], tables[1, 1]) = bernoulli_tables(psi[self.hi] - psi[self.lo])
         return tables
 
     @staticmethod
@@ -109,49 +141,47 @@ class EdgeAveragedFlux:
         """The tables of -psi from those of psi (a view: B(d) <-> B(-d))."""
         return tables[:, ::-1]
 
-    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None):
-        """Residual (space.n,), d/da and d/dpsi element matrices (nloc, nloc, nel).
+    def _pattern(self, cols: np.ndarray | None, n_cols: int) -> Pattern:
+        """CSR pattern of the entries (lo, lo), (hi, hi), (lo, hi), (hi, lo),
+        columns through ``cols`` (the column of each dof; None: itself)."""
+        key = -1 if cols is None else id(cols)
+        if key not in self._patterns:
+            c_lo, c_hi = (self.lo, self.hi) if cols is None else (cols[self.lo], cols[self.hi])
+            self._patterns[key] = Pattern.from_entries(
+                np.concatenate([self.lo, self.hi, self.lo, self.hi]),
+                np.concatenate([c_lo, c_hi, c_hi, c_lo]), (self.space.n, n_cols))
+        return self._patterns[key]
 
-        ``k`` per element, ``a`` and ``psi`` local dof vectors of the space;
+    def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None,
+                 psi_columns: tuple[np.ndarray, int] | None = None):
+        """Residual (space.n,) and the CSR matrices d/da and d/dpsi.
+
+        ``k`` per element, ``a`` and ``psi`` dof vectors of the space;
         ``tables`` = :meth:`edge_tables` of psi when already known (species
-        of equal and opposite charges share them).
+        of equal and opposite charges share them); ``psi_columns`` = (column of
+        the psi unknown at each dof, number of columns) for d/dpsi (default:
+        the space's own dofs).  d/dpsi is None without psi.
         """
-        dofs = self.space.element_dofs
-        ae = a[dofs]  # (nloc, nel)
-        nloc, nel = ae.shape
+        n = self.space.n
+        W = self.edge_weights(k)
         if tables is None:
-            tables = self.edge_tables(np.zeros(self.space.n) if psi is None else psi)
-        dA = np.zeros((nloc, nloc, nel))
-        dP = np.zeros((nloc, nloc, nel))
-        r = np.zeros((nloc, nel))
-        for p, (i, j) in enumerate(self.pairs):  # each edge once
-            w = self.weights[p] * k
-            b, bm = tables[0, 0, p], tables[0, 1, p]
-            g, gm = tables[1, 0, p], tables[1, 1, p]
-            flux = w * (b * ae[i] - bm * ae[j])  # from node i to node j
-            r[i] += flux
-            r[j] -= flux
-            wb, wbm = w * b, w * bm
-            dA[i, i] += wb
-            dA[i, j] -= wbm
-            dA[j, i] -= wb
-            dA[j, j] += wbm
-            G = w * (g * ae[i] + gm * ae[j])  # d flux / d(psi_j - psi_i)
-            dP[i, j] += G
-            dP[i, i] -= G
-            dP[j, j] -= G
-            dP[j, i] += G
-        residual = np.bincount(dofs.ravel(), weights=r.ravel(), minlength=self.space.n)
+            tables = self.edge_tables(np.zeros(n) if psi is None else psi)
+        b, bm = tables[0, 0], tables[0, 1]
+        a_lo, a_hi = a[self.lo], a[self.hi]
+        wb, wbm = W * b, W * bm
+        flux = wb * a_lo - wbm * a_hi  # from lo to hi
+        residual = (np.bincount(self.lo, weights=flux, minlength=n)
+                    - np.bincount(self.hi, weights=flux, minlength=n))
+        dA = self._pattern(None, n).assemble(np.concatenate([wb, wbm, -wbm, -wb]))
+        if psi is None:
+            return residual, dA, None
+        G = W * (tables[1, 0] * a_lo + tables[1, 1] * a_hi)  # d flux / d(psi_hi - psi_lo)
+        cols, n_cols = psi_columns if psi_columns is not None else (None, n)
+        dP = self._pattern(cols, n_cols).assemble(np.concatenate([-G, -G, G, G]))
         return residual, dA, dP
 
     def flux_at_centroids(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
-        """(dim, nel) J per element: -k (grad a + a_mean grad psi) (for output)."""
-        grad_a = self.space.gradient(a)
-        if psi is None:
-            return -k * grad_a
-        a_mean = a[self.space.element_dofs].mean(axis=0)
-        return -k * (grad_a + a_mean * self.space.gradient(psi))
-
+        return centroid_flux(self.space, k, a, psi)
 
 class GalerkinDriftFlux:
     """Galerkin drift-diffusion term int k (grad a + a grad psi) . grad v dx."""
@@ -182,11 +212,7 @@ class GalerkinDriftFlux:
         return residual, dA, dP
 
     def flux_at_centroids(self, k, a, psi):
-        grad_a = self.space.gradient(a)
-        if psi is None:
-            return -k * grad_a
-        a_mean = a[self.space.element_dofs].mean(axis=0)
-        return -k * (grad_a + a_mean * self.space.gradient(psi))
+        return centroid_flux(self.space, k, a, psi)
 
 
 def drift_flux(space: Space):

@@ -10,11 +10,14 @@ bordered (Lagrange-multiplier) systems.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+log = logging.getLogger(__name__)
 
 
 class NewtonFailure(Exception):
@@ -110,6 +113,8 @@ class _AlgebraicMultigrid:
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the AMG-preconditioned Krylov solve failed ({exc})") from exc
         self.iterations = len(residuals)
+        log.debug("AMG-%s: %d iterations to rtol %.1e", "CG" if self.symmetric else "GMRES",
+                  self.iterations, rtol)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         if self.perm is None:
@@ -293,6 +298,7 @@ class _NodeBlocks:
         if self.indptr is None or not (same_array(A.indptr, self.indptr)
                                        and same_array(A.indices, self.indices)):
             self._learn(A)
+        self.indptr, self.indices = A.indptr, A.indices  # an equal copy: keep the newest only
         data = A.data[self.gather]
         data[self.fill] = 0.0
         indices, indptr = self.bsr

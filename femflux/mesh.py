@@ -104,6 +104,15 @@ class FemMesh:
         """The meshio name of the element type: line, triangle, quad, tetra, hexahedron."""
         return _MESHIO_NAME[type(self.mesh)]
 
+    def release_caches(self) -> None:
+        """Drop skfem's cached affine maps of every element and facet (some
+        20 doubles per element and 10 per facet), once the spaces and facet
+        bases are built; skfem recomputes them if a new basis needs them."""
+        mapping = getattr(self.mesh, "_cached_mapping", None)
+        for name in ("_A", "_b", "_detA", "_invA", "_B", "_c", "_detB"):
+            if mapping is not None and hasattr(mapping, name):
+                delattr(mapping, name)
+
 
 # --------------------------------------------------------------------------- cell types
 

@@ -31,6 +31,7 @@ def prepare(case: Case):
     model = build_model(case, fem_mesh)
     if case.solver.steady:
         model.conserved()  # a steady run with unbalanced prescribed fluxes is bad input
+    fem_mesh.release_caches()
     return fem_mesh, model
 
 

@@ -18,6 +18,7 @@ search on the scaled residual norm.
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections.abc import Callable
@@ -29,6 +30,8 @@ import scipy.sparse as sp
 
 from .errors import CaseError, SolverError
 from .linalg import LinearSolver, NewtonFailure
+
+log = logging.getLogger(__name__)
 
 
 class System(Protocol):
@@ -153,7 +156,9 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                 y = _conserving(A, b, y, cons, lifted)
         if y is None:
             # inexact Newton: Krylov solves only as tight as the Newton stage needs
-            forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.1 * options.rtol))
+            # (superlinear: ~ r / r0) and never tighter than reaching the goal needs
+            forcing = max(min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300))),
+                          min(0.1, 0.5 * goal / max(r, 1e-300)))
             y = linear_solver.solve(A, b, reuse_key=reuse_key, rtol=forcing)
             stats.linear_solves += 1
             approximate = linear_solver.resolve
@@ -183,6 +188,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                     break  # round-off level: accept
                 raise NewtonFailure(f"line search failed at residual {r:.3e}")
         update = float(np.max(np.abs(step * dx / x_scale))) if len(free) else 0.0
+        log.debug("newton %d: residual %.3e -> %.3e (step %g, eta %.1e, krylov %d)",
+                  iteration, r, r_new, step, eta, stats.krylov_iterations)
         stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
         x, R, J, r = x_new, R_new, J_new, r_new
         if r <= goal:

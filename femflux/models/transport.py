@@ -34,7 +34,7 @@ from ..case import Case, Reaction
 from ..errors import CaseError
 from ..expressions import Expression, evaluate
 from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_prolongation
-from ..fluxes import drift_flux
+from ..fluxes import EdgeAveragedFlux, drift_flux
 from ..jacobian import BlockSum
 from ..mesh import FemMesh
 
@@ -158,6 +158,7 @@ class SpeciesTransport:
         self._storage_matrix = self._assemble_storage()
         self._drift = {s.name: self.drift(s) for s in self.species}
         self._drift_index: dict[str, np.ndarray] = {}
+        self._drift_cols: dict[str, tuple[np.ndarray, int]] = {}
         self.ties = self._build_ties()
         if self.ties is not None:  # storage of the copies goes to the representative
             self._storage_matrix = (self.ties.T @ self._storage_matrix).tocsr()
@@ -500,6 +501,16 @@ class SpeciesTransport:
             self._drift_index[s.name] = offset + local
         return self._drift_index[s.name]
 
+    def _drift_columns(self, s: SpeciesField) -> tuple[np.ndarray, int] | None:
+        """(column of the drift field at each dof of ``s`` within the drift
+        field's block, the block's width), or None without drift."""
+        if self._drift[s.name] is None:
+            return None
+        if s.name not in self._drift_cols:
+            _, offset, space = self._drift[s.name]
+            self._drift_cols[s.name] = (self.drift_index(s) - offset, space.n)
+        return self._drift_cols[s.name]
+
     # -- interfaces with broken species dofs -------------------------------------
 
     def _species_dirichlet(self) -> np.ndarray:
@@ -605,13 +616,20 @@ class SpeciesTransport:
             if key not in edge_cache:
                 edge_cache[key] = term.edge_tables(psi * (abs(scale) / scale))
             tables = edge_cache[key] if scale > 0 else term.flipped(edge_cache[key])
-        residual, dA, dP = term.assemble(self.element_k(s), a, psi, tables)
+        if isinstance(term, EdgeAveragedFlux):  # assembled per edge
+            residual, dA, dP = term.assemble(self.element_k(s), a, psi, tables,
+                                             self._drift_columns(s))
+        else:  # Galerkin: element matrices
+            residual, dA, dP = term.assemble(self.element_k(s), a, psi)
+            dA = self._pattern(s.space, s.space).assemble(dA)
+            if psi is not None:
+                dP = self._pattern(s.space, self._drift[s.name][2]).assemble(dP)
         F[s.slice] += residual
-        pieces.append((s.offset, s.offset, self._pattern(s.space, s.space).assemble(dA)))
+        pieces.append((s.offset, s.offset, dA))
         if psi is not None:
-            scale, offset, space = self._drift[s.name]
-            block = self._pattern(s.space, space).assemble(scale * dP)
-            pieces.append((s.offset, offset, block))
+            scale, offset, _ = self._drift[s.name]
+            dP.data *= scale
+            pieces.append((s.offset, offset, dP))
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
