@@ -57,6 +57,7 @@ class _AlgebraicMultigrid:
     def __init__(self, A, symmetric: bool, near_nullspace=None, blocks=None):
         self.perm = None
         M = A
+        energy = near_nullspace is not None and symmetric  # elasticity: rigid-body modes
         if blocks is not None:
             # node-wise blocks of coupled fields: aggregate nodes, not unknowns
             self.perm, size = blocks
@@ -67,7 +68,7 @@ class _AlgebraicMultigrid:
         # one copy of the fine matrix, shared by the Krylov method and the hierarchy
         self.M, self.symmetric = _without_zeros(M), symmetric
         self.shape = A.shape
-        self.ml = _smoothed_aggregation(self.M, symmetric, near_nullspace)
+        self.ml = _smoothed_aggregation(self.M, symmetric, near_nullspace, energy=energy)
         self._cycle = self.ml.aspreconditioner()
         self.iterations = 0
         self.fresh_iterations = None  # Krylov iterations with a fresh hierarchy
@@ -162,12 +163,13 @@ class _FieldSplit:
     def __init__(self, A, fields: list[Field]):
         self.fields, self.shape = fields, A.shape
         self.A = A.tocsr()
+        self.rows = [_rows(self.A, f.dofs) for f in fields]
         self.parts = [self._part(f) for f in fields]
         self.iterations = 0
         self.fresh_iterations = None
 
     def _part(self, f: Field) -> dict:
-        block = _rows(self.A, f.dofs)[:, f.dofs]
+        block = self.rows[self.fields.index(f)][:, f.dofs]
         if f.kind == "diagonal":
             d = block.diagonal()
             return {"diagonal": np.where(d != 0, d, 1.0)}
@@ -188,8 +190,9 @@ class _FieldSplit:
     def update(self, A) -> None:
         """A new matrix of the same pattern: new fine blocks, coarse levels kept."""
         self.A = A.tocsr()
-        for f, part in zip(self.fields, self.parts, strict=True):
-            block = _rows(self.A, f.dofs)[:, f.dofs]
+        self.rows = [_rows(self.A, f.dofs) for f in self.fields]
+        for f, part, rows in zip(self.fields, self.parts, self.rows, strict=True):
+            block = rows[:, f.dofs]
             if "diagonal" in part:
                 d = block.diagonal()
                 part["diagonal"] = np.where(d != 0, d, 1.0)
@@ -202,8 +205,8 @@ class _FieldSplit:
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
         z = np.zeros_like(r)
-        for f, part in zip(self.fields, self.parts, strict=True):
-            rk = r[f.dofs] - _rows(self.A, f.dofs) @ z  # z: the fields before this one
+        for k, (f, part, rows) in enumerate(zip(self.fields, self.parts, self.rows, strict=True)):
+            rk = r[f.dofs] - rows @ z if k else r[f.dofs]  # z: the fields before this one
             if "diagonal" in part:
                 z[f.dofs] = rk / part["diagonal"]
             elif part["perm"] is None:
@@ -228,6 +231,7 @@ class _FieldSplit:
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the field-split Krylov solve failed ({exc})") from exc
         self.iterations = len(residuals)
+        log.debug("field split FGMRES: %d iterations to rtol %.1e", self.iterations, rtol)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         nb = np.linalg.norm(b)
@@ -237,11 +241,14 @@ class _FieldSplit:
 
 
 def _rows(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
-    """The rows ``rows`` (a contiguous range) of a CSR matrix, as views."""
+    """The rows ``rows`` (a contiguous range) of a CSR matrix, as views of its
+    arrays (scipy's constructor would copy views of less than half an array)."""
     lo, hi = rows.start, rows.stop
     start, end = A.indptr[lo], A.indptr[hi]
-    return sp.csr_matrix((A.data[start:end], A.indices[start:end], A.indptr[lo:hi + 1] - start),
-                         shape=(hi - lo, A.shape[1]))
+    out = sp.csr_matrix((hi - lo, A.shape[1]), dtype=A.dtype)
+    out.data, out.indices = A.data[start:end], A.indices[start:end]
+    out.indptr = (A.indptr[lo:hi + 1] - start).astype(A.indices.dtype, copy=False)
+    return out
 
 
 def _smoothed_aggregation(M, symmetric: bool, near_nullspace=None, energy: bool = False):
@@ -409,6 +416,7 @@ class _BorderedKrylov:
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the bordered Krylov solve failed ({exc})") from exc
         self.iterations = len(residuals)
+        log.debug("bordered FGMRES: %d iterations to rtol %.1e", self.iterations, rtol)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         nb = np.linalg.norm(b)

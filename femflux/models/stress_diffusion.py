@@ -438,6 +438,14 @@ class StressDiffusion(SpeciesTransport):
         As = (sp.diags(rs) @ A @ sp.diags(cs)).tocsr()
         u_field = self.field_split()[0]  # the species are not unknowns here
         shift = -self.sh_offset
+        if k == 0:  # block triangular: elasticity alone, then sigma_h from the lumped rows
+            y = self._equilibrate_triangular(As, rs * rhs, slice(u_field.dofs.start + shift,
+                                                                 u_field.dofs.stop + shift),
+                                             u_field.near_nullspace, t)
+            if y is not None:
+                out = x.copy()
+                out[m] = cs * y
+                return out
         fields = [Field(slice(u_field.dofs.start + shift, u_field.dofs.stop + shift),
                         symmetric=True, node_size=self.dim,
                         near_nullspace=u_field.near_nullspace),
@@ -452,6 +460,32 @@ class StressDiffusion(SpeciesTransport):
         out = x.copy()
         out[m] = (cs * y)[: self.n_mech]
         return out
+
+    def _equilibrate_triangular(self, A, b, u, modes, t) -> np.ndarray | None:
+        """Solve the scaled mechanical system ``A y = b`` ordered (sigma_h, u)
+        when the u rows do not involve sigma_h and the sigma_h block is
+        diagonal (a lumped projection): CG + smoothed aggregation with
+        rigid-body modes on the symmetric u block, then sigma_h row by row.
+        None if the structure is not so."""
+        from ..linalg import LinearSolver, NewtonFailure
+
+        sh = slice(0, u.start)
+        A_uu, A_us = A[u, u], A[u, sh]
+        A_su, A_ss = A[sh, u], A[sh, sh]
+        diagonal = A_ss.diagonal()
+        if A_us.count_nonzero() or (A_ss - sp.diags(diagonal)).count_nonzero() \
+                or not np.all(diagonal != 0):
+            return None
+        n, size = A_uu.shape[0], self.dim
+        perm = (np.arange(size)[None, :] * (n // size) + np.arange(n // size)[:, None]).ravel()
+        solver = LinearSolver(self.case.solver.linear, self.dim, True, near_nullspace=modes,
+                              blocks=(perm, size))
+        try:
+            y_u = solver.solve(A_uu.tocsr(), b[u], rtol=1e-8)
+        except NewtonFailure as exc:  # a solver failure, not a traceback (exit 3)
+            raise SolverError(f"the mechanical equilibrium at t = {t:g} s could not be "
+                              f"solved: {exc}") from exc
+        return np.concatenate([(b[sh] - A_su @ y_u) / diagonal, y_u])
 
     def field_split(self) -> list:
         """Block Gauss-Seidel order for the iterative solver (large 3D systems):
