@@ -326,6 +326,41 @@ class _NodeBlocks:
         self.indptr, self.indices = A.indptr, A.indices
 
 
+def _split_border(A_full, k: int, eps: float):
+    """``[[A, B], [C, D]]`` (k border rows and columns) -> (A + diag(shift), B,
+    C dense, shift) with shift = eps |diag A| (the mean where it is 0).  A is
+    one copy of the leading rows without their border entries (which are the
+    last of each canonical row), its diagonal shifted in place."""
+    A_full = A_full.tocsr()
+    n = A_full.shape[0] - k
+    if not A_full.has_canonical_format:
+        A_full = A_full.copy()
+        A_full.sum_duplicates()
+    top = A_full.indptr[n]
+    inner = A_full.indices[:top] < n
+    per_row = np.zeros(n, dtype=np.int64)
+    filled = np.diff(A_full.indptr[: n + 1]) > 0  # reduceat over the non-empty rows
+    if top:
+        per_row[filled] = np.add.reduceat(inner, A_full.indptr[:n][filled], dtype=np.int64)
+    indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(A_full.indices.dtype)
+    A = sp.csr_matrix((A_full.data[:top][inner], A_full.indices[:top][inner], indptr),
+                      shape=(n, n))
+    del inner
+    B = A_full[:n, n:].toarray()
+    C = A_full[n:, :n].toarray()
+    d = np.abs(A.diagonal())
+    shift = eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
+    rows = np.arange(n)
+    owner = np.repeat(rows, np.diff(A.indptr))
+    diagonal = np.flatnonzero(A.indices == owner)
+    del owner
+    if len(diagonal) == n:
+        A.data[diagonal] += shift  # rows are canonical: one diagonal entry each
+    else:
+        A = (A + sp.diags(shift)).tocsr()
+    return A, B, C, shift
+
+
 class _BorderedSchur:
     """``[[A, B], [C, 0]]`` with k trailing bordered rows (Lagrange multipliers of
     gauges and amount constraints), solved by block elimination so that the
@@ -336,13 +371,8 @@ class _BorderedSchur:
 
     def __init__(self, A_full, k, factor):
         n = A_full.shape[0] - k
-        A_full = A_full.tocsr()
-        A = A_full[:n, :n]
-        self.B = A_full[:n, n:].toarray()
-        self.C = A_full[n:, :n].toarray()
-        d = np.abs(A.diagonal())
-        d = np.where(d > 0, d, d.mean() if d.any() else 1.0)
-        self.inner = factor((A + sp.diags(1e-9 * d)).tocsr())
+        A, self.B, self.C, _ = _split_border(A_full, k, 1e-9)
+        self.inner = factor(A)
         self.AinvB = np.column_stack([self.inner.solve(self.B[:, j]) for j in range(k)])
         self.S = self.C @ self.AinvB
         self.n = n
@@ -373,14 +403,8 @@ class _BorderedKrylov:
         self.fresh_iterations = None
 
     def _split(self, A_full):
-        n = self.n
-        A_full = A_full.tocsr()
-        A = A_full[:n, :n]
-        self.B = A_full[:n, n:].toarray()
-        self.C = A_full[n:, :n].toarray()
-        d = np.abs(A.diagonal())
-        self.shift = self.eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
-        return (A + sp.diags(self.shift)).tocsr()
+        A, self.B, self.C, self.shift = _split_border(A_full, self.k, self.eps)
+        return A
 
     def _schur(self):
         self.PB = np.column_stack([self.inner.precondition(self.B[:, j]) for j in range(self.k)])

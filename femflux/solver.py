@@ -402,10 +402,31 @@ class Bordered:
             x, lam = z[:n], z[n:]
             R, J = assemble(x)
             g, G, _ = self._constraints(x)
-            return (np.concatenate([R + G.T @ lam, g]),
-                    sp.bmat([[J, G.T], [G, None]], format="csr"))
+            return np.concatenate([R + G.T @ lam, g]), _bordered_csr(J, G)
 
         return bordered
+
+
+def _bordered_csr(J, G) -> sp.csr_matrix:
+    """``[[J, G^T], [G, 0]]`` as CSR, built by inserting G^T's entries at the
+    end of J's rows (their columns come after J's) and appending G's rows:
+    one copy of J, none of the COO triples of ``sp.bmat``."""
+    J = J.tocsr()
+    if not J.has_canonical_format:
+        J = J.copy()
+        J.sum_duplicates()
+    n, k = J.shape[0], G.shape[0]
+    G = sp.csr_matrix(G)
+    GT = G.T.tocsr()
+    GT.sort_indices()
+    per_row = np.diff(GT.indptr)
+    where = np.concatenate([np.repeat(J.indptr[1:], per_row), np.full(G.nnz, J.nnz)])
+    data = np.insert(J.data, where, np.concatenate([GT.data, G.data]))
+    indices = np.insert(J.indices, where, np.concatenate([GT.indices + n, G.indices])
+                        .astype(J.indices.dtype))
+    top = J.indptr + np.concatenate([[0], np.cumsum(per_row)])
+    indptr = np.concatenate([top, top[-1] + G.indptr[1:]]).astype(J.indices.dtype)
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
 
 def _damping(system, border: Bordered):

@@ -55,3 +55,26 @@ def test_node_blocks_conversion_equals_the_permuted_matrix_for_reused_patterns()
         M = convert(B)
         assert M.blocksize == (size, size)
         np.testing.assert_array_equal(M.toarray(), B[perm][:, perm].toarray())
+
+
+def test_bordered_matrix_and_its_split_match_block_assembly():
+    """[[J, G^T], [G, 0]] built by insertion equals sp.bmat, and the split gives
+    back J (diagonal shifted), G^T and G, also with an empty row in J."""
+    import scipy.sparse as sp
+
+    from femflux.linalg import _split_border
+    from femflux.solver import _bordered_csr
+
+    rng = np.random.default_rng(3)
+    J = (sp.random(40, 40, 0.2, random_state=4, format="lil") + sp.eye(40)).tolil()
+    J[7, :] = 0.0
+    J = J.tocsr()
+    J.eliminate_zeros()
+    G = sp.csr_matrix(rng.random((2, 40)) * (rng.random((2, 40)) < 0.5))
+    A_full = _bordered_csr(J, G)
+    assert abs(A_full - sp.bmat([[J, G.T], [G, None]], format="csr")).max() == 0.0
+    A, B, C, shift = _split_border(A_full, 2, 1e-9)
+    d = np.abs(J.diagonal())
+    assert np.allclose(shift, 1e-9 * np.where(d > 0, d, d.mean()))
+    assert abs(A - (J + sp.diags(shift))).max() == 0.0
+    assert np.array_equal(B, G.T.toarray()) and np.array_equal(C, G.toarray())
