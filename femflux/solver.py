@@ -195,6 +195,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                   iteration, r, r_new, step, eta, stats.krylov_iterations)
         stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
         x, R, J, r = x_new, R_new, J_new, r_new
+        R_new = J_new = None  # one reference: J is dropped once scaled (memory)
         if r <= goal:
             return x
         if update < 1e-10 and step == 1.0:

@@ -141,7 +141,7 @@ class StressDiffusion(SpeciesTransport):
         us, dim = self.u_space, self.dim
         dx = self.qpoints.weight  # (npts,)
         nq = us.dx.shape[1]
-        self.K_uu = self.elastic_stiffness()
+        K_uu = self.elastic_stiffness()  # only inside A_mech (memory)
         self.Dq = el.divergence_operator(us.grads, self.hoop, self.hoops, us.element_dofs, us.n)
         beta_q = np.repeat(self.beta, nq)
         self.beta_q = beta_q
@@ -179,7 +179,7 @@ class StressDiffusion(SpeciesTransport):
         blocks_sh[0] = coupling_sh
         blocks_u[0] = coupling_u
         self.A_mech = sp.bmat([[blocks_sh[0], sh_sh, sh_u],
-                               [blocks_u[0], None, self.K_uu]], format="csr")
+                               [blocks_u[0], None, K_uu]], format="csr")
         self.b_mech0 = np.concatenate([
             -(Pq_sh.T @ (dx * kappa_alpha * alpha0)),
             self.Dq.T @ (dx * beta_q * alpha0)])
