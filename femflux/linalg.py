@@ -11,6 +11,7 @@ bordered (Lagrange-multiplier) systems.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -350,14 +351,9 @@ def _split_border(A_full, k: int, eps: float):
     C = A_full[n:, :n].toarray()
     d = np.abs(A.diagonal())
     shift = eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
-    rows = np.arange(n)
-    owner = np.repeat(rows, np.diff(A.indptr))
-    diagonal = np.flatnonzero(A.indices == owner)
-    del owner
-    if len(diagonal) == n:
-        A.data[diagonal] += shift  # rows are canonical: one diagonal entry each
-    else:
-        A = (A + sp.diags(shift)).tocsr()
+    with warnings.catch_warnings():  # stored diagonals are set in place (no copy)
+        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
+        A.setdiag(A.diagonal() + shift)
     return A, B, C, shift
 
 
