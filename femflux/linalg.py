@@ -35,8 +35,10 @@ class _Direct:
     A^T + A (our Jacobians are structurally symmetric: less fill and several
     times faster than COLAMD) with threshold pivoting that prefers the diagonal."""
 
-    def __init__(self, A):
+    def __init__(self, A, shift=None):
         A = A.tocsc(copy=True)
+        if shift is not None:
+            _shift_diagonal(A, shift)
         A.eliminate_zeros()  # e.g. the scaled rows and columns of Dirichlet dofs
         try:
             self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
@@ -55,8 +57,9 @@ class _Direct:
 class _AlgebraicMultigrid:
     """pyamg smoothed aggregation as a preconditioner of CG (symmetric) or GMRES."""
 
-    def __init__(self, A, symmetric: bool, near_nullspace=None, blocks=None):
+    def __init__(self, A, symmetric: bool, near_nullspace=None, blocks=None, shift=None):
         self.perm = None
+        A = _shifted(A, shift)
         M = A
         energy = near_nullspace is not None and symmetric  # elasticity: rigid-body modes
         if blocks is not None:
@@ -74,9 +77,10 @@ class _AlgebraicMultigrid:
         self.iterations = 0
         self.fresh_iterations = None  # Krylov iterations with a fresh hierarchy
 
-    def update(self, A) -> None:
+    def update(self, A, shift=None) -> None:
         """A new matrix with the same pattern: keep the hierarchy as preconditioner."""
         self.M = self.ml.levels[0].A = None  # free the old fine matrix first
+        A = _shifted(A, shift)
         self.M = A if self.perm is None else self.to_blocks(A)
         # the fine-level smoother works on the new matrix, the coarse levels are kept
         self.ml.levels[0].A = self.M
@@ -94,13 +98,6 @@ class _AlgebraicMultigrid:
         z = np.empty_like(r)
         z[self.perm] = self._cycle @ r[self.perm]
         return z
-
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        if self.perm is None:
-            return self.M @ x
-        y = np.empty_like(x)
-        y[self.perm] = self.M @ x[self.perm]
-        return y
 
     def solve(self, b, rtol=1e-9):
         from pyamg.krylov import cg, gmres
@@ -140,7 +137,10 @@ class Field:
     smoothed aggregation) or "diagonal" (its diagonal block is diagonal, e.g. a
     lumped projection); ``node_size``: unknowns per node, component-major in the
     range (aggregated as node blocks); ``near_nullspace``: (len, k) AMG
-    candidates in the range's ordering (e.g. rigid-body modes).
+    candidates in the range's ordering (e.g. rigid-body modes); ``inverse``:
+    the model's own fixed approximate inverse of the field's diagonal block
+    (a callable r -> z, e.g. the multigrid hierarchy of a constant elasticity
+    block built once): the block is then never copied out of the matrix.
     """
 
     dofs: slice
@@ -148,6 +148,7 @@ class Field:
     symmetric: bool = False
     node_size: int = 1
     near_nullspace: np.ndarray | None = None
+    inverse: object = None
 
 
 class _FieldSplit:
@@ -157,20 +158,27 @@ class _FieldSplit:
     it.  Exact for block-triangular couplings (one-way stress-diffusion:
     u -> sigma_h -> c); the couplings it drops (chemical expansion) are
     left to the Krylov method.  Hierarchies are reused across Newton iterations.
+    ``shift`` (n,) is added to the diagonal blocks (not to the Krylov operator).
     """
 
     symmetric = False
 
-    def __init__(self, A, fields: list[Field]):
+    def __init__(self, A, fields: list[Field], shift=None):
         self.fields, self.shape = fields, A.shape
         self.A = A.tocsr()
         self.rows = [_rows(self.A, f.dofs) for f in fields]
-        self.parts = [self._part(f) for f in fields]
+        self.parts = [self._part(f, shift) for f in fields]
         self.iterations = 0
         self.fresh_iterations = None
 
-    def _part(self, f: Field) -> dict:
+    def _block(self, f: Field, shift):
         block = self.rows[self.fields.index(f)][:, f.dofs]
+        return block if shift is None else _shifted(block, shift[f.dofs], copy=False)
+
+    def _part(self, f: Field, shift) -> dict:
+        if f.inverse is not None:
+            return {"inverse": f.inverse}
+        block = self._block(f, shift)
         if f.kind == "diagonal":
             d = block.diagonal()
             return {"diagonal": np.where(d != 0, d, 1.0)}
@@ -188,12 +196,14 @@ class _FieldSplit:
         part["cycle"] = part["ml"].aspreconditioner()
         return part
 
-    def update(self, A) -> None:
+    def update(self, A, shift=None) -> None:
         """A new matrix of the same pattern: new fine blocks, coarse levels kept."""
         self.A = A.tocsr()
         self.rows = [_rows(self.A, f.dofs) for f in self.fields]
-        for f, part, rows in zip(self.fields, self.parts, self.rows, strict=True):
-            block = rows[:, f.dofs]
+        for f, part in zip(self.fields, self.parts, strict=True):
+            if "inverse" in part:
+                continue
+            block = self._block(f, shift)
             if "diagonal" in part:
                 d = block.diagonal()
                 part["diagonal"] = np.where(d != 0, d, 1.0)
@@ -208,7 +218,9 @@ class _FieldSplit:
         z = np.zeros_like(r)
         for k, (f, part, rows) in enumerate(zip(self.fields, self.parts, self.rows, strict=True)):
             rk = r[f.dofs] - rows @ z if k else r[f.dofs]  # z: the fields before this one
-            if "diagonal" in part:
+            if "inverse" in part:
+                z[f.dofs] = part["inverse"](rk)
+            elif "diagonal" in part:
                 z[f.dofs] = rk / part["diagonal"]
             elif part["perm"] is None:
                 z[f.dofs] = part["cycle"] @ rk
@@ -218,16 +230,13 @@ class _FieldSplit:
                 z[f.dofs] = zk
         return z
 
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        return self.A @ x
-
     def solve(self, b, rtol=1e-9):
         from pyamg.krylov import fgmres
 
         P = spla.LinearOperator(self.shape, matvec=self.precondition, dtype=float)
         residuals: list[float] = []
         try:  # right preconditioning: the stopping test is on the true residual
-            x, _ = fgmres(self.A, b, M=P, tol=rtol, restart=30, maxiter=13,
+            x, _ = fgmres(self.A, b, M=P, tol=rtol, restart=_RESTART, maxiter=13,
                           residuals=residuals)
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the field-split Krylov solve failed ({exc})") from exc
@@ -239,6 +248,10 @@ class _FieldSplit:
         if nb > 0 and np.linalg.norm(b - self.A @ x) > 1e3 * max(rtol, 1e-12) * nb:
             raise NewtonFailure("the Krylov solver did not converge")
         return x
+
+
+#: FGMRES restart length (each costs two vectors of the system's size)
+_RESTART = 30
 
 
 def _rows(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
@@ -327,51 +340,124 @@ class _NodeBlocks:
         self.indptr, self.indices = A.indptr, A.indices
 
 
-def _split_border(A_full, k: int, eps: float):
-    """``[[A, B], [C, D]]`` (k border rows and columns) -> (A + diag(shift), B,
-    C dense, shift) with shift = eps |diag A| (the mean where it is 0).  A is
-    one copy of the leading rows without their border entries (which are the
-    last of each canonical row), its diagonal shifted in place."""
-    A_full = A_full.tocsr()
-    n = A_full.shape[0] - k
-    if not A_full.has_canonical_format:
-        A_full = A_full.copy()
-        A_full.sum_duplicates()
-    top = A_full.indptr[n]
-    inner = A_full.indices[:top] < n
-    per_row = np.zeros(n, dtype=np.int64)
-    filled = np.diff(A_full.indptr[: n + 1]) > 0  # reduceat over the non-empty rows
-    if top:
-        per_row[filled] = np.add.reduceat(inner, A_full.indptr[:n][filled], dtype=np.int64)
-    indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(A_full.indices.dtype)
-    A = sp.csr_matrix((A_full.data[:top][inner], A_full.indices[:top][inner], indptr),
-                      shape=(n, n))
-    del inner
-    B = A_full[:n, n:].toarray()
-    C = A_full[n:, :n].toarray()
-    d = np.abs(A.diagonal())
-    shift = eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
-    with warnings.catch_warnings():  # stored diagonals are set in place (no copy)
+class BorderedMatrix:
+    """``[[A, B], [C, 0]]``: a sparse n x n matrix A bordered by k dense columns
+    B (n, k) and rows C (k, n) (Lagrange multipliers of gauges and amount
+    constraints).  Kept as blocks, so that the border never enters A's
+    storage (no copy of A to append it, nor to take it off again)."""
+
+    def __init__(self, A, B, C):
+        self.A = A.tocsr()
+        self.B = np.asarray(B.toarray() if sp.issparse(B) else B, dtype=float)
+        self.C = np.asarray(C.toarray() if sp.issparse(C) else C, dtype=float)
+        self.n, self.k = self.A.shape[0], self.C.shape[0]
+        self.shape = (self.n + self.k, self.n + self.k)
+
+    def __matmul__(self, z: np.ndarray) -> np.ndarray:
+        x, lam = z[: self.n], z[self.n:]
+        return np.concatenate([self.A @ x + self.B @ lam, self.C @ x])
+
+    def scaled(self, row_scale, col_scale, in_place: bool = False) -> BorderedMatrix:
+        """diag(row_scale) M diag(col_scale), A's data scaled in place if asked."""
+        n = self.n
+        A = self.A if in_place else self.A.copy()
+        scale_in_place(A, row_scale[:n], col_scale[:n])
+        return BorderedMatrix(A, row_scale[:n, None] * self.B * col_scale[None, n:],
+                              row_scale[n:, None] * self.C * col_scale[None, :n])
+
+    def tocsr(self) -> sp.csr_matrix:
+        """The whole matrix as CSR: B's entries inserted at the end of A's rows
+        (their columns come after A's), C's rows appended."""
+        J = self.A
+        if not J.has_canonical_format:
+            J = J.copy()
+            J.sum_duplicates()
+        n = self.n
+        GT, G = sp.csr_matrix(self.B), sp.csr_matrix(self.C)
+        per_row = np.diff(GT.indptr)
+        where = np.concatenate([np.repeat(J.indptr[1:], per_row), np.full(G.nnz, J.nnz)])
+        data = np.insert(J.data, where, np.concatenate([GT.data, G.data]))
+        indices = np.insert(J.indices, where, np.concatenate([GT.indices + n, G.indices])
+                            .astype(J.indices.dtype))
+        top = J.indptr + np.concatenate([[0], np.cumsum(per_row)])
+        indptr = np.concatenate([top, top[-1] + G.indptr[1:]]).astype(J.indices.dtype)
+        return sp.csr_matrix((data, indices, indptr), shape=self.shape)
+
+    @classmethod
+    def from_csr(cls, A_full, k: int) -> BorderedMatrix:
+        """Split a CSR matrix with k trailing border rows and columns (whose
+        lower-right block is zero); A is one copy of the leading rows without
+        their border entries (the last of each canonical row)."""
+        A_full = A_full.tocsr()
+        n = A_full.shape[0] - k
+        if not A_full.has_canonical_format:
+            A_full = A_full.copy()
+            A_full.sum_duplicates()
+        top = A_full.indptr[n]
+        inner = A_full.indices[:top] < n
+        per_row = np.zeros(n, dtype=np.int64)
+        filled = np.diff(A_full.indptr[: n + 1]) > 0  # reduceat over the non-empty rows
+        if top:
+            per_row[filled] = np.add.reduceat(inner, A_full.indptr[:n][filled], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(A_full.indices.dtype)
+        A = sp.csr_matrix((A_full.data[:top][inner], A_full.indices[:top][inner], indptr),
+                          shape=(n, n))
+        return cls(A, A_full[:n, n:].toarray(), A_full[n:, :n].toarray())
+
+    def shift(self, eps: float) -> np.ndarray:
+        """eps |diag A| (the mean where it is 0): A + diag(shift) is regular
+        where A is singular only in the directions the border fixes."""
+        d = np.abs(self.A.diagonal())
+        return eps * np.where(d > 0, d, d.mean() if d.any() else 1.0)
+
+
+def scale_in_place(A: sp.csr_matrix, row_scale: np.ndarray, col_scale: np.ndarray,
+                   chunk: int = 1 << 21) -> None:
+    """A <- diag(row_scale) A diag(col_scale) on A's own values, about ``chunk``
+    entries at a time (no temporary of A's size)."""
+    indptr, n = A.indptr, A.shape[0]
+    step = max(1, chunk * n // max(A.nnz, 1))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        a, b = indptr[lo], indptr[hi]
+        values = A.data[a:b]
+        values *= np.repeat(row_scale[lo:hi], np.diff(indptr[lo:hi + 1]))
+        values *= col_scale[A.indices[a:b]]
+
+
+def _shift_diagonal(A, shift) -> None:
+    """A += diag(shift), in place (stored diagonals are set, missing ones inserted)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
         A.setdiag(A.diagonal() + shift)
-    return A, B, C, shift
+
+
+def _shifted(A, shift, copy: bool = True):
+    """A + diag(shift) (A itself when shift is None)."""
+    if shift is None:
+        return A
+    A = A.copy() if copy else A
+    _shift_diagonal(A, shift)
+    return A
+
+
+def _as_bordered(A, k: int) -> BorderedMatrix:
+    return A if isinstance(A, BorderedMatrix) else BorderedMatrix.from_csr(A, k)
 
 
 class _BorderedSchur:
-    """``[[A, B], [C, 0]]`` with k trailing bordered rows (Lagrange multipliers of
-    gauges and amount constraints), solved by block elimination so that the
-    dense border never enters a factorisation.  ``A`` is singular exactly in
-    the directions the border fixes, so ``A + eps |diag A|`` is factored
-    (eps = 1e-9): the Schur complement restores those directions exactly.
+    """``[[A, B], [C, 0]]`` (a :class:`BorderedMatrix`) solved by block
+    elimination, so that the dense border never enters a factorisation.  ``A``
+    is singular exactly in the directions the border fixes, so
+    ``A + eps |diag A|`` is factored (eps = 1e-9): the Schur complement
+    restores those directions exactly.
     """
 
-    def __init__(self, A_full, k, factor):
-        n = A_full.shape[0] - k
-        A, self.B, self.C, _ = _split_border(A_full, k, 1e-9)
-        self.inner = factor(A)
-        self.AinvB = np.column_stack([self.inner.solve(self.B[:, j]) for j in range(k)])
+    def __init__(self, M: BorderedMatrix, factor):
+        self.B, self.C, self.n = M.B, M.C, M.n
+        self.inner = factor(M.A, M.shift(1e-9))
+        self.AinvB = np.column_stack([self.inner.solve(self.B[:, j]) for j in range(M.k)])
         self.S = self.C @ self.AinvB
-        self.n = n
 
     def solve(self, b, rtol=1e-9):
         y = self.inner.solve(b[: self.n], rtol)
@@ -380,7 +466,7 @@ class _BorderedSchur:
 
 
 class _BorderedKrylov:
-    """``[[A, B], [C, 0]]`` (k trailing multiplier rows) with an iterative inner
+    """``[[A, B], [C, 0]]`` (a :class:`BorderedMatrix`) with an iterative inner
     solver: GMRES on the bordered system, preconditioned by block elimination
     with the inner preconditioner P ~ A^-1: ``y = P r``, ``lam = S^-1 (C y - g)``,
     ``x = y - (P B) lam``, ``S = C P B`` (k preconditioner applications per
@@ -390,24 +476,22 @@ class _BorderedKrylov:
 
     eps = 1e-9
 
-    def __init__(self, A_full, k, make_inner):
-        self.k, self.n = k, A_full.shape[0] - k
-        self.shape = A_full.shape
-        self.inner = make_inner(self._split(A_full))
+    def __init__(self, M: BorderedMatrix, make_inner):
+        self.k, self.n, self.shape = M.k, M.n, M.shape
+        self.M = M
+        self.inner = make_inner(M.A, M.shift(self.eps))
         self._schur()
         self.iterations = 0
         self.fresh_iterations = None
 
-    def _split(self, A_full):
-        A, self.B, self.C, self.shift = _split_border(A_full, self.k, self.eps)
-        return A
-
     def _schur(self):
-        self.PB = np.column_stack([self.inner.precondition(self.B[:, j]) for j in range(self.k)])
-        self.S = self.C @ self.PB
+        B = self.M.B
+        self.PB = np.column_stack([self.inner.precondition(B[:, j]) for j in range(self.k)])
+        self.S = self.M.C @ self.PB
 
-    def update(self, A_full) -> None:
-        self.inner.update(self._split(A_full))
+    def update(self, M: BorderedMatrix) -> None:
+        self.M = M
+        self.inner.update(M.A, M.shift(self.eps))
         self._schur()
 
     @property
@@ -415,24 +499,20 @@ class _BorderedKrylov:
         return self.inner.stale or (self.fresh_iterations is not None and self.iterations
                                     > max(2 * self.fresh_iterations, 20))
 
-    def _matvec(self, z):
-        x, lam = z[: self.n], z[self.n:]
-        return np.concatenate([self.inner.matvec(x) - self.shift * x + self.B @ lam,
-                               self.C @ x])
-
     def _precondition(self, r):
         y = self.inner.precondition(r[: self.n])
-        lam = np.linalg.solve(self.S, self.C @ y - r[self.n:])
+        lam = np.linalg.solve(self.S, self.M.C @ y - r[self.n:])
         return np.concatenate([y - self.PB @ lam, lam])
 
     def solve(self, b, rtol=1e-9):
         from pyamg.krylov import fgmres
 
-        A = spla.LinearOperator(self.shape, matvec=self._matvec, dtype=float)
+        A = spla.LinearOperator(self.shape, matvec=self.M.__matmul__, dtype=float)
         P = spla.LinearOperator(self.shape, matvec=self._precondition, dtype=float)
         residuals: list[float] = []
         try:  # right preconditioning: the stopping test is on the true residual
-            z, _ = fgmres(A, b, M=P, tol=rtol, restart=30, maxiter=13, residuals=residuals)
+            z, _ = fgmres(A, b, M=P, tol=rtol, restart=_RESTART, maxiter=13,
+                          residuals=residuals)
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the bordered Krylov solve failed ({exc})") from exc
         self.iterations = len(residuals)
@@ -440,7 +520,7 @@ class _BorderedKrylov:
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         nb = np.linalg.norm(b)
-        if nb > 0 and np.linalg.norm(b - self._matvec(z)) > 1e3 * max(rtol, 1e-12) * nb:
+        if nb > 0 and np.linalg.norm(b - self.M @ z) > 1e3 * max(rtol, 1e-12) * nb:
             raise NewtonFailure("the Krylov solver did not converge")
         return z
 
@@ -500,8 +580,12 @@ class LinearSolver:
     def _direct_limit(self) -> int:
         return self.direct_limit_split if self.fields else self.direct_limit_3d[self.symmetric]
 
-    def solve(self, A: sp.csr_matrix, b: np.ndarray, reuse_key=None, rtol=1e-9) -> np.ndarray:
-        """Solve A x = b.  Krylov solves stop at ``rtol`` (relative residual)."""
+    def solve(self, A, b: np.ndarray, reuse_key=None, rtol=1e-9) -> np.ndarray:
+        """Solve A x = b (A sparse, or a :class:`BorderedMatrix`; a sparse A with
+        ``border`` > 0 holds the border as its trailing rows and columns).
+        Krylov solves stop at ``rtol`` (relative residual)."""
+        if self.border:
+            A = _as_bordered(A, self.border)
         cached = self._cached
         if reuse_key is not None and reuse_key == self._key and cached is not None:
             return cached.solve(b, rtol)
@@ -539,17 +623,18 @@ class LinearSolver:
     def _prepare(self, A, method=None):
         method = method or self.choose(A.shape[0] - self.border)
 
-        def factor(M):
+        def factor(M, shift=None):
             if method == "direct":
-                return _Direct(M)
+                return _Direct(M, shift)
             if self.fields:
-                return _FieldSplit(M, self.fields)
-            return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace, self.blocks)
+                return _FieldSplit(M, self.fields, shift)
+            return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace, self.blocks,
+                                       shift)
 
         if self.border and method == "direct":
-            return _BorderedSchur(A, self.border, factor)
+            return _BorderedSchur(A, factor)
         if self.border:
-            return _BorderedKrylov(A, self.border, factor)
+            return _BorderedKrylov(A, factor)
         return factor(A)
 
 

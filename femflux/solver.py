@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import CaseError, SolverError
-from .linalg import LinearSolver, NewtonFailure
+from .linalg import BorderedMatrix, LinearSolver, NewtonFailure, scale_in_place
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,11 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         if r <= goal and (r <= options.atol or iteration > 0):
             return x
         model_inverse = precondition(J, x) if precondition is not None else None
-        A = _scaled_jacobian(J, inv_rs, mask * x_scale, fixed_rows)
-        J = None  # only the scaled copy is needed from here on (memory)
+        # J is Newton's own (assemble returns a fresh matrix) unless the model's
+        # preconditioner keeps it: then scale a copy
+        A = _scaled_jacobian(J, inv_rs, mask * x_scale, fixed_rows,
+                             in_place=precondition is None)
+        J = None  # only the scaled matrix is needed from here on (memory)
         b = R * inv_rs
         y = None
         # inexact Newton: the linear residual a fraction of what is left to gain
@@ -302,19 +305,30 @@ def _gmres(A, b, precondition, rtol, stats, maxiter=_KRYLOV_MAX, cycles=1, give_
     return None
 
 
-def _scaled_jacobian(J, row_scale, col_scale, identity_rows) -> sp.csr_matrix:
+def _scaled_jacobian(J, row_scale, col_scale, identity_rows, in_place=False):
     """diag(row_scale) J diag(col_scale) + identity on ``identity_rows`` (whose
-    scaled rows vanish).  The result shares J's pattern arrays (no copy, and the
-    linear solver recognises an unchanged pattern)."""
+    scaled rows vanish); J sparse or a :class:`BorderedMatrix` (identity rows
+    in its leading block).  The result shares J's pattern arrays (no copy, and
+    the linear solver recognises an unchanged pattern); ``in_place``: J's own
+    values are scaled (a Jacobian nobody else holds: no copy at all)."""
+    if isinstance(J, BorderedMatrix):
+        M = J.scaled(row_scale, col_scale, in_place)
+        M.A = _with_identity_rows(M.A, identity_rows)
+        return M
     J = J.tocsr()
-    data = J.data * np.repeat(row_scale, np.diff(J.indptr))
-    data *= col_scale[J.indices]
-    A = sp.csr_matrix((data, J.indices, J.indptr), shape=J.shape)
-    if len(identity_rows):
-        slots = _diagonal_slots(A, identity_rows)
+    A = sp.csr_matrix((J.data if in_place else J.data.copy(), J.indices, J.indptr),
+                      shape=J.shape)
+    scale_in_place(A, row_scale, col_scale)
+    return _with_identity_rows(A, identity_rows)
+
+
+def _with_identity_rows(A: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """A with 1 on the diagonal of ``rows`` (rows already zero), in place when
+    the diagonal entries are stored."""
+    if len(rows):
+        slots = _diagonal_slots(A, rows)
         if slots is None:  # a row without a diagonal entry: add one
-            return A + sp.csr_matrix((np.ones(len(identity_rows)),
-                                      (identity_rows, identity_rows)), shape=A.shape)
+            return A + sp.csr_matrix((np.ones(len(rows)), (rows, rows)), shape=A.shape)
         A.data[slots] = 1.0
     return A
 
@@ -403,31 +417,9 @@ class Bordered:
             x, lam = z[:n], z[n:]
             R, J = assemble(x)
             g, G, _ = self._constraints(x)
-            return np.concatenate([R + G.T @ lam, g]), _bordered_csr(J, G)
+            return np.concatenate([R + G.T @ lam, g]), BorderedMatrix(J, G.T, G)
 
         return bordered
-
-
-def _bordered_csr(J, G) -> sp.csr_matrix:
-    """``[[J, G^T], [G, 0]]`` as CSR, built by inserting G^T's entries at the
-    end of J's rows (their columns come after J's) and appending G's rows:
-    one copy of J, none of the COO triples of ``sp.bmat``."""
-    J = J.tocsr()
-    if not J.has_canonical_format:
-        J = J.copy()
-        J.sum_duplicates()
-    n, k = J.shape[0], G.shape[0]
-    G = sp.csr_matrix(G)
-    GT = G.T.tocsr()
-    GT.sort_indices()
-    per_row = np.diff(GT.indptr)
-    where = np.concatenate([np.repeat(J.indptr[1:], per_row), np.full(G.nnz, J.nnz)])
-    data = np.insert(J.data, where, np.concatenate([GT.data, G.data]))
-    indices = np.insert(J.indices, where, np.concatenate([GT.indices + n, G.indices])
-                        .astype(J.indices.dtype))
-    top = J.indptr + np.concatenate([[0], np.cumsum(per_row)])
-    indptr = np.concatenate([top, top[-1] + G.indptr[1:]]).astype(J.indices.dtype)
-    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
 
 def _damping(system, border: Bordered):

@@ -58,12 +58,12 @@ def test_node_blocks_conversion_equals_the_permuted_matrix_for_reused_patterns()
 
 
 def test_bordered_matrix_and_its_split_match_block_assembly():
-    """[[J, G^T], [G, 0]] built by insertion equals sp.bmat, and the split gives
-    back J (diagonal shifted), G^T and G, also with an empty row in J."""
+    """[[J, G^T], [G, 0]] built by insertion equals sp.bmat, the split gives back
+    J, G^T and G (also with an empty row in J), and the products and scaling
+    agree with the assembled matrix."""
     import scipy.sparse as sp
 
-    from femflux.linalg import _split_border
-    from femflux.solver import _bordered_csr
+    from femflux.linalg import BorderedMatrix, scale_in_place
 
     rng = np.random.default_rng(3)
     J = (sp.random(40, 40, 0.2, random_state=4, format="lil") + sp.eye(40)).tolil()
@@ -71,10 +71,23 @@ def test_bordered_matrix_and_its_split_match_block_assembly():
     J = J.tocsr()
     J.eliminate_zeros()
     G = sp.csr_matrix(rng.random((2, 40)) * (rng.random((2, 40)) < 0.5))
-    A_full = _bordered_csr(J, G)
-    assert abs(A_full - sp.bmat([[J, G.T], [G, None]], format="csr")).max() == 0.0
-    A, B, C, shift = _split_border(A_full, 2, 1e-9)
+    full = sp.bmat([[J, G.T], [G, None]], format="csr")
+    M = BorderedMatrix(J, G.T, G)
+    assert abs(M.tocsr() - full).max() == 0.0
+    z = rng.standard_normal(42)
+    assert np.allclose(M @ z, full @ z, rtol=1e-14, atol=1e-14)
+    back = BorderedMatrix.from_csr(full, 2)
+    assert abs(back.A - J).max() == 0.0
+    assert np.array_equal(back.B, G.T.toarray()) and np.array_equal(back.C, G.toarray())
     d = np.abs(J.diagonal())
-    assert np.allclose(shift, 1e-9 * np.where(d > 0, d, d.mean()))
-    assert abs(A - (J + sp.diags(shift))).max() == 0.0
-    assert np.array_equal(B, G.T.toarray()) and np.array_equal(C, G.toarray())
+    assert np.allclose(back.shift(1e-9), 1e-9 * np.where(d > 0, d, d.mean()))
+    r, c = rng.random(42) + 0.5, rng.random(42) + 0.5
+    S = M.scaled(r, c)
+    expected = (sp.diags(r) @ full @ sp.diags(c)).toarray()
+    assert np.allclose(S.tocsr().toarray(), expected, rtol=1e-14, atol=0)
+    assert abs(M.A - J).max() == 0.0  # not in place: M unchanged
+    big = sp.random(3000, 3000, 0.01, random_state=5, format="csr")  # several row chunks
+    scaled = big.copy()
+    scale_in_place(scaled, r.repeat(72)[:3000], c.repeat(72)[:3000], chunk=1000)
+    ref = sp.diags(r.repeat(72)[:3000]) @ big @ sp.diags(c.repeat(72)[:3000])
+    assert abs(scaled - ref).max() <= 1e-14 * abs(ref).max()
