@@ -53,6 +53,9 @@ class _Direct:
             raise NewtonFailure("singular Jacobian")
         return x
 
+    def precondition(self, r):
+        return self.solve(r)
+
 
 class _AlgebraicMultigrid:
     """pyamg smoothed aggregation as a preconditioner of CG (symmetric) or GMRES."""
@@ -166,7 +169,7 @@ class _FieldSplit:
     def __init__(self, A, fields: list[Field], shift=None):
         self.fields, self.shape = fields, A.shape
         self.A = A.tocsr()
-        self.rows = [_rows(self.A, f.dofs) for f in fields]
+        self.rows = [row_view(self.A, f.dofs) for f in fields]
         self.parts = [self._part(f, shift) for f in fields]
         self.iterations = 0
         self.fresh_iterations = None
@@ -199,7 +202,7 @@ class _FieldSplit:
     def update(self, A, shift=None) -> None:
         """A new matrix of the same pattern: new fine blocks, coarse levels kept."""
         self.A = A.tocsr()
-        self.rows = [_rows(self.A, f.dofs) for f in self.fields]
+        self.rows = [row_view(self.A, f.dofs) for f in self.fields]
         for f, part in zip(self.fields, self.parts, strict=True):
             if "inverse" in part:
                 continue
@@ -254,7 +257,62 @@ class _FieldSplit:
 _RESTART = 30
 
 
-def _rows(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
+class FixedMultigrid:
+    """A constant symmetric positive definite block M (e.g. an elasticity
+    stiffness with its prescribed dofs eliminated), kept as BSR with node-wise
+    blocks together with its smoothed-aggregation hierarchy (energy-minimising
+    prolongation of the near-nullspace, e.g. rigid-body modes), built once:
+    V-cycles and CG solves for every Newton iteration and time step.
+
+    ``M``: component-major CSR with ``node_size`` unknowns per node;
+    ``near_nullspace``: (n, k) in the same ordering.
+    """
+
+    def __init__(self, M: sp.csr_matrix, node_size: int, near_nullspace: np.ndarray):
+        n = M.shape[0]
+        self.perm = (np.arange(node_size)[None, :] * (n // node_size)
+                     + np.arange(n // node_size)[:, None]).ravel()
+        self.M = _NodeBlocks(self.perm, node_size)(M)
+        self.ml = _smoothed_aggregation(self.M, True, near_nullspace[self.perm], energy=True)
+        self._cycle = self.ml.aspreconditioner()
+
+    def precondition(self, r: np.ndarray) -> np.ndarray:
+        """One V-cycle, in the caller's ordering."""
+        z = np.empty_like(r)
+        z[self.perm] = self._cycle @ r[self.perm]
+        return z
+
+    def solve(self, b: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+        """M x = b by CG preconditioned with the V-cycle."""
+        from pyamg.krylov import cg
+
+        residuals: list[float] = []
+        try:
+            y, _ = cg(self.M, b[self.perm], M=self._cycle, tol=rtol, maxiter=400,
+                      residuals=residuals)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+            raise NewtonFailure(f"the multigrid-preconditioned CG solve failed ({exc})") from exc
+        log.debug("AMG-CG (fixed hierarchy): %d iterations to rtol %.1e", len(residuals), rtol)
+        nb = np.linalg.norm(b)
+        if nb > 0 and np.linalg.norm(b[self.perm] - self.M @ y) > 1e3 * max(rtol, 1e-12) * nb:
+            raise NewtonFailure("the Krylov solver did not converge")
+        x = np.empty_like(y)
+        x[self.perm] = y
+        return x
+
+
+def fixed_solver(M: sp.csr_matrix, method: str, dim: int, node_size: int,
+                 near_nullspace: np.ndarray):
+    """A solver of the constant SPD block M, built once: SuperLU where
+    :class:`LinearSolver` would factorise (1D, 2D, small 3D), else
+    :class:`FixedMultigrid`.  Both offer ``precondition(r)`` and ``solve(b, rtol)``."""
+    if LinearSolver(method, dim, symmetric=True).choose(M.shape[0]) == "direct" \
+            or near_nullspace.shape[1] == 0:
+        return _Direct(M)
+    return FixedMultigrid(M, node_size, near_nullspace)
+
+
+def row_view(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
     """The rows ``rows`` (a contiguous range) of a CSR matrix, as views of its
     arrays (scipy's constructor would copy views of less than half an array)."""
     lo, hi = rows.start, rows.stop

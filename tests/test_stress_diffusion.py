@@ -712,7 +712,8 @@ def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
     def fail(self, *args, **kwargs):
         raise linalg.NewtonFailure("forced failure")
 
-    monkeypatch.setattr(linalg.LinearSolver, "solve", fail)
+    for solver in (linalg.LinearSolver, linalg._Direct, linalg.FixedMultigrid):
+        monkeypatch.setattr(solver, "solve", fail)
     case = femflux.load_case({
         "mesh": {"generate": {"shape": "box", "length": [1e-3, 1e-3, 1e-3], "cells": [2, 2, 2]}},
         "model": {"kind": "stress-diffusion", "temperature": 300.0},

@@ -93,6 +93,7 @@ class StressDiffusion(SpeciesTransport):
                        if b.traction is not None or b.pressure is not None]
         self._rigid = self._rigid_constraints()
         self._equilibrated = None
+        self._elastic = None  # the constant elastic block and its multigrid (built once)
         # Body force f(x, t) -> (dim, npts) in N/m^3: a Python-API hook
         # (manufactured solutions); the case file has no such key.
         self.body_force = None
@@ -373,10 +374,17 @@ class StressDiffusion(SpeciesTransport):
         w = self.sh_weight
         x_scale[self.sh_slice] = sigma
         r_scale[self.sh_slice] = sigma * np.maximum(w, 1e-3 * np.median(w))
-        force = np.asarray(abs(self.Dq).T @ self.qpoints.weight).ravel()
         x_scale[self.u_offset:] = self.u_scale
-        r_scale[self.u_offset:] = sigma * max(float(np.median(force)), 1e-300)
+        r_scale[self.u_offset:] = self.u_scale / self._u_ratio()
         return x_scale, r_scale
+
+    def _u_ratio(self) -> float:
+        """s = x_scale / r_scale on the displacement, L / (E f) with f the median
+        nodal force scale |D|^T w: Newton's scaled (u, u) block is s K on the
+        free dofs (identity on the prescribed ones)."""
+        size = float(np.linalg.norm(np.ptp(self.fem_mesh.mesh.p, axis=1))) or 1.0
+        force = np.asarray(abs(self.Dq).T @ self.qpoints.weight).ravel()
+        return size / (float(self.E_region.max()) * max(float(np.median(force)), 1e-300))
 
     def _cell_size(self) -> float:
         """Median element size h: the displacement scale sigma h / E balances
@@ -395,9 +403,13 @@ class StressDiffusion(SpeciesTransport):
         return self._equilibrated.copy()
 
     def equilibrate(self, x: np.ndarray, t: float) -> np.ndarray:
-        """Solve the (linear) mechanical rows for sigma_h and u at fixed species."""
+        """Solve the (linear) mechanical rows for sigma_h and u at fixed species
+        (with a rigid-body border: the bordered mechanical system by field-split
+        Krylov or a factorisation)."""
         from ..linalg import Field, LinearSolver, NewtonFailure
 
+        if self._rigid is None:  # block triangular: elasticity alone, then sigma_h
+            return self._equilibrate_elastic(x, t)
         m = self.mech_slice
         A = self.A_mech[:, m].tocsr()
         rhs = -(self.A_mech[:, : self.n_species] @ x[: self.n_species] + self.mech_rhs(t))
@@ -416,13 +428,11 @@ class StressDiffusion(SpeciesTransport):
         rhs[local] = scale_row[local] * values[mech]
         K = sp.diags(keep)
         A = (K @ A @ K + sp.diags((1.0 - keep) * scale_row)).tocsr()
-        k = 0
-        if self._rigid is not None:
-            G = np.hstack([np.zeros((len(self._rigid), self.sh_space.n)), self._rigid])
-            k = len(G)
-            A = sp.bmat([[A, sp.csr_matrix(G.T * keep[:, None])], [sp.csr_matrix(G), None]],
-                        format="csr")
-            rhs = np.concatenate([rhs, np.zeros(k)])
+        G = np.hstack([np.zeros((len(self._rigid), self.sh_space.n)), self._rigid])
+        k = len(G)
+        A = sp.bmat([[A, sp.csr_matrix(G.T * keep[:, None])], [sp.csr_matrix(G), None]],
+                    format="csr")
+        rhs = np.concatenate([rhs, np.zeros(k)])
         # scaled unknowns (sigma_h by the stress scale, u by the displacement
         # scale) and rows: keeps diagonal pivots and AMG well-conditioned
         sigma = self._stress_scale()
@@ -436,19 +446,9 @@ class StressDiffusion(SpeciesTransport):
         rs = 1.0 / np.concatenate([np.maximum(row_scale * cs[: self.n_mech], 1e-300),
                                    np.full(k, u_scale)])
         As = (sp.diags(rs) @ A @ sp.diags(cs)).tocsr()
-        u_field = self.field_split()[0]  # the species are not unknowns here
-        shift = -self.sh_offset
-        if k == 0:  # block triangular: elasticity alone, then sigma_h from the lumped rows
-            y = self._equilibrate_triangular(As, rs * rhs, slice(u_field.dofs.start + shift,
-                                                                 u_field.dofs.stop + shift),
-                                             u_field.near_nullspace, t)
-            if y is not None:
-                out = x.copy()
-                out[m] = cs * y
-                return out
-        fields = [Field(slice(u_field.dofs.start + shift, u_field.dofs.stop + shift),
-                        symmetric=True, node_size=self.dim,
-                        near_nullspace=u_field.near_nullspace),
+        n_sh = self.sh_space.n  # the species are not unknowns here
+        fields = [Field(slice(n_sh, self.n_mech), symmetric=True, node_size=self.dim,
+                        near_nullspace=self._modes()),
                   Field(slice(0, self.sh_space.n), kind="diagonal")]
         solver = LinearSolver(self.case.solver.linear, self.dim, False, border=k,
                               fields=fields)
@@ -461,31 +461,66 @@ class StressDiffusion(SpeciesTransport):
         out[m] = (cs * y)[: self.n_mech]
         return out
 
-    def _equilibrate_triangular(self, A, b, u, modes, t) -> np.ndarray | None:
-        """Solve the scaled mechanical system ``A y = b`` ordered (sigma_h, u)
-        when the u rows do not involve sigma_h and the sigma_h block is
-        diagonal (a lumped projection): CG + smoothed aggregation with
-        rigid-body modes on the symmetric u block, then sigma_h row by row.
-        None if the structure is not so."""
-        from ..linalg import LinearSolver, NewtonFailure
+    def _equilibrate_elastic(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Mechanical equilibrium at fixed species without rigid-body border:
+        the u rows do not involve sigma_h, so u comes from elasticity alone
+        (CG with the elastic block's multigrid, :meth:`elastic_block`), then
+        sigma_h from its lumped projection rows, ``w sigma_h = -(rest of row)``."""
+        from ..linalg import NewtonFailure, row_view
 
-        sh = slice(0, u.start)
-        A_uu, A_us = A[u, u], A[u, sh]
-        A_su, A_ss = A[sh, u], A[sh, sh]
-        diagonal = A_ss.diagonal()
-        if A_us.count_nonzero() or (A_ss - sp.diags(diagonal)).count_nonzero() \
-                or not np.all(diagonal != 0):
-            return None
-        n, size = A_uu.shape[0], self.dim
-        perm = (np.arange(size)[None, :] * (n // size) + np.arange(n // size)[:, None]).ravel()
-        solver = LinearSolver(self.case.solver.linear, self.dim, True, near_nullspace=modes,
-                              blocks=(perm, size))
+        n_sh, s = self.sh_space.n, self._u_ratio()
+        fixed, values = self.dirichlet(t)
+        mech = fixed >= self.u_offset
+        local, prescribed = fixed[mech] - self.u_offset, values[mech]
+        out = x.copy()
+        out[self.sh_offset:] = 0.0
+        out[self.u_offset + local] = prescribed
+        b = self.mech_rhs(t)
+        rhs = -(row_view(self.A_mech, slice(n_sh, self.n_mech)) @ out + b[n_sh:])
+        rhs[local] = prescribed / s  # the prescribed rows of the block are I / s
         try:
-            y_u = solver.solve(A_uu.tocsr(), b[u], rtol=1e-8)
+            out[self.u_offset:] = self.elastic_block().solve(rhs, rtol=1e-10)
         except NewtonFailure as exc:  # a solver failure, not a traceback (exit 3)
             raise SolverError(f"the mechanical equilibrium at t = {t:g} s could not be "
                               f"solved: {exc}") from exc
-        return np.concatenate([(b[sh] - A_su @ y_u) / diagonal, y_u])
+        out[self.sh_slice] = -(row_view(self.A_mech, slice(0, n_sh)) @ out + b[:n_sh]) \
+            / self.sh_weight
+        return out
+
+    def elastic_block(self):
+        """The constant displacement block of Newton's scaled Jacobian divided
+        by s (:meth:`_u_ratio`): K with its prescribed rows and columns
+        replaced by I / s (and the diagonal raised by 1e-9 when a bordered
+        rigid-body constraint leaves K singular), with its multigrid hierarchy
+        (:func:`~femflux.linalg.fixed_solver`: rigid-body modes for AMG in 3D,
+        else a factorisation), built once."""
+        if self._elastic is None:
+            from ..linalg import fixed_solver, row_view
+
+            n_sh, s = self.sh_space.n, self._u_ratio()
+            K = row_view(self.A_mech, slice(n_sh, self.n_mech))[:, self.u_offset:]  # a copy
+            prescribed = np.zeros(K.shape[0], dtype=bool)
+            for dofs, _, _ in self._mech_dirichlet:
+                prescribed[dofs - self.u_offset] = True
+            lengths = np.diff(K.indptr)
+            K.data[np.repeat(prescribed, lengths) | prescribed[K.indices]] = 0.0
+            diagonal = np.where(prescribed, 1.0 / s, K.diagonal())
+            if self._rigid is not None:
+                diagonal = diagonal * (1.0 + 1e-9)
+            K.setdiag(diagonal)
+            K.eliminate_zeros()
+            self._elastic = fixed_solver(K, self.case.solver.linear, self.fem_mesh.dim,
+                                         self.dim, self._modes())
+        return self._elastic
+
+    def _modes(self) -> np.ndarray:
+        """(dim n_u, k) rigid-body modes, component-major (AMG near-nullspace)."""
+        geometry = "planar" if self.geometry == "axisymmetric" else self.geometry
+        return el.rigid_body_modes(self.u_space.x, geometry).reshape(self.dim * self.n_u, -1)
+
+    def _u_inverse(self, r: np.ndarray) -> np.ndarray:
+        """One V-cycle on Newton's scaled (u, u) block, s K (field split)."""
+        return self.elastic_block().precondition(r) / self._u_ratio()
 
     def field_split(self) -> list:
         """Block Gauss-Seidel order for the iterative solver (large 3D systems):
@@ -495,11 +530,10 @@ class StressDiffusion(SpeciesTransport):
         in this order."""
         from ..linalg import Field
 
-        geometry = "planar" if self.geometry == "axisymmetric" else self.geometry
-        modes = el.rigid_body_modes(self.u_space.x, geometry).reshape(self.dim * self.n_u, -1)
         same = all(s.space is self.species[0].space for s in self.species)
         return [Field(slice(self.u_offset, self.u_offset + self.dim * self.n_u),
-                      symmetric=True, node_size=self.dim, near_nullspace=modes),
+                      symmetric=True, node_size=self.dim, near_nullspace=self._modes(),
+                      inverse=self._u_inverse),
                 Field(self.sh_slice, kind="diagonal"),
                 Field(slice(0, self.n_species), node_size=len(self.species) if same else 1)]
 
