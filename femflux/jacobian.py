@@ -8,7 +8,9 @@ The pattern of a model's Jacobian does not change from one Newton iteration to
 the next, so :class:`BlockSum` learns, once, the CSR slot of every entry of
 every piece; afterwards a sum is one scatter-add per piece into a data array
 that shares the learned ``indices``/``indptr``.  If the pieces change shape or
-pattern, it falls back to COO and learns again.
+pattern, it learns again.  Learning never builds COO triples of the whole
+matrix: the pattern is a sum of the pieces' CSR patterns and the slots are
+searched a row chunk at a time.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ class BlockSum:
     """``J = sum of pieces``; ``pieces`` = [(row offset, column offset, sparse
     block)], ``rows/cols/vals`` = lists of global COO triples."""
 
+    #: entries handled at a time while learning slots (bounds the temporaries)
+    chunk = 1 << 21
+
     def __init__(self, shape: tuple[int, int]):
         self.shape = shape
         self.index = np.int32 if max(shape) < 2**31 else np.int64
-        self._signature = None  # shapes/offsets/nnz of the last call's pieces
+        self._signature = None  # shapes/offsets/nnz of the learned pieces
         self._learned = None  # (block patterns, block slots, coo keys, coo slots)
         self.indices = self.indptr = None
 
@@ -34,50 +39,79 @@ class BlockSum:
         coo_cols = np.concatenate(cols).astype(self.index) if cols else np.zeros(0, self.index)
         coo_vals = np.concatenate(vals) if vals else np.zeros(0)
         signature = (tuple((r0, c0, b.shape, b.nnz) for r0, c0, b in blocks), len(coo_rows))
-        if self._learned is not None and signature == self._signature \
-                and self._same_pattern(blocks, coo_rows, coo_cols):
-            _, slots, _, coo_slots = self._learned
-            data = np.zeros(len(self.indices))
-            for (_, _, b), s in zip(blocks, slots, strict=True):
-                data[s] += b.data  # slots of a canonical block are distinct
-            if len(coo_slots):
-                np.add.at(data, coo_slots, coo_vals)
-            return sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
-        J = self._by_coo(blocks, coo_rows, coo_cols, coo_vals)
-        if signature == self._signature:  # assembled twice alike: worth learning
-            self._learn(J, blocks, coo_rows, coo_cols)
-        self._signature = signature
+        if self._learned is None or signature != self._signature \
+                or not self._same_pattern(blocks, coo_rows, coo_cols):
+            self._learn(blocks, coo_rows, coo_cols)
+            self._signature = signature
+        _, slots, _, coo_slots = self._learned
+        data = np.zeros(len(self.indices))
+        for (_, _, b), s in zip(blocks, slots, strict=True):
+            data[s] += b.data  # slots of a canonical block are distinct
+        if len(coo_slots):
+            np.add.at(data, coo_slots, coo_vals)
+        J = sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
+        J.has_sorted_indices = True
         return J
 
-    def _by_coo(self, blocks, coo_rows, coo_cols, coo_vals) -> sp.csr_matrix:
-        r, c, v = [coo_rows], [coo_cols], [coo_vals]
-        for r0, c0, b in blocks:
-            b = b.tocoo()
-            r.append((b.row + r0).astype(self.index))
-            c.append((b.col + c0).astype(self.index))
-            v.append(b.data)
-        J = sp.coo_matrix((np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
-                          shape=self.shape).tocsr()
-        J.sum_duplicates()
-        return J
+    def _embedded(self, r0, c0, b) -> sp.csr_matrix:
+        """The pattern of block b at (r0, c0) as an n x n CSR of small counts."""
+        n = self.shape[0]
+        indptr = np.zeros(n + 1, dtype=self.index)
+        indptr[r0 + 1: r0 + b.shape[0] + 1] = b.indptr[1:]
+        indptr[r0 + b.shape[0] + 1:] = b.nnz
+        indices = (b.indices + c0 if c0 else b.indices).astype(self.index, copy=False)
+        return sp.csr_matrix((np.ones(b.nnz, dtype=np.int16), indices, indptr),
+                             shape=self.shape)
 
-    def _keys(self, rows, cols) -> np.ndarray:
-        return rows.astype(np.int64) * self.shape[1] + cols
-
-    def _learn(self, J, blocks, coo_rows, coo_cols) -> None:
-        """The CSR slot of every entry of every piece (CSR keys are sorted)."""
-        row_of_slot = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(J.indptr))
-        keys = row_of_slot * self.shape[1] + J.indices
-        del row_of_slot
-        slots, patterns = [], []
+    def _learn(self, blocks, coo_rows, coo_cols) -> None:
+        """J's pattern (the union of the pieces', summed as CSR patterns of
+        positive counts, so that no explicit zero is lost) and the CSR slot of
+        every entry of every piece, found row chunk by row chunk."""
+        self.indices = self.indptr = self._learned = None  # free the old pattern first
+        total = sp.csr_matrix(self.shape, dtype=np.int16)
         for r0, c0, b in blocks:
-            b_rows = np.repeat(np.arange(b.shape[0], dtype=np.int64) + r0, np.diff(b.indptr))
-            slots.append(np.searchsorted(keys, b_rows * self.shape[1] + b.indices + c0)
-                         .astype(self.index))
-            patterns.append((b.indptr, b.indices))
-        coo_slots = np.searchsorted(keys, self._keys(coo_rows, coo_cols)).astype(self.index)
-        self.indices, self.indptr = J.indices, J.indptr
-        self._learned = (patterns, slots, (coo_rows, coo_cols), coo_slots)
+            total = total + self._embedded(r0, c0, b)
+        if len(coo_rows):
+            total = total + sp.csr_matrix((np.ones(len(coo_rows), dtype=np.int16),
+                                           (coo_rows, coo_cols)), shape=self.shape)
+        total.sort_indices()
+        indptr, indices = total.indptr.astype(self.index), total.indices.astype(self.index)
+        del total
+        slots = [_as_slice(self._block_slots(indptr, indices, r0, c0, b))
+                 for r0, c0, b in blocks]
+        coo_slots = self._coo_slots(indptr, indices, coo_rows, coo_cols)
+        self.indices, self.indptr = indices, indptr
+        self._learned = ([(b.indptr, b.indices) for _, _, b in blocks], slots,
+                         (coo_rows, coo_cols), coo_slots)
+
+    def _block_slots(self, indptr, indices, r0, c0, b) -> np.ndarray:
+        out = np.empty(b.nnz, dtype=self.index)
+        m, ncols = b.shape[0], np.int64(self.shape[1])
+        step = max(1, self.chunk * m // max(b.nnz, 1))
+        for lo in range(0, m, step):
+            hi = min(m, lo + step)
+            a, e = indptr[r0 + lo], indptr[r0 + hi]
+            ba, be = b.indptr[lo], b.indptr[hi]
+            if be == ba:
+                continue
+            keys = np.repeat(np.arange(hi - lo, dtype=np.int64) * ncols,
+                             np.diff(indptr[r0 + lo: r0 + hi + 1])) + indices[a:e]
+            wanted = np.repeat(np.arange(hi - lo, dtype=np.int64) * ncols,
+                               np.diff(b.indptr[lo: hi + 1])) + b.indices[ba:be] + c0
+            out[ba:be] = a + np.searchsorted(keys, wanted)
+        return out
+
+    def _coo_slots(self, indptr, indices, rows, cols) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0, dtype=self.index)
+        ncols = np.int64(self.shape[1])
+        touched = np.unique(rows)
+        starts, lengths = indptr[touched], np.diff(indptr)[touched]
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        position = np.repeat(starts - offsets, lengths) + np.arange(lengths.sum())
+        keys = np.repeat(touched.astype(np.int64) * ncols, lengths) + indices[position]
+        return position[np.searchsorted(keys, rows.astype(np.int64) * ncols + cols)] \
+            .astype(self.index)
 
     def _same_pattern(self, blocks, coo_rows, coo_cols) -> bool:
         patterns, _, (rows, cols), _ = self._learned
@@ -85,6 +119,15 @@ class BlockSum:
             if not (same_array(b.indptr, indptr) and same_array(b.indices, indices)):
                 return False
         return np.array_equal(coo_rows, rows) and np.array_equal(coo_cols, cols)
+
+
+def _as_slice(slots: np.ndarray):
+    """Consecutive slots (a piece filling whole rows of J on its own, e.g. a
+    model's constant mechanical rows) as a slice: no index array to keep."""
+    if len(slots) and slots[-1] - slots[0] == len(slots) - 1 \
+            and bool(np.all(slots[1:] > slots[:-1])):
+        return slice(int(slots[0]), int(slots[-1]) + 1)
+    return slots
 
 
 def same_array(a: np.ndarray, b: np.ndarray) -> bool:

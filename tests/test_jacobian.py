@@ -91,3 +91,32 @@ def test_bordered_matrix_and_its_split_match_block_assembly():
     scale_in_place(scaled, r.repeat(72)[:3000], c.repeat(72)[:3000], chunk=1000)
     ref = sp.diags(r.repeat(72)[:3000]) @ big @ sp.diags(c.repeat(72)[:3000])
     assert abs(scaled - ref).max() <= 1e-14 * abs(ref).max()
+
+
+def test_block_sum_keeps_explicit_zeros_overlaps_and_learns_in_row_chunks():
+    """Overlapping pieces add up, an explicit zero keeps its slot (a later call
+    may put a value there), slots are found chunk by chunk, and a piece that
+    fills whole rows of J alone is stored as a slice."""
+    rng = np.random.default_rng(5)
+    n = 60
+    A = sp.random(40, n, density=0.2, random_state=rng, format="csr")
+    A.data[::7] = 0.0  # explicit zeros in the pattern
+    over = sp.random(10, 10, density=0.5, random_state=rng, format="csr")
+    tail = sp.random(20, n, density=0.3, random_state=rng, format="csr")  # rows 40..59 alone
+    summed = BlockSum((n, n))
+    summed.chunk = 17  # many row chunks
+    pieces = [(0, 0, A), (5, 3, over), (40, 0, tail)]
+    J = summed(pieces, [np.array([2, 2])], [np.array([59, 59])], [np.array([1.0, -1.0])])
+    np.testing.assert_allclose(J.toarray(), _reference(pieces, [np.array([2, 2])],
+                                                       [np.array([59, 59])],
+                                                       [np.array([1.0, -1.0])], n=n))
+    assert J.nnz >= A.nnz + tail.nnz  # the zeros and the cancelled COO pair keep slots
+    assert isinstance(summed._learned[1][2], slice)
+    A2 = A.copy()
+    A2.data[:] = 1.0  # the same pattern, now all nonzero
+    J2 = summed([(0, 0, A2), (5, 3, over), (40, 0, tail)], [np.array([2, 2])],
+                [np.array([59, 59])], [np.array([1.0, 1.0])])
+    assert np.shares_memory(J2.indices, J.indices)  # the learned pattern is reused
+    np.testing.assert_allclose(J2.toarray(), _reference([(0, 0, A2), (5, 3, over), (40, 0, tail)],
+                                                        [np.array([2, 2])], [np.array([59, 59])],
+                                                        [np.array([1.0, 1.0])], n=n))

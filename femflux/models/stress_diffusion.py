@@ -143,9 +143,10 @@ class StressDiffusion(SpeciesTransport):
         dx = self.qpoints.weight  # (npts,)
         nq = us.dx.shape[1]
         K_uu = self.elastic_stiffness()  # only inside A_mech (memory)
-        self.Dq = el.divergence_operator(us.grads, self.hoop, self.hoops, us.element_dofs, us.n)
+        Dq = el.divergence_operator(us.grads, self.hoop, self.hoops, us.element_dofs, us.n)
+        # the median nodal force scale |D|^T w (Newton's displacement row scale)
+        self._u_force = max(float(np.median(abs(Dq).T @ dx)), 1e-300)
         beta_q = np.repeat(self.beta, nq)
-        self.beta_q = beta_q
         Pq_sh = self._q_prolongation(self.sh_space)
         self.sh_weight = Pq_sh.T @ dx  # lumped projection weights
         # alpha at the points: sum_s A_s a_s - alpha0
@@ -159,31 +160,33 @@ class StressDiffusion(SpeciesTransport):
                 factor = self.omega[s.index, region_q] / 3.0 / s.gamma[region_q] * present
                 if not np.any(factor):
                     continue
-                self._alpha_ops.append((s, (sp.diags(factor) @ Pq).tocsr()))
+                self._alpha_ops.append((s, factor))  # alpha_s = factor * (P_q a_s)
                 alpha0 += self.omega[s.index, region_q] / 3.0 * self.c0[s.index] * present
         self.alpha0 = alpha0
         kappa = beta_q / 3.0
         kappa_alpha = self.n_alpha * beta_q / 3.0
         n_sh = self.sh_space.n
-        sh_u = -(Pq_sh.T @ sp.diags(dx * kappa) @ self.Dq)
+        sh_u = -(Pq_sh.T @ sp.diags(dx * kappa) @ Dq)
         sh_sh = sp.diags(self.sh_weight)
-        blocks_sh = [sp.csr_matrix((n_sh, self.n_species))]
-        blocks_u = [sp.csr_matrix((dim * us.n, self.n_species))]
         coupling_sh = sp.csr_matrix((n_sh, self.n_species))
         coupling_u = sp.csr_matrix((dim * us.n, self.n_species))
-        for s, A in self._alpha_ops:
+        for s, factor in self._alpha_ops:
             embed = sp.csr_matrix((np.ones(s.space.n), (np.arange(s.space.n),
                                    s.offset + np.arange(s.space.n))),
                                   shape=(s.space.n, self.n_species))
-            coupling_sh = coupling_sh + Pq_sh.T @ sp.diags(dx * kappa_alpha) @ A @ embed
-            coupling_u = coupling_u - self.Dq.T @ sp.diags(dx * beta_q) @ A @ embed
-        blocks_sh[0] = coupling_sh
-        blocks_u[0] = coupling_u
-        self.A_mech = sp.bmat([[blocks_sh[0], sh_sh, sh_u],
-                               [blocks_u[0], None, K_uu]], format="csr")
+            A = sp.diags(factor) @ self._q_prolongation(s.space) @ embed
+            coupling_sh = coupling_sh + Pq_sh.T @ sp.diags(dx * kappa_alpha) @ A
+            coupling_u = coupling_u - Dq.T @ sp.diags(dx * beta_q) @ A
+            del A
+        # all blocks CSR: scipy stacks them directly (no COO triples of 40 M entries)
+        blocks = [[coupling_sh, sh_sh, sh_u],
+                  [coupling_u, sp.csr_matrix((dim * us.n, n_sh)), K_uu]]
+        del K_uu, sh_u
+        self.A_mech = sp.bmat([[sp.csr_matrix(b) for b in row] for row in blocks],
+                              format="csr")
         self.b_mech0 = np.concatenate([
             -(Pq_sh.T @ (dx * kappa_alpha * alpha0)),
-            self.Dq.T @ (dx * beta_q * alpha0)])
+            Dq.T @ (dx * beta_q * alpha0)])
 
     def elastic_stiffness(self) -> sp.csr_matrix:
         """The (u, u) block: vectorised element matrices summed through a Pattern."""
@@ -383,8 +386,7 @@ class StressDiffusion(SpeciesTransport):
         nodal force scale |D|^T w: Newton's scaled (u, u) block is s K on the
         free dofs (identity on the prescribed ones)."""
         size = float(np.linalg.norm(np.ptp(self.fem_mesh.mesh.p, axis=1))) or 1.0
-        force = np.asarray(abs(self.Dq).T @ self.qpoints.weight).ravel()
-        return size / (float(self.E_region.max()) * max(float(np.median(force)), 1e-300))
+        return size / (float(self.E_region.max()) * self._u_force)
 
     def _cell_size(self) -> float:
         """Median element size h: the displacement scale sigma h / E balances
@@ -479,7 +481,7 @@ class StressDiffusion(SpeciesTransport):
         rhs = -(row_view(self.A_mech, slice(n_sh, self.n_mech)) @ out + b[n_sh:])
         rhs[local] = prescribed / s  # the prescribed rows of the block are I / s
         try:
-            out[self.u_offset:] = self.elastic_block().solve(rhs, rtol=1e-10)
+            out[self.u_offset:] = self.elastic_block().solve(rhs, rtol=1e-8)
         except NewtonFailure as exc:  # a solver failure, not a traceback (exit 3)
             raise SolverError(f"the mechanical equilibrium at t = {t:g} s could not be "
                               f"solved: {exc}") from exc
@@ -545,8 +547,8 @@ class StressDiffusion(SpeciesTransport):
 
     def alpha_at_points(self, x) -> np.ndarray:
         alpha = -self.alpha0.copy()
-        for s, A in self._alpha_ops:
-            alpha += A @ x[s.slice]
+        for s, factor in self._alpha_ops:
+            alpha += factor * (self._q_prolongation(s.space) @ x[s.slice])
         return alpha
 
     def stress_at_points(self, x) -> np.ndarray:
