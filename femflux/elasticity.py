@@ -123,16 +123,9 @@ class VectorPattern:
     their CSR slots (no COO of (dim nloc)^2 entries per element)."""
 
     def __init__(self, element_dofs: np.ndarray, n: int, dim: int):
-        nloc, nel = element_dofs.shape
-        rows = np.broadcast_to(element_dofs[:, None, :], (nloc, nloc, nel)).ravel()
-        cols = np.broadcast_to(element_dofs[None, :, :], (nloc, nloc, nel)).ravel()
-        S = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-        S.sum_duplicates()
-        S.sort_indices()
+        S, self.slots = scalar_pattern(element_dofs, n)
         length = np.diff(S.indptr).astype(np.int64)
         row_of_slot = np.repeat(np.arange(n, dtype=np.int64), length)
-        keys = row_of_slot * n + S.indices
-        self.slots = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
         self.nnz, self.n, self.dim = S.nnz, n, dim
         self.indptr = np.concatenate([[0], np.cumsum(np.tile(dim * length, dim))])
         within = np.arange(S.nnz, dtype=np.int64) - S.indptr[row_of_slot]
@@ -155,6 +148,30 @@ class VectorPattern:
                                                     minlength=self.nnz)
         size = self.dim * self.n
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(size, size))
+
+
+def scalar_pattern(element_dofs: np.ndarray, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The scalar element pattern S (n x n CSR, sorted) and the slot in S of
+    every element-matrix entry (nloc, nloc, nel), raveled."""
+    nloc, nel = element_dofs.shape
+    rows = np.broadcast_to(element_dofs[:, None, :], (nloc, nloc, nel)).ravel()
+    cols = np.broadcast_to(element_dofs[None, :, :], (nloc, nloc, nel)).ravel()
+    S = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    S.sum_duplicates()
+    S.sort_indices()
+    keys = np.repeat(np.arange(n, dtype=np.int64) * n, np.diff(S.indptr)) + S.indices
+    return S, np.searchsorted(keys, rows.astype(np.int64) * n + cols)
+
+
+def node_block_stiffness(element_dofs: np.ndarray, n: int, dim: int, blocks) -> sp.bsr_matrix:
+    """The stiffness of :func:`stiffness_blocks` as BSR with (dim x dim) node
+    blocks, node-major dofs ``i dim + a`` (the layout of node-wise multigrid):
+    the scalar pattern's structure, one ``bincount`` per component pair."""
+    S, slots = scalar_pattern(element_dofs, n)
+    data = np.zeros((S.nnz, dim, dim))
+    for a, b, block in blocks:
+        data[:, a, b] = np.bincount(slots, weights=block.ravel(), minlength=S.nnz)
+    return sp.bsr_matrix((data, S.indices, S.indptr), shape=(dim * n, dim * n))
 
 
 def vector_dofs(element_dofs: np.ndarray, n: int, dim: int) -> np.ndarray:

@@ -80,6 +80,12 @@ class BlockSum:
         slots = [_as_slice(self._block_slots(indptr, indices, r0, c0, b))
                  for r0, c0, b in blocks]
         coo_slots = self._coo_slots(indptr, indices, coo_rows, coo_cols)
+        for (r0, _, b), s in zip(blocks, slots, strict=True):
+            if isinstance(s, slice) and b.shape[1] == self.shape[1]:
+                # a piece that is whole rows of J on its own (e.g. a model's
+                # constant mechanical rows): it shares J's column indices
+                b.indices = indices[s]
+                b.indptr = (indptr[r0: r0 + b.shape[0] + 1] - indptr[r0]).astype(self.index)
         self.indices, self.indptr = indices, indptr
         self._learned = ([(b.indptr, b.indices) for _, _, b in blocks], slots,
                          (coo_rows, coo_cols), coo_slots)

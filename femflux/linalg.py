@@ -88,6 +88,10 @@ class _AlgebraicMultigrid:
         # the fine-level smoother works on the new matrix, the coarse levels are kept
         self.ml.levels[0].A = self.M
 
+    def release(self) -> None:
+        """Drop the matrix (its memory can go to the next one); update() restores."""
+        self.M = self.ml.levels[0].A = None
+
     @property
     def stale(self) -> bool:
         """The reused hierarchy needs many more iterations than a fresh one did."""
@@ -217,6 +221,10 @@ class _FieldSplit:
 
     stale = _AlgebraicMultigrid.stale
 
+    def release(self) -> None:
+        """Drop the matrix and its row views (the hierarchies stay); update() restores."""
+        self.A = self.rows = None
+
     def precondition(self, r: np.ndarray) -> np.ndarray:
         z = np.zeros_like(r)
         for k, (f, part, rows) in enumerate(zip(self.fields, self.parts, self.rows, strict=True)):
@@ -260,20 +268,18 @@ _RESTART = 20
 
 class FixedMultigrid:
     """A constant symmetric positive definite block M (e.g. an elasticity
-    stiffness with its prescribed dofs eliminated), kept as BSR with node-wise
-    blocks together with its smoothed-aggregation hierarchy (energy-minimising
-    prolongation of the near-nullspace, e.g. rigid-body modes), built once:
-    V-cycles and CG solves for every Newton iteration and time step.
+    stiffness with its prescribed dofs eliminated) and its smoothed-aggregation
+    hierarchy (node-wise BSR blocks, energy-minimising prolongation of the
+    near-nullspace, e.g. rigid-body modes), built once: V-cycles for every
+    Newton iteration and time step, and CG solves.
 
-    ``M``: component-major CSR with ``node_size`` unknowns per node;
-    ``near_nullspace``: (n, k) in the same ordering.
+    ``M``: (node-wise BSR, permutation from the caller's component-major
+    ordering), see :func:`node_permutation`; ``near_nullspace``: (n, k) in
+    the caller's ordering.
     """
 
-    def __init__(self, M: sp.csr_matrix, node_size: int, near_nullspace: np.ndarray):
-        n = M.shape[0]
-        self.perm = (np.arange(node_size)[None, :] * (n // node_size)
-                     + np.arange(n // node_size)[:, None]).ravel()
-        self.M = _NodeBlocks(self.perm, node_size)(M)
+    def __init__(self, M: tuple[sp.bsr_matrix, np.ndarray], near_nullspace: np.ndarray):
+        self.M, self.perm = M
         self.ml = _smoothed_aggregation(self.M, True, near_nullspace[self.perm], energy=True)
         self._cycle = self.ml.aspreconditioner()
 
@@ -287,30 +293,56 @@ class FixedMultigrid:
         """M x = b by CG preconditioned with the V-cycle."""
         from pyamg.krylov import cg
 
+        rhs = b[self.perm]
         residuals: list[float] = []
         try:
-            y, _ = cg(self.M, b[self.perm], M=self._cycle, tol=rtol, maxiter=400,
-                      residuals=residuals)
+            y, _ = cg(self.M, rhs, M=self._cycle, tol=rtol, maxiter=400, residuals=residuals)
         except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
             raise NewtonFailure(f"the multigrid-preconditioned CG solve failed ({exc})") from exc
         log.debug("AMG-CG (fixed hierarchy): %d iterations to rtol %.1e", len(residuals), rtol)
         nb = np.linalg.norm(b)
-        if nb > 0 and np.linalg.norm(b[self.perm] - self.M @ y) > 1e3 * max(rtol, 1e-12) * nb:
+        if nb > 0 and np.linalg.norm(rhs - self.M @ y) > 1e3 * max(rtol, 1e-12) * nb:
             raise NewtonFailure("the Krylov solver did not converge")
         x = np.empty_like(y)
         x[self.perm] = y
         return x
 
 
-def fixed_solver(M: sp.csr_matrix, method: str, dim: int, node_size: int,
-                 near_nullspace: np.ndarray):
-    """A solver of the constant SPD block M, built once: SuperLU where
+def node_permutation(n: int, node_size: int) -> np.ndarray:
+    """perm[i node_size + a] = a (n / node_size) + i: node-major position ->
+    component-major index."""
+    return (np.arange(node_size)[None, :] * (n // node_size)
+            + np.arange(n // node_size)[:, None]).ravel()
+
+
+class _FixedDirect:
+    """A factorisation of a constant block given in node-wise order (the
+    small-system counterpart of :class:`FixedMultigrid`)."""
+
+    def __init__(self, M: tuple[sp.spmatrix, np.ndarray]):
+        matrix, self.perm = M
+        self.lu = _Direct(matrix.tocsr())
+
+    def solve(self, b: np.ndarray, rtol=None) -> np.ndarray:
+        x = np.empty_like(b)
+        x[self.perm] = self.lu.solve(b[self.perm])
+        return x
+
+    precondition = solve
+
+
+def fixed_solver(build, method: str, dim: int, near_nullspace: np.ndarray):
+    """A solver of a constant SPD block, built once: SuperLU where
     :class:`LinearSolver` would factorise (1D, 2D, small 3D), else
-    :class:`FixedMultigrid`.  Both offer ``precondition(r)`` and ``solve(b, rtol)``."""
-    if LinearSolver(method, dim, symmetric=True).choose(M.shape[0]) == "direct" \
+    :class:`FixedMultigrid`.  Both offer ``precondition(r)`` and ``solve(b, rtol)``
+    in component-major order.  ``build()`` returns the block as (node-wise
+    BSR, permutation), see :func:`node_permutation`; ``near_nullspace`` (n, k)
+    is component-major."""
+    n = len(near_nullspace)
+    if LinearSolver(method, dim, symmetric=True).choose(n) == "direct" \
             or near_nullspace.shape[1] == 0:
-        return _Direct(M)
-    return FixedMultigrid(M, node_size, near_nullspace)
+        return _FixedDirect(build())
+    return FixedMultigrid(build(), near_nullspace)
 
 
 def row_view(A: sp.csr_matrix, rows: slice) -> sp.csr_matrix:
@@ -345,9 +377,19 @@ def _smoothed_aggregation(M, symmetric: bool, near_nullspace=None, energy: bool 
     if energy:
         kwargs["smooth"] = "energy"
     try:
-        return pyamg.smoothed_aggregation_solver(M, **kwargs)
+        ml = pyamg.smoothed_aggregation_solver(M, **kwargs)
     except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
         raise NewtonFailure(f"AMG set-up failed ({exc})") from exc
+    for level in ml.levels:
+        # prolongations come out of sparse sums whose arrays keep the room of
+        # both operands (views of it): compact copies; the candidates B are
+        # only needed for the set-up
+        for name in ("P", "R"):
+            if hasattr(level, name):
+                setattr(level, name, getattr(level, name).copy())
+        if hasattr(level, "B"):
+            del level.B
+    return ml
 
 
 def _without_zeros(M):
@@ -553,6 +595,10 @@ class _BorderedKrylov:
         self.inner.update(M.A, M.shift(self.eps))
         self._schur()
 
+    def release(self) -> None:
+        self.M = None
+        self.inner.release()
+
     @property
     def stale(self) -> bool:
         return self.inner.stale or (self.fresh_iterations is not None and self.iterations
@@ -614,6 +660,7 @@ class LinearSolver:
         self.fields = fields  # block preconditioner of a multi-physics model, or None
         self._key = None
         self._cached = None
+        self.released = False  # the cached iterative solver has let go of its matrix
 
     @classmethod
     def for_system(cls, system, method: str = "auto", border: int = 0) -> LinearSolver:
@@ -646,8 +693,10 @@ class LinearSolver:
         if self.border:
             A = _as_bordered(A, self.border)
         cached = self._cached
-        if reuse_key is not None and reuse_key == self._key and cached is not None:
+        if reuse_key is not None and reuse_key == self._key and cached is not None \
+                and not self.released:
             return cached.solve(b, rtol)
+        self.released = False
         if isinstance(cached, _ITERATIVE) and not cached.stale and cached.shape == A.shape:
             cached.update(A)  # AMG hierarchies stay good preconditioners across Newton
         else:
@@ -666,6 +715,21 @@ class LinearSolver:
     def iterative(self) -> bool:
         return isinstance(self._cached, _ITERATIVE)
 
+    def release(self) -> None:
+        """An iterative solver lets go of its last matrix, keeping its
+        preconditioner: the next Jacobian can be assembled in that memory.
+        :meth:`resolve` needs :meth:`restore` (or a new :meth:`solve`) first."""
+        if self.iterative:
+            self._cached.release()
+            self.released = True
+
+    def restore(self, A) -> None:
+        """The released matrix back (the same one, assembled again)."""
+        if self.border:
+            A = _as_bordered(A, self.border)
+        self._cached.update(A)
+        self.released = False
+
     def has_factorisation(self, n: int) -> bool:
         """A direct factorisation of an n x n (possibly bordered) matrix is at hand."""
         cached = self._cached
@@ -675,7 +739,7 @@ class LinearSolver:
 
     def resolve(self, b: np.ndarray) -> np.ndarray:
         """Solve with the last matrix again (a simplified Newton correction)."""
-        if self._cached is None:
+        if self._cached is None or self.released:
             raise NewtonFailure("no factorisation to reuse")
         return self._cached.solve(b, 1e-6)
 

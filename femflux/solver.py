@@ -166,6 +166,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
             stats.linear_solves += 1
             approximate = linear_solver.resolve
             lifted = None
+            if reuse_key is None:  # an iterative solver lets go of A: J_new takes its memory
+                linear_solver.release()
         A = None
         dx = -x_scale * mask * y
         if damp is not None:
@@ -185,6 +187,11 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
             if np.isfinite(r_new) and step >= 1e-3:
                 # natural monotonicity (Deuflhard): the simplified Newton
                 # correction with the old Jacobian must shrink; scale-invariant
+                if approximate == linear_solver.resolve and linear_solver.released:
+                    # the old Jacobian again (the solver released its memory)
+                    linear_solver.restore(_scaled_jacobian(assemble(x)[1], inv_rs,
+                                                           mask * x_scale, fixed_rows,
+                                                           in_place=True))
                 bar = approximate(R_new * inv_rs)
                 if np.all(np.isfinite(bar)) and _norm(bar) <= (1 - step / 4) * dx_norm:
                     break

@@ -120,3 +120,33 @@ def test_block_sum_keeps_explicit_zeros_overlaps_and_learns_in_row_chunks():
     np.testing.assert_allclose(J2.toarray(), _reference([(0, 0, A2), (5, 3, over), (40, 0, tail)],
                                                         [np.array([2, 2])], [np.array([59, 59])],
                                                         [np.array([1.0, 1.0])], n=n))
+
+
+def test_an_iterative_solver_releases_its_matrix_and_takes_it_back():
+    """After release() the solver holds no matrix (resolve refuses); restore()
+    or the next solve() bring one back, with the same answers as before."""
+    import pytest
+    import scipy.sparse as sp
+
+    from femflux.linalg import BorderedMatrix, LinearSolver, NewtonFailure
+
+    n = 30 ** 3
+    lap = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(30, 30))
+    eye = sp.identity(30)
+    A = (sp.kron(sp.kron(lap, eye), eye) + sp.kron(sp.kron(eye, lap), eye)
+         + sp.kron(sp.kron(eye, eye), lap)).tocsr()
+    g = np.full((1, n), 1.0 / n)
+    M = BorderedMatrix(A, g.T, g)  # Neumann-like gauge border on an SPD A (exactly solvable)
+    b = np.concatenate([np.random.default_rng(0).standard_normal(n), [0.0]])
+    solver = LinearSolver("iterative", 3, symmetric=True, border=1)
+    x = solver.solve(M, b, rtol=1e-10)
+    assert np.linalg.norm(M @ x - b) <= 1e-7 * np.linalg.norm(b)
+    solver.release()
+    assert solver.released and solver._cached.M is None
+    with pytest.raises(NewtonFailure):
+        solver.resolve(b)
+    solver.restore(M)
+    assert np.linalg.norm(M @ solver.resolve(b) - b) <= 1e-5 * np.linalg.norm(b)
+    solver.release()
+    x2 = solver.solve(M, b, rtol=1e-10)  # a new solve takes the matrix again
+    assert not solver.released and np.allclose(x2, x, atol=1e-6 * np.abs(x).max())

@@ -724,3 +724,43 @@ def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
         "solver": {"steady": True}})
     with pytest.raises(SolverError, match="mechanical equilibrium at t = 0 s could not be solved"):
         solve(case)
+
+
+@pytest.mark.parametrize("constrained", [True, False])
+def test_the_node_blocked_elastic_block_is_the_eliminated_stiffness(constrained):
+    """The multigrid's own block, assembled as node-wise BSR, equals A_mech's
+    (u, u) block with prescribed rows and columns replaced by I / s (and the
+    1e-9 diagonal raise of a rigid-body border), permuted node-major; a
+    V-cycle then preconditions Newton's scaled block s K."""
+    import scipy.sparse as sparse
+
+    from femflux.linalg import row_view
+
+    case = femflux.load_case({
+        "mesh": {"generate": {"shape": "box", "length": [4e-3, 1e-3, 1e-3],
+                              "cells": [4, 2, 2]}},
+        "model": {"kind": "stress-diffusion", "temperature": 300.0},
+        "species": [{"name": "H", "diffusivity": 1e-9, "initial": 1.0,
+                     "partial_molar_volume": 2e-6}],
+        "elasticity": {"youngs_modulus": 200e9, "poisson_ratio": 0.3,
+                       "chemical_expansion": True},
+        "boundary": ([{"name": "xmin", "displacement": [0.0, 0.0, 0.0]}] if constrained
+                     else [{"name": "xmax", "pressure": 1e6}]),
+        "solver": {"steady": True}})
+    _, model = prepare(case)
+    K, perm = model._eliminated_stiffness()
+    n_sh = model.sh_space.n
+    full = row_view(model.A_mech, slice(n_sh, model.n_mech))[:, model.u_offset:].toarray()
+    prescribed = np.zeros(len(full), dtype=bool)
+    for dofs, _, _ in model._mech_dirichlet:
+        prescribed[dofs - model.u_offset] = True
+    assert prescribed.sum() == (3 * 9 if constrained else 0)  # 3 x 3 nodes on xmin
+    full[prescribed, :] = 0.0
+    full[:, prescribed] = 0.0
+    s = model._u_ratio()
+    diagonal = np.where(prescribed, 1.0 / s, np.diag(full))
+    assert (model._rigid is None) == constrained  # free: a rigid-body border
+    np.fill_diagonal(full, diagonal * (1.0 + 1e-9 if model._rigid is not None else 1.0))
+    assert isinstance(K, sparse.bsr_matrix) and K.blocksize == (3, 3)
+    np.testing.assert_allclose(K.toarray(), full[perm][:, perm], rtol=1e-12,
+                               atol=1e-12 * np.abs(full).max())

@@ -497,23 +497,39 @@ class StressDiffusion(SpeciesTransport):
         (:func:`~femflux.linalg.fixed_solver`: rigid-body modes for AMG in 3D,
         else a factorisation), built once."""
         if self._elastic is None:
-            from ..linalg import fixed_solver, row_view
+            from ..linalg import fixed_solver
 
-            n_sh, s = self.sh_space.n, self._u_ratio()
-            K = row_view(self.A_mech, slice(n_sh, self.n_mech))[:, self.u_offset:]  # a copy
-            prescribed = np.zeros(K.shape[0], dtype=bool)
-            for dofs, _, _ in self._mech_dirichlet:
-                prescribed[dofs - self.u_offset] = True
-            lengths = np.diff(K.indptr)
-            K.data[np.repeat(prescribed, lengths) | prescribed[K.indices]] = 0.0
-            diagonal = np.where(prescribed, 1.0 / s, K.diagonal())
-            if self._rigid is not None:
-                diagonal = diagonal * (1.0 + 1e-9)
-            K.setdiag(diagonal)
-            K.eliminate_zeros()
-            self._elastic = fixed_solver(K, self.case.solver.linear, self.fem_mesh.dim,
-                                         self.dim, self._modes())
+            self._elastic = fixed_solver(self._eliminated_stiffness, self.case.solver.linear,
+                                         self.fem_mesh.dim, self._modes())
         return self._elastic
+
+    def _eliminated_stiffness(self) -> tuple[sp.bsr_matrix, np.ndarray]:
+        """K with prescribed rows and columns replaced by I / s (see
+        :meth:`elastic_block`), assembled afresh as node-wise BSR blocks (no
+        copy or permutation of A_mech's block), and the permutation from
+        node-major to component-major dofs."""
+        from ..linalg import node_permutation
+
+        us, dim, s = self.u_space, self.dim, self._u_ratio()
+        K = el.node_block_stiffness(us.element_dofs, us.n, dim, el.stiffness_blocks(
+            us.grads, self.hoop, self.hoops, self.lam_e, self.mu, us.dx))
+        prescribed = np.zeros(dim * us.n, dtype=bool)
+        for dofs, _, _ in self._mech_dirichlet:
+            prescribed[dofs - self.u_offset] = True
+        node_prescribed = prescribed.reshape(dim, us.n).T  # (node, component)
+        block_row = np.repeat(np.arange(us.n), np.diff(K.indptr))
+        K.data *= ~node_prescribed[block_row][:, :, None]
+        K.data *= ~node_prescribed[K.indices][:, None, :]
+        diagonal = np.flatnonzero(block_row == K.indices)
+        blocks = K.data[diagonal]  # (n, dim, dim), in node order (sorted indices)
+        nodes = block_row[diagonal]
+        for a in range(dim):
+            blocks[:, a, a] = np.where(node_prescribed[nodes, a], 1.0 / s, blocks[:, a, a])
+            if self._rigid is not None:
+                blocks[:, a, a] *= 1.0 + 1e-9
+        K.data[diagonal] = blocks
+        K.eliminate_zeros()
+        return K, node_permutation(dim * us.n, dim)
 
     def _modes(self) -> np.ndarray:
         """(dim n_u, k) rigid-body modes, component-major (AMG near-nullspace)."""
