@@ -84,15 +84,19 @@ def stiffness_blocks(grads, hoop, hoops, lam, mu, dx):
         if hoops:
             h = hoop[..., 0]
             hh = 2 * hoops * h[:, None, :] * h[None, :, :] * mw
+        # products formed in place: a block and one temporary at a time
+        tmp = np.empty((nloc, nloc, nel))
         for a in range(dim):
-            Da = D1[:, a][:, None, :] * lw
             for b in range(dim):
-                block = Da * D1[:, b][None, :, :] + G[:, b][:, None, :] * G[:, a][None, :, :] * mw
+                block = np.multiply(D1[:, a][:, None, :], (D1[:, b] * lw)[None, :, :])
+                np.multiply(G[:, b][:, None, :], (G[:, a] * mw)[None, :, :], out=tmp)
+                block += tmp
                 if a == b:
                     block += gg
                 if hh is not None and a == b == 0:
                     block += hh
                 yield a, b, block
+                del block
         return
     gg = np.einsum("ideq,jdeq,eq->ije", grads, grads, mu_dx)
     for a in range(dim):
@@ -120,47 +124,61 @@ class VectorPattern:
     """CSR structure of a ``dim``-component field (component-major dofs) built
     from the scalar element pattern: element blocks are summed per component
     pair with one ``bincount`` over nloc^2 entries per element, straight into
-    their CSR slots (no COO of (dim nloc)^2 entries per element)."""
+    their CSR slots (no COO of (dim nloc)^2 entries per element).
+
+    Row ``a n + r`` holds the scalar row r's columns for each component b in
+    turn, so the slot of scalar slot k (row r) in block (a, b) is
+    ``a dim nnz + k + (dim - 1) S.indptr[r] + b len(r)``: computed per block,
+    not stored (memory)."""
 
     def __init__(self, element_dofs: np.ndarray, n: int, dim: int):
         S, self.slots = scalar_pattern(element_dofs, n)
-        length = np.diff(S.indptr).astype(np.int64)
-        row_of_slot = np.repeat(np.arange(n, dtype=np.int64), length)
         self.nnz, self.n, self.dim = S.nnz, n, dim
-        self.indptr = np.concatenate([[0], np.cumsum(np.tile(dim * length, dim))])
-        within = np.arange(S.nnz, dtype=np.int64) - S.indptr[row_of_slot]
-        self.position = [[self.indptr[a * n + row_of_slot] + b * length[row_of_slot] + within
-                          for b in range(dim)] for a in range(dim)]
-        self.indices = np.empty(dim * dim * S.nnz, dtype=np.int64)
+        length = np.diff(S.indptr).astype(np.int64)
+        row_of_slot = np.repeat(np.arange(n), length)
+        self._shift = (dim - 1) * S.indptr[row_of_slot].astype(np.int64) \
+            + np.arange(S.nnz, dtype=np.int64)
+        self._length = length[row_of_slot]
+        del row_of_slot
+        index = np.int32 if dim * dim * S.nnz < 2**31 else np.int64
+        self.indptr = np.concatenate([[0], np.cumsum(np.tile(dim * length, dim))]).astype(index)
+        self.indices = np.empty(dim * dim * S.nnz, dtype=index)
         for a in range(dim):
             for b in range(dim):
-                self.indices[self.position[a][b]] = b * n + S.indices
-        if self.indices.max(initial=0) < 2**31:
-            self.indices = self.indices.astype(np.int32)
-            self.indptr = self.indptr.astype(np.int32) if self.indptr[-1] < 2**31 \
-                else self.indptr
+                self.indices[self._position(a, b)] = b * n + S.indices
+
+    def _position(self, a: int, b: int) -> np.ndarray:
+        return a * self.dim * self.nnz + self._shift + b * self._length
 
     def assemble(self, blocks) -> sp.csr_matrix:
         """Sum the ``(a, b, block)`` element matrices of :func:`stiffness_blocks`."""
         data = np.zeros(len(self.indices))
         for a, b, block in blocks:
-            data[self.position[a][b]] = np.bincount(self.slots, weights=block.ravel(),
-                                                    minlength=self.nnz)
+            data[self._position(a, b)] = np.bincount(self.slots, weights=block.ravel(),
+                                                     minlength=self.nnz)
         size = self.dim * self.n
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(size, size))
 
 
 def scalar_pattern(element_dofs: np.ndarray, n: int) -> tuple[sp.csr_matrix, np.ndarray]:
     """The scalar element pattern S (n x n CSR, sorted) and the slot in S of
-    every element-matrix entry (nloc, nloc, nel), raveled."""
+    every element-matrix entry, (nloc, nloc, nel) raveled; searched one local
+    pair (i, j) at a time (no int64 keys of all the entries)."""
     nloc, nel = element_dofs.shape
     rows = np.broadcast_to(element_dofs[:, None, :], (nloc, nloc, nel)).ravel()
     cols = np.broadcast_to(element_dofs[None, :, :], (nloc, nloc, nel)).ravel()
     S = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    del rows, cols
     S.sum_duplicates()
     S.sort_indices()
     keys = np.repeat(np.arange(n, dtype=np.int64) * n, np.diff(S.indptr)) + S.indices
-    return S, np.searchsorted(keys, rows.astype(np.int64) * n + cols)
+    index = np.int32 if S.nnz < 2**31 else np.int64
+    slots = np.empty((nloc, nloc, nel), dtype=index)
+    for i in range(nloc):
+        row = element_dofs[i].astype(np.int64) * n
+        for j in range(nloc):
+            slots[i, j] = np.searchsorted(keys, row + element_dofs[j])
+    return S, slots.ravel()
 
 
 def node_block_stiffness(element_dofs: np.ndarray, n: int, dim: int, blocks) -> sp.bsr_matrix:

@@ -29,7 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import CaseError, SolverError
-from .linalg import BorderedMatrix, LinearSolver, NewtonFailure, scale_in_place
+from .linalg import BorderedMatrix, LinearSolver, NewtonFailure, gmres, scale_in_place
+from .linalg import norm as _norm
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +147,13 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         if model_inverse is not None:
             approximate = _scaled_inverse(model_inverse, mask, x_scale, r_scale)
             restart, cycles = _MODEL_KRYLOV
-            y = _gmres(A, b, approximate, eta, stats, restart, cycles, give_up=False)
+            y = gmres(A, b, approximate, eta, stats, restart, cycles, give_up=False)
             if y is not None and cons is not None:
                 y = _conserving(A, b, y, cons, np.stack([approximate(c) for c in cons]))
             lifted = None
         elif reuse_factorisation and linear_solver.has_factorisation(len(x)):
             approximate = linear_solver.resolve
-            y = _gmres(A, b, approximate, eta, stats)
+            y = gmres(A, b, approximate, eta, stats, _KRYLOV_MAX)
             if y is not None and cons is not None:
                 if lifted is None:
                     lifted = np.stack([approximate(c) for c in cons])
@@ -240,76 +241,11 @@ def _conserving(A, b, y, cons, lifted) -> np.ndarray:
     return y + np.einsum("i,ij->j", beta, lifted) if np.all(np.isfinite(beta)) else y
 
 
-def _norm(v: np.ndarray) -> float:
-    """Euclidean norm without BLAS (whose threads only add overhead at these
-    sizes, and much of it on a loaded machine)."""
-    return math.sqrt(float(np.einsum("i,i->", v, v)))
-
-
 #: most GMRES iterations preconditioned by an old factorisation before the
 #: Jacobian is factorised afresh (a 2D factorisation costs some 20-30 solves)
 _KRYLOV_MAX = 12
 #: GMRES with a model's own preconditioner: restart length and cycles
 _MODEL_KRYLOV = (40, 5)
-
-
-def _gmres(A, b, precondition, rtol, stats, maxiter=_KRYLOV_MAX, cycles=1, give_up=True):
-    """Right-preconditioned restarted GMRES(maxiter) for ``A y = b``, at most
-    ``cycles`` cycles.  None when the residual does not fall below
-    ``rtol ||b||``, or, with ``give_up``, as soon as the rate so far says it
-    would not within the first cycle."""
-    beta0 = _norm(b)
-    if beta0 == 0.0:
-        return np.zeros_like(b)
-    y = np.zeros_like(b)
-    r = b
-    V = np.empty((maxiter + 1, len(b)))
-    Z = np.empty((maxiter, len(b)))
-    for _ in range(cycles):
-        beta = _norm(r)
-        H = np.zeros((maxiter + 1, maxiter))
-        cs, sn = np.zeros(maxiter), np.zeros(maxiter)
-        g = np.zeros(maxiter + 1)
-        g[0] = beta
-        V[0] = r / beta
-        done = False
-        for k in range(maxiter):
-            Z[k] = precondition(V[k])
-            w = A @ Z[k]
-            for _ in range(2):  # classical Gram-Schmidt, twice
-                h = np.einsum("ij,j->i", V[: k + 1], w)
-                w -= np.einsum("i,ij->j", h, V[: k + 1])
-                H[: k + 1, k] += h
-            H[k + 1, k] = _norm(w)
-            stats.krylov_iterations += 1
-            breakdown = not H[k + 1, k] > 0  # the Krylov space is invariant: exact
-            if not breakdown:
-                V[k + 1] = w / H[k + 1, k]
-            for i in range(k):  # previous Givens rotations
-                H[i, k], H[i + 1, k] = (cs[i] * H[i, k] + sn[i] * H[i + 1, k],
-                                        -sn[i] * H[i, k] + cs[i] * H[i + 1, k])
-            rho = math.hypot(H[k, k], H[k + 1, k])
-            cs[k], sn[k] = (H[k, k] / rho, H[k + 1, k] / rho) if rho > 0 else (1.0, 0.0)
-            H[k, k], H[k + 1, k] = rho, 0.0
-            g[k], g[k + 1] = cs[k] * g[k], -sn[k] * g[k]
-            relative = abs(g[k + 1]) / beta0
-            if not np.isfinite(relative) or rho == 0:
-                return None
-            done = relative <= rtol or breakdown
-            if done:
-                break
-            if give_up and k >= 2 and relative > 0:  # iterations needed at the rate so far
-                rate = relative ** (1.0 / (k + 1))
-                if rate >= 1.0 or math.log(rtol) / math.log(rate) > maxiter + 1:
-                    return None
-        coefficients = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
-        y = y + np.einsum("i,ij->j", coefficients, Z[: k + 1])
-        if not np.all(np.isfinite(y)):
-            return None
-        if done:
-            return y
-        r = b - A @ y
-    return None
 
 
 def _scaled_jacobian(J, row_scale, col_scale, identity_rows, in_place=False):

@@ -728,13 +728,12 @@ def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
 
 @pytest.mark.parametrize("constrained", [True, False])
 def test_the_node_blocked_elastic_block_is_the_eliminated_stiffness(constrained):
-    """The multigrid's own block, assembled as node-wise BSR, equals A_mech's
+    """The multigrid's own block, assembled as node-wise BSR, equals A_u's
     (u, u) block with prescribed rows and columns replaced by I / s (and the
     1e-9 diagonal raise of a rigid-body border), permuted node-major; a
     V-cycle then preconditions Newton's scaled block s K."""
     import scipy.sparse as sparse
 
-    from femflux.linalg import row_view
 
     case = femflux.load_case({
         "mesh": {"generate": {"shape": "box", "length": [4e-3, 1e-3, 1e-3],
@@ -749,8 +748,7 @@ def test_the_node_blocked_elastic_block_is_the_eliminated_stiffness(constrained)
         "solver": {"steady": True}})
     _, model = prepare(case)
     K, perm = model._eliminated_stiffness()
-    n_sh = model.sh_space.n
-    full = row_view(model.A_mech, slice(n_sh, model.n_mech))[:, model.u_offset:].toarray()
+    full = model.A_u[:, model.u_offset:].toarray()
     prescribed = np.zeros(len(full), dtype=bool)
     for dofs, _, _ in model._mech_dirichlet:
         prescribed[dofs - model.u_offset] = True

@@ -87,13 +87,13 @@ class StressDiffusion(SpeciesTransport):
                             for s in self.species]) if self.elastic.chemical_expansion \
             else np.zeros(len(self.species))
         self._build_quadrature()
-        self._build_operators()
         self._mech_dirichlet = self._displacement_dofs()
+        self._rigid = self._rigid_constraints()
+        self._elastic = None  # the constant elastic block and its multigrid (built once)
+        self._build_operators()
         self._loads = [self._load_data(b) for b in case.boundaries
                        if b.traction is not None or b.pressure is not None]
-        self._rigid = self._rigid_constraints()
         self._equilibrated = None
-        self._elastic = None  # the constant elastic block and its multigrid (built once)
         # Body force f(x, t) -> (dim, npts) in N/m^3: a Python-API hook
         # (manufactured solutions); the case file has no such key.
         self.body_force = None
@@ -137,15 +137,17 @@ class StressDiffusion(SpeciesTransport):
         return self._q_cache[id(space)]
 
     def _build_operators(self) -> None:
-        """The constant matrix of all mechanical rows, A_mech (n_mech x n), and the
-        constant part of their right-hand side."""
+        """The constant matrices of all mechanical rows, A_sh (sigma_h rows) and
+        A_u (displacement rows), each (rows x n), and the constant part of their
+        right-hand side."""
         us, dim = self.u_space, self.dim
         dx = self.qpoints.weight  # (npts,)
         nq = us.dx.shape[1]
-        K_uu = self.elastic_stiffness()  # only inside A_mech (memory)
         Dq = el.divergence_operator(us.grads, self.hoop, self.hoops, us.element_dofs, us.n)
         # the median nodal force scale |D|^T w (Newton's displacement row scale)
         self._u_force = max(float(np.median(abs(Dq).T @ dx)), 1e-300)
+        if self._rigid is None:  # the equilibrium will need it: built before the
+            self.elastic_block()  # big operators exist (lower peak memory)
         beta_q = np.repeat(self.beta, nq)
         Pq_sh = self._q_prolongation(self.sh_space)
         self.sh_weight = Pq_sh.T @ dx  # lumped projection weights
@@ -178,12 +180,14 @@ class StressDiffusion(SpeciesTransport):
             coupling_sh = coupling_sh + Pq_sh.T @ sp.diags(dx * kappa_alpha) @ A
             coupling_u = coupling_u - Dq.T @ sp.diags(dx * beta_q) @ A
             del A
-        # all blocks CSR: scipy stacks them directly (no COO triples of 40 M entries)
-        blocks = [[coupling_sh, sh_sh, sh_u],
-                  [coupling_u, sp.csr_matrix((dim * us.n, n_sh)), K_uu]]
-        del K_uu, sh_u
-        self.A_mech = sp.bmat([[sp.csr_matrix(b) for b in row] for row in blocks],
-                              format="csr")
+        # the rows as two CSR matrices, each stacked from CSR blocks (scipy joins
+        # them directly: no COO triples of 40 M entries, no third copy)
+        self.A_sh = sp.hstack([coupling_sh, sp.csr_matrix(sh_sh), sh_u], format="csr")
+        del coupling_sh, sh_sh, sh_u
+        K_uu = self.elastic_stiffness()  # only inside A_u (memory)
+        self.A_u = sp.hstack([coupling_u, sp.csr_matrix((dim * us.n, n_sh)), K_uu],
+                             format="csr")
+        del K_uu, coupling_u
         self.b_mech0 = np.concatenate([
             -(Pq_sh.T @ (dx * kappa_alpha * alpha0)),
             Dq.T @ (dx * beta_q * alpha0)])
@@ -343,8 +347,14 @@ class StressDiffusion(SpeciesTransport):
         return b
 
     def field_equations(self, x, t, F, rows, cols, vals, pieces):
-        F[self.mech_slice] += self.A_mech @ x + self.mech_rhs(t)
-        pieces.append((self.sh_offset, 0, self.A_mech))
+        F[self.mech_slice] += np.concatenate([self.A_sh @ x, self.A_u @ x]) + self.mech_rhs(t)
+        pieces.append((self.sh_offset, 0, self.A_sh))
+        pieces.append((self.u_offset, 0, self.A_u))
+
+    @property
+    def A_mech(self) -> sp.csr_matrix:
+        """All mechanical rows as one matrix (n_mech x n; a copy)."""
+        return sp.vstack([self.A_sh, self.A_u], format="csr")
 
     # -- scales and initial state --------------------------------------------------------
 
@@ -413,8 +423,10 @@ class StressDiffusion(SpeciesTransport):
         if self._rigid is None:  # block triangular: elasticity alone, then sigma_h
             return self._equilibrate_elastic(x, t)
         m = self.mech_slice
-        A = self.A_mech[:, m].tocsr()
-        rhs = -(self.A_mech[:, : self.n_species] @ x[: self.n_species] + self.mech_rhs(t))
+        A_mech = self.A_mech
+        A = A_mech[:, m].tocsr()
+        rhs = -(A_mech[:, : self.n_species] @ x[: self.n_species] + self.mech_rhs(t))
+        del A_mech
         fixed, values = self.dirichlet(t)
         mech = fixed >= self.sh_offset
         local = fixed[mech] - self.sh_offset
@@ -468,7 +480,7 @@ class StressDiffusion(SpeciesTransport):
         the u rows do not involve sigma_h, so u comes from elasticity alone
         (CG with the elastic block's multigrid, :meth:`elastic_block`), then
         sigma_h from its lumped projection rows, ``w sigma_h = -(rest of row)``."""
-        from ..linalg import NewtonFailure, row_view
+        from ..linalg import NewtonFailure
 
         n_sh, s = self.sh_space.n, self._u_ratio()
         fixed, values = self.dirichlet(t)
@@ -478,14 +490,14 @@ class StressDiffusion(SpeciesTransport):
         out[self.sh_offset:] = 0.0
         out[self.u_offset + local] = prescribed
         b = self.mech_rhs(t)
-        rhs = -(row_view(self.A_mech, slice(n_sh, self.n_mech)) @ out + b[n_sh:])
+        rhs = -(self.A_u @ out + b[n_sh:])
         rhs[local] = prescribed / s  # the prescribed rows of the block are I / s
         try:
             out[self.u_offset:] = self.elastic_block().solve(rhs, rtol=1e-8)
         except NewtonFailure as exc:  # a solver failure, not a traceback (exit 3)
             raise SolverError(f"the mechanical equilibrium at t = {t:g} s could not be "
                               f"solved: {exc}") from exc
-        out[self.sh_slice] = -(row_view(self.A_mech, slice(0, n_sh)) @ out + b[:n_sh]) \
+        out[self.sh_slice] = -(self.A_sh @ out + b[:n_sh]) \
             / self.sh_weight
         return out
 
@@ -506,7 +518,7 @@ class StressDiffusion(SpeciesTransport):
     def _eliminated_stiffness(self) -> tuple[sp.bsr_matrix, np.ndarray]:
         """K with prescribed rows and columns replaced by I / s (see
         :meth:`elastic_block`), assembled afresh as node-wise BSR blocks (no
-        copy or permutation of A_mech's block), and the permutation from
+        copy or permutation of A_u's block), and the permutation from
         node-major to component-major dofs."""
         from ..linalg import node_permutation
 
