@@ -114,7 +114,7 @@ def run_one(dim: int, cells: int, t_end: float, fixed_dt: float | None = None,
             "factorisations": stats.linear_solves, "krylov": stats.krylov_iterations,
             "setup_s": setup, "stepping_s": stepping, "wall_s": wall, "cpu_s": cpu,
             "per_step_s": stepping / max(stats.steps, 1),
-            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
             "t": t, "F": F, "step_s": step_times, "monotone": bool(np.all(np.diff(F) < 0)),
             "mass_drift": float(np.ptp(mass) / mass[0])}
 

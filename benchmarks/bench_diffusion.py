@@ -64,7 +64,7 @@ def run_one(name: str) -> dict:
     flux = result.summary["boundaries"]["xmax"]["flux"]["A"]
     return {"case": name, "cells": int(fem_mesh.mesh.nelements), "dofs": int(model.n),
             "newton": stats.newton_iterations, **times,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
             "flux_rel_error": abs(flux / (D * area / LENGTH) - 1)}
 
 

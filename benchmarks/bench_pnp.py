@@ -58,7 +58,7 @@ def run_one(name: str) -> dict:
     flux = {k: v / area for k, v in s["boundaries"]["xmax"]["flux"].items()}  # per m^2
     return {"case": name, "cells": int(result.mesh.mesh.nelements), "dofs": s["dofs"],
             "newton": s["newton_iterations"], "time_s": wall,
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
             "flux_P": flux["P"], "flux_M": flux["M"]}
 
 

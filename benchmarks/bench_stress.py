@@ -104,7 +104,7 @@ def coupled(size: str) -> None:
     amount = sum(r["amount"]["H"] for r in s["regions"].values()) / 1e-8  # 1 mol/m^3 x 1e-8 m^3
     print(f"coupled 3D {size}: {result.mesh.mesh.nelements} tets, {s['dofs']} dofs, "
           f"{s['newton_iterations']} Newton, {wall:.1f} s, peak "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB, "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9:.2f} GB, "
           f"c/c0 in [{result.fields['H'].min():.3f}, {result.fields['H'].max():.3f}], "
           f"amount / initial - 1 = {amount - 1:.1e}", flush=True)
 

@@ -18,24 +18,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 
-def _keep_mmap_threshold() -> None:
-    """glibc raises its mmap threshold after a large array is freed, so that
-    later arrays of up to 32 MB come from the heap, which is rarely given
-    back: on large meshes the peak memory grows by hundreds of MB of freed
-    temporaries.  Fixing the threshold at its start-up value (128 KiB)
-    returns freed arrays to the system at once."""
-    import ctypes
-    import sys
-
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-        except (OSError, AttributeError):  # not glibc
-            pass
-
-
-_keep_mmap_threshold()
-
 __version__ = "0.1.0"
 
 from .case import Case, load_case  # noqa: E402

@@ -9,6 +9,7 @@ import numpy as np
 from . import __version__
 from .case import Case, check_against_mesh
 from .errors import SolverError
+from .memory import trim
 from .mesh import load_mesh
 from .models import build_model
 from .results import Frame, Result
@@ -32,6 +33,7 @@ def prepare(case: Case):
     if case.solver.steady:
         model.conserved()  # a steady run with unbalanced prescribed fluxes is bad input
     fem_mesh.release_caches()
+    trim()  # the set-up's freed temporaries
     return fem_mesh, model
 
 

@@ -37,6 +37,7 @@ from .. import elasticity as el
 from ..errors import CaseError, SolverError
 from ..expressions import evaluate
 from ..fem import PointSet, Space
+from ..memory import trim
 from .transport import SpeciesTransport
 
 
@@ -148,6 +149,7 @@ class StressDiffusion(SpeciesTransport):
         self._u_force = max(float(np.median(abs(Dq).T @ dx)), 1e-300)
         if self._rigid is None:  # the equilibrium will need it: built before the
             self.elastic_block()  # big operators exist (lower peak memory)
+            trim()
         beta_q = np.repeat(self.beta, nq)
         Pq_sh = self._q_prolongation(self.sh_space)
         self.sh_weight = Pq_sh.T @ dx  # lumped projection weights
@@ -184,10 +186,12 @@ class StressDiffusion(SpeciesTransport):
         # them directly: no COO triples of 40 M entries, no third copy)
         self.A_sh = sp.hstack([coupling_sh, sp.csr_matrix(sh_sh), sh_u], format="csr")
         del coupling_sh, sh_sh, sh_u
+        trim()
         K_uu = self.elastic_stiffness()  # only inside A_u (memory)
         self.A_u = sp.hstack([coupling_u, sp.csr_matrix((dim * us.n, n_sh)), K_uu],
                              format="csr")
         del K_uu, coupling_u
+        trim()
         self.b_mech0 = np.concatenate([
             -(Pq_sh.T @ (dx * kappa_alpha * alpha0)),
             Dq.T @ (dx * beta_q * alpha0)])
