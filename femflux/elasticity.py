@@ -110,6 +110,22 @@ def stiffness_blocks(grads, hoop, hoops, lam, mu, dx):
             yield a, b, block
 
 
+def summed_stiffness(slots, nnz, add, grads, hoop, hoops, lam, mu, dx, chunk=1 << 17) -> None:
+    """The element matrices of :func:`stiffness_blocks` summed into ``nnz``
+    scalar-pattern slots (``slots``: (nloc, nloc, nel) raveled, see
+    :func:`scalar_pattern`), ``chunk`` elements at a time (the blocks of
+    10^6 elements would take 130 MB each): ``add(a, b, sums)`` receives each
+    component pair's partial sums."""
+    nloc, _, nel, _ = grads.shape
+    slots = slots.reshape(nloc, nloc, nel)
+    for start in range(0, nel, chunk):
+        e = slice(start, min(nel, start + chunk))
+        part = slots[:, :, e].ravel()
+        for a, b, block in stiffness_blocks(grads[:, :, e], None if hoop is None else hoop[:, e],
+                                            hoops, lam[e], mu[e], dx[e]):
+            add(a, b, np.bincount(part, weights=block.ravel(), minlength=nnz))
+
+
 def stiffness_matrices(grads, hoop, hoops, lam, mu, dx) -> np.ndarray:
     """All element matrices as one array (dim*nloc, dim*nloc, nel), rows and
     columns ordered (component, local function)."""
@@ -156,6 +172,20 @@ class VectorPattern:
         for a, b, block in blocks:
             data[self._position(a, b)] = np.bincount(self.slots, weights=block.ravel(),
                                                      minlength=self.nnz)
+        return self._matrix(data)
+
+    def stiffness(self, grads, hoop, hoops, lam, mu, dx) -> sp.csr_matrix:
+        """The stiffness matrix, summed element chunk by element chunk
+        (:func:`summed_stiffness`: the same matrix as ``assemble``, less memory)."""
+        data = np.zeros(len(self.indices))
+
+        def add(a, b, sums):
+            data[self._position(a, b)] += sums
+
+        summed_stiffness(self.slots, self.nnz, add, grads, hoop, hoops, lam, mu, dx)
+        return self._matrix(data)
+
+    def _matrix(self, data) -> sp.csr_matrix:
         size = self.dim * self.n
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(size, size))
 
@@ -181,14 +211,20 @@ def scalar_pattern(element_dofs: np.ndarray, n: int) -> tuple[sp.csr_matrix, np.
     return S, slots.ravel()
 
 
-def node_block_stiffness(element_dofs: np.ndarray, n: int, dim: int, blocks) -> sp.bsr_matrix:
-    """The stiffness of :func:`stiffness_blocks` as BSR with (dim x dim) node
+def node_block_stiffness(element_dofs: np.ndarray, n: int, grads, hoop, hoops, lam, mu,
+                         dx) -> sp.bsr_matrix:
+    """The stiffness (:func:`stiffness_blocks`) as BSR with (dim x dim) node
     blocks, node-major dofs ``i dim + a`` (the layout of node-wise multigrid):
-    the scalar pattern's structure, one ``bincount`` per component pair."""
+    the scalar pattern's structure, summed per component pair
+    (:func:`summed_stiffness`)."""
+    dim = grads.shape[1]
     S, slots = scalar_pattern(element_dofs, n)
     data = np.zeros((S.nnz, dim, dim))
-    for a, b, block in blocks:
-        data[:, a, b] = np.bincount(slots, weights=block.ravel(), minlength=S.nnz)
+
+    def add(a, b, sums):
+        data[:, a, b] += sums
+
+    summed_stiffness(slots, S.nnz, add, grads, hoop, hoops, lam, mu, dx)
     return sp.bsr_matrix((data, S.indices, S.indptr), shape=(dim * n, dim * n))
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .memory import trim
+
 log = logging.getLogger(__name__)
 
 
@@ -794,6 +796,7 @@ class LinearSolver:
         if self.iterative:
             self._cached.release()
             self.released = True
+            trim()  # and the Krylov temporaries go back to the system
 
     def restore(self, A) -> None:
         """The released matrix back (the same one, assembled again)."""

@@ -762,3 +762,35 @@ def test_the_node_blocked_elastic_block_is_the_eliminated_stiffness(constrained)
     assert isinstance(K, sparse.bsr_matrix) and K.blocksize == (3, 3)
     np.testing.assert_allclose(K.toarray(), full[perm][:, perm], rtol=1e-12,
                                atol=1e-12 * np.abs(full).max())
+
+
+@pytest.mark.parametrize("hoops", [0, 1])
+def test_chunked_stiffness_sums_equal_the_whole_element_blocks(hoops):
+    """summed_stiffness (element chunks, as used for large meshes) gives the
+    matrix of the whole-mesh element blocks, as CSR and as node-wise BSR."""
+    import skfem
+
+    from femflux import elasticity as el
+    from femflux.fem import Space
+    from femflux.mesh import FemMesh
+
+    mesh = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 4),) * 3)
+    space = Space(FemMesh(mesh, {}, {"domain": np.arange(mesh.nelements)}), 1)
+    rng = np.random.default_rng(2)
+    lam, mu = rng.random(mesh.nelements) + 1.0, rng.random(mesh.nelements) + 0.5
+    hoop = rng.random(space.values.shape) if hoops else None
+    args = (space.grads, hoop, hoops, lam, mu, space.dx)
+    pattern = el.VectorPattern(space.element_dofs, space.n, 3)
+    whole = pattern.assemble(el.stiffness_blocks(*args))
+    data = np.zeros(len(pattern.indices))
+
+    def add(a, b, sums):
+        data[pattern._position(a, b)] += sums
+
+    el.summed_stiffness(pattern.slots, pattern.nnz, add, *args, chunk=7)  # many chunks
+    chunked = pattern._matrix(data)
+    assert abs(chunked - whole).max() <= 1e-13 * abs(whole).max()
+    assert abs(pattern.stiffness(*args) - whole).max() <= 1e-13 * abs(whole).max()
+    bsr = el.node_block_stiffness(space.element_dofs, space.n, *args)
+    perm = (np.arange(3)[None, :] * space.n + np.arange(space.n)[:, None]).ravel()
+    assert abs(bsr.tocsr() - whole[perm][:, perm]).max() <= 1e-13 * abs(whole).max()

@@ -188,6 +188,7 @@ class StressDiffusion(SpeciesTransport):
         del coupling_sh, sh_sh, sh_u
         trim()
         K_uu = self.elastic_stiffness()  # only inside A_u (memory)
+        trim()
         self.A_u = sp.hstack([coupling_u, sp.csr_matrix((dim * us.n, n_sh)), K_uu],
                              format="csr")
         del K_uu, coupling_u
@@ -200,8 +201,7 @@ class StressDiffusion(SpeciesTransport):
         """The (u, u) block: vectorised element matrices summed through a Pattern."""
         us, dim = self.u_space, self.dim
         pattern = el.VectorPattern(us.element_dofs, us.n, dim)
-        return pattern.assemble(el.stiffness_blocks(us.grads, self.hoop, self.hoops,
-                                                    self.lam_e, self.mu, us.dx))
+        return pattern.stiffness(us.grads, self.hoop, self.hoops, self.lam_e, self.mu, us.dx)
 
     # -- boundary conditions ------------------------------------------------------
 
@@ -527,8 +527,8 @@ class StressDiffusion(SpeciesTransport):
         from ..linalg import node_permutation
 
         us, dim, s = self.u_space, self.dim, self._u_ratio()
-        K = el.node_block_stiffness(us.element_dofs, us.n, dim, el.stiffness_blocks(
-            us.grads, self.hoop, self.hoops, self.lam_e, self.mu, us.dx))
+        K = el.node_block_stiffness(us.element_dofs, us.n, us.grads, self.hoop, self.hoops,
+                                    self.lam_e, self.mu, us.dx)
         prescribed = np.zeros(dim * us.n, dtype=bool)
         for dofs, _, _ in self._mech_dirichlet:
             prescribed[dofs - self.u_offset] = True
