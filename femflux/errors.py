@@ -1,4 +1,6 @@
-"""Exceptions of femflux: bad input (exit 2) and a failed solve (exit 3)."""
+"""Exceptions of femflux: bad input (exit 2), a failed solve (exit 3) and
+the internal failure of one Newton iteration or linear solve that the step
+control catches."""
 
 
 class CaseError(ValueError):
@@ -18,3 +20,10 @@ class SolverError(RuntimeError):
     def __init__(self, message, result=None):
         super().__init__(message)
         self.result = result
+
+
+class NewtonFailure(Exception):
+    """Newton did not converge, or a linear solve in it failed: raised by the
+    solver and the linear algebra (and by models, e.g. at an inadmissible
+    state) and caught by the step control, which shortens the step or falls
+    back to continuation; a :class:`SolverError` when it cannot."""

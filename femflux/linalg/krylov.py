@@ -1,0 +1,125 @@
+"""Krylov methods: our right-preconditioned restarted GMRES (it minimises
+the residual of the system itself, not a preconditioned one, and need not
+store the preconditioned vectors) and a BLAS-free vector norm.
+
+- :func:`gmres`: GMRES(maxiter), flexible or with a fixed linear
+  preconditioner, optionally giving up early when the rate says it will not
+  converge (Newton then refactorises);
+- :func:`_krylov`: GMRES with a fixed preconditioner as the block solvers
+  use it (:class:`~femflux.linalg.fieldsplit._FieldSplit`,
+  :class:`~femflux.linalg.bordered._BorderedKrylov`): NewtonFailure unless
+  the true residual falls below rtol.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import NewtonFailure
+
+log = logging.getLogger(__name__)
+
+
+def norm(v: np.ndarray) -> float:
+    """Euclidean norm without BLAS (whose threads only add overhead at these
+    sizes, and much of it on a loaded machine)."""
+    return math.sqrt(float(np.einsum("i,i->", v, v)))
+
+
+def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=True,
+          flexible=True):
+    """Right-preconditioned restarted GMRES(maxiter) for ``A y = b``, at most
+    ``cycles`` cycles.  None when the residual does not fall below
+    ``rtol ||b||``, or, with ``give_up``, as soon as the rate so far says it
+    would not within the first cycle.  ``flexible``: the preconditioned
+    vectors are kept (FGMRES: the preconditioner may change between
+    iterations); else a linear preconditioner is applied once more per cycle
+    to the combined basis vector instead (half the memory).  Iterations are
+    counted in ``stats.krylov_iterations`` (if given)."""
+    beta0 = norm(b)
+    if beta0 == 0.0:
+        return np.zeros_like(b)
+    y = np.zeros_like(b)
+    r = b
+    V = np.empty((maxiter + 1, len(b)))
+    Z = np.empty((maxiter, len(b))) if flexible else None
+    for _ in range(cycles):
+        beta = norm(r)
+        H = np.zeros((maxiter + 1, maxiter))
+        cs, sn = np.zeros(maxiter), np.zeros(maxiter)
+        g = np.zeros(maxiter + 1)
+        g[0] = beta
+        V[0] = r / beta
+        done = False
+        for k in range(maxiter):
+            if flexible:
+                Z[k] = precondition(V[k])
+                w = A @ Z[k]
+            else:
+                w = A @ precondition(V[k])
+            for _ in range(2):  # classical Gram-Schmidt, twice
+                h = np.einsum("ij,j->i", V[: k + 1], w)
+                w -= np.einsum("i,ij->j", h, V[: k + 1])
+                H[: k + 1, k] += h
+            H[k + 1, k] = norm(w)
+            if stats is not None:
+                stats.krylov_iterations += 1
+            breakdown = not H[k + 1, k] > 0  # the Krylov space is invariant: exact
+            if not breakdown:
+                V[k + 1] = w / H[k + 1, k]
+            for i in range(k):  # previous Givens rotations
+                H[i, k], H[i + 1, k] = (cs[i] * H[i, k] + sn[i] * H[i + 1, k],
+                                        -sn[i] * H[i, k] + cs[i] * H[i + 1, k])
+            rho = math.hypot(H[k, k], H[k + 1, k])
+            cs[k], sn[k] = (H[k, k] / rho, H[k + 1, k] / rho) if rho > 0 else (1.0, 0.0)
+            H[k, k], H[k + 1, k] = rho, 0.0
+            g[k], g[k + 1] = cs[k] * g[k], -sn[k] * g[k]
+            relative = abs(g[k + 1]) / beta0
+            if not np.isfinite(relative) or rho == 0:
+                return None
+            done = relative <= rtol or breakdown
+            if done:
+                break
+            if give_up and k >= 2 and relative > 0:  # iterations needed at the rate so far
+                rate = relative ** (1.0 / (k + 1))
+                if rate >= 1.0 or math.log(rtol) / math.log(rate) > maxiter + 1:
+                    return None
+        coefficients = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
+        if flexible:
+            y = y + np.einsum("i,ij->j", coefficients, Z[: k + 1])
+        else:
+            y = y + precondition(np.einsum("i,ij->j", coefficients, V[: k + 1]))
+        if not np.all(np.isfinite(y)):
+            return None
+        if done:
+            return y
+        r = b - A @ y
+    return None
+
+
+#: GMRES restart length (each costs a vector of the system's size; the
+#: field-split solves take 10-25 iterations) and most restart cycles
+_RESTART, _CYCLES = 30, 9
+
+
+def _krylov(A, b, precondition, rtol, name: str) -> tuple[np.ndarray, int]:
+    """Right-preconditioned GMRES (stopping on the true residual) with a fixed
+    linear preconditioner: (solution, iterations), or NewtonFailure."""
+    stats = _Counter()
+    with np.errstate(all="ignore"):
+        x = gmres(A, b, precondition, rtol, stats, _RESTART, _CYCLES, give_up=False,
+                  flexible=False)
+    log.debug("%s GMRES: %d iterations to rtol %.1e", name, stats.krylov_iterations, rtol)
+    nb = np.linalg.norm(b)
+    if x is None or (nb > 0 and np.linalg.norm(b - A @ x) > 1e3 * max(rtol, 1e-12) * nb):
+        raise NewtonFailure(f"the {name} Krylov solve did not converge")
+    return x, stats.krylov_iterations
+
+
+@dataclass
+class _Counter:
+    krylov_iterations: int = 0
