@@ -17,9 +17,7 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-
-__version__ = "0.1.0"
-
+from ._version import __version__  # noqa: E402
 from .case import Case, load_case  # noqa: E402
 from .errors import CaseError, SolverError  # noqa: E402
 from .results import Result  # noqa: E402

@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import CaseError, SolverError
 
 

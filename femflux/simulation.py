@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .case import Case, check_against_mesh
 from .errors import SolverError
 from .memory import trim
@@ -19,6 +19,7 @@ from .solver import (
     Snapshot,
     Stats,
     TimeOptions,
+    consistent_initial_state,
     solve_steady,
     solve_transient,
 )
@@ -45,17 +46,18 @@ def solve(case: Case, progress: bool = False) -> Result:
     stats = Stats()
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
+    x0 = _initial(model, s.linear)
     if s.steady:
         try:
-            snap = solve_steady(model, options, s.linear, stats, progress)
+            snap = solve_steady(model, options, s.linear, stats, progress, x0=x0)
         except NewtonFailure as exc:
-            last = Snapshot(t=0.0, x=_initial(model), rate=np.zeros(model.n))
+            last = Snapshot(t=0.0, x=x0, rate=np.zeros(model.n))
             result = _result(case, model, last, stats, started, [], [], converged=False)
             raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
         return _result(case, model, snap, stats, started, [], [], converged=True)
 
-    history = [_history_entry(model, Snapshot(t=0.0, x=_initial(model), rate=None), 0.0, 0)]
-    frames = [_frame(model, 0.0, _initial(model))]
+    history = [_history_entry(model, Snapshot(t=0.0, x=x0, rate=None), 0.0, 0)]
+    frames = [_frame(model, 0.0, x0)]
     out = case.output
     wanted = {float(t) for t in out.times}
 
@@ -69,11 +71,12 @@ def solve(case: Case, progress: bool = False) -> Result:
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
     try:
-        snap = solve_transient(model, time_options, options, s.linear, on_step, stats, progress)
+        snap = solve_transient(model, time_options, options, s.linear, on_step, stats, progress,
+                               x0=x0)
     except SolverError as exc:
         last = exc.result if isinstance(exc.result, Snapshot) else None
         if last is None:
-            last = Snapshot(t=0.0, x=_initial(model), rate=np.zeros(model.n))
+            last = Snapshot(t=0.0, x=x0, rate=np.zeros(model.n))
         if last.rate is None:
             last.rate = np.zeros(model.n)
         exc.result = _result(case, model, last, stats, started, history, frames,
@@ -83,11 +86,10 @@ def solve(case: Case, progress: bool = False) -> Result:
     return _result(case, model, snap, stats, started, history, frames, converged=True)
 
 
-def _initial(model) -> np.ndarray:
-    x = model.initial_state()
-    fixed, values = model.dirichlet(0.0)
-    x[fixed] = values
-    return x
+def _initial(model, linear: str) -> np.ndarray:
+    """The consistent initial state, computed once per run (the solvers start
+    from it, and it is the first frame and history entry)."""
+    return consistent_initial_state(model, linear)
 
 
 def _frame(model, t: float, x: np.ndarray) -> Frame:

@@ -424,18 +424,6 @@ def test_bad_input_exits_2_naming_the_culprit(tmp_path, case_text, extra, fragme
     assert listing(tmp_path) == before  # no results folder, no staging folder, no 'pwned'
 
 
-def test_model_kind_not_available_yet(tmp_path, monkeypatch):
-    """A kind whose module is missing is exit 2, "not available yet" (every
-    kind of SPEC 4 is available now, so one is hidden for the test)."""
-    from femflux import models
-
-    write(tmp_path, "slab.toml", STEADY)
-    monkeypatch.setitem(models.MODELS, "diffusion", ("no_such_module", "Nothing"))
-    case = femflux.load_case(tmp_path / "slab.toml")
-    with pytest.raises(femflux.CaseError, match="not available yet"):
-        models.build_model(case, None)
-
-
 @pytest.mark.parametrize("kind", ["warp-drive"])
 def test_unknown_model_kind_is_bad_input(tmp_path, kind):
     write(tmp_path, "slab.toml", STEADY)

@@ -37,6 +37,7 @@ from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_pro
 from ..fluxes import EdgeAveragedFlux, drift_flux
 from ..jacobian import BlockSum
 from ..mesh import FemMesh
+from ..solver import System
 
 
 def _depends_on_time(value) -> bool:
@@ -125,7 +126,7 @@ class InterfaceTies:
         return F, (self.T @ J + lift @ G).tocsr()
 
 
-class SpeciesTransport:
+class SpeciesTransport(System):
     """The discrete conservation law of all species (a solver :class:`System`)."""
 
     def __init__(self, case: Case, fem_mesh: FemMesh):
