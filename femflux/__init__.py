@@ -21,6 +21,7 @@ from ._version import __version__  # noqa: E402
 from .case import Case, load_case  # noqa: E402
 from .errors import CaseError, SolverError  # noqa: E402
 from .results import Result  # noqa: E402
+from .simulation import solve as _solve  # noqa: E402
 
 
 def solve(case, progress: bool = False) -> Result:
@@ -29,8 +30,6 @@ def solve(case, progress: bool = False) -> Result:
     Raises :class:`CaseError` for bad input and :class:`SolverError` when the
     solver fails (its ``result`` is the last converged state).
     """
-    from .simulation import solve as _solve
-
     if not isinstance(case, Case):
         case = load_case(case)
     return _solve(case, progress=progress)
