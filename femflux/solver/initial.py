@@ -15,8 +15,8 @@ def consistent_initial_state(system: System, linear: str = "auto") -> np.ndarray
     """x at t = 0: ``system.initial_state()`` with the Dirichlet values of
     t = 0, then the model's equilibrium problem, if any, solved (by its
     operator, or by a :class:`~femflux.linalg.LinearSolver` of method
-    ``linear``) and turned into the state by its ``finish``.  A failed solve
-    is a :class:`SolverError`."""
+    ``linear``) and turned into the state by its ``finish`` (the Dirichlet
+    values set once more, exactly).  A failed solve is a :class:`SolverError`."""
     x = system.initial_state()
     fixed, values = system.dirichlet(0.0)
     x[fixed] = values

@@ -6,6 +6,8 @@ import sys
 
 
 def _progress_bar(total: float, enabled: bool):
+    """A tqdm bar up to ``total`` seconds of simulated time, or None when not
+    ``enabled`` or stderr is not a terminal."""
     if not enabled or not sys.stderr.isatty():
         return None
     from tqdm import tqdm
