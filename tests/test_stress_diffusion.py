@@ -700,7 +700,9 @@ def test_case_hydrogen_notched_plate():
     p = result.mesh.mesh.p
     peak = int(np.argmax(c))
     assert np.hypot(p[0, peak] - 5e-3, p[1, peak]) < 1e-4  # at the notch root
-    assert c[peak] == pytest.approx(1.98, abs=0.02)
+    # README: peak c/c0 = 1.98 with sigma_h = 0.94 GPa (measured 1.984, 0.942 GPa)
+    assert c[peak] == pytest.approx(1.98, rel=1e-2)
+    assert sh[peak] == pytest.approx(0.94e9, rel=1e-2)
     assert np.ptp(result.fields["mu_H"]) < 1e-8 * RT  # equilibrium
     ratio = np.exp(OMEGA_H * (sh[peak] - sh[np.argmin(c)]) / RT)
     assert c[peak] / c.min() == pytest.approx(ratio, rel=1e-8)
@@ -715,10 +717,15 @@ def test_case_stressed_rod():
     J = model.cell_fields(x0)["J_H"]
     a = OMEGA_H * 1e12 / (3 * RT)  # Omega k / (3 RT), 1/m
     assert np.median(J[:, 0]) == pytest.approx(1e-9 * a, rel=1e-3)
+    # README: peak c/c0 = 1.28 after the case's 3000 s (measured 1.2829)
+    transient = solve(case)
+    assert transient.summary["time"] == pytest.approx(3000.0)
+    assert transient.fields["H"].max() == pytest.approx(1.28, rel=1e-2)
     steady = solve(femflux.load_case(CASES / "stressed_rod.toml",
                                      overrides={"solver.steady": True}))
     exact = np.exp(a * 1e-3) / (np.sinh(a * 1e-3) / (a * 1e-3))  # peak c/c0 = 1.291
-    assert steady.fields["H"].max() == pytest.approx(exact, rel=0.01)
+    assert steady.fields["H"].max() == pytest.approx(exact, rel=0.01)  # measured 1.2824:
+    # the lumped sigma_h projection is O(h) on the faces (0.7 % low in c here)
 
 
 def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
