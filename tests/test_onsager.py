@@ -409,7 +409,10 @@ def test_darken_case_carbon_goes_uphill():
     carbon = weight_percent("C", result.fields["C"])
     silicon = weight_percent("Si", result.fields["Si"])
     high_si, low_si = x < 0, x > 0
-    assert carbon[low_si].max() > 0.55 and carbon[high_si].min() < 0.38
+    # README: peak 0.60 wt% on the low-Si side, valley 0.34 wt% on the high-Si side
+    # (measured 0.602, 0.338); both above / below the initial 0.45 and 0.49 wt%
+    assert carbon[low_si].max() == pytest.approx(0.60, rel=1e-2)
+    assert carbon[high_si].min() == pytest.approx(0.34, rel=1e-2)
     assert abs(x[np.argmax(carbon)]) < 1e-3 and abs(x[np.argmin(carbon)]) < 1e-3  # at the weld
     assert silicon[np.argmin(x)] == pytest.approx(3.80, abs=0.01)
     assert silicon[np.argmax(x)] == pytest.approx(0.05, abs=0.01)

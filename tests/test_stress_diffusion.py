@@ -42,25 +42,20 @@ def hydrogen(initial=1.0, diffusivity=1e-9, omega=OMEGA_H):
              "partial_molar_volume": omega}]
 
 
-def test_reference_value_hydrogen_in_iron():
-    # REFERENCES.md: sigma_h = 1 GPa, 300 K gives c/c0 = 2.23
-    assert np.exp(OMEGA_H * 1e9 / RT) == pytest.approx(2.23, abs=0.005)
-
-
 # -- the stressed rod: pure bending, sigma_yy = k x ------------------------------------
 
 A_ROD, L_ROD = 1e-3, 4e-3  # half-width (x) and length (y), m
 K_BEND = 1e9 / A_ROD  # Pa/m: sigma_yy = +-1 GPa at the faces
 
 
-def _bent_rod(plane, cells=(16, 16), **kw):
+def _bent_rod(plane, cells=(16, 16), k=K_BEND, **kw):
     """sigma_yy = k x, all other stresses zero: tractions +-k x e_y on the ends,
     no displacement condition at all (rigid-body motion removed automatically).
     The exact displacement is quadratic, so P2 displacements reproduce it."""
     mesh = {"generate": {"shape": "rectangle", "length": [2 * A_ROD, L_ROD],
                          "cells": list(cells), "origin": [-A_ROD, 0.0]}}
-    boundary = [{"name": "ymax", "traction": [0.0, f"{K_BEND}*x"]},
-                {"name": "ymin", "traction": [0.0, f"-{K_BEND}*x"]}]
+    boundary = [{"name": "ymax", "traction": [0.0, f"{k}*x"]},
+                {"name": "ymin", "traction": [0.0, f"-{k}*x"]}]
     return stress_case(mesh, hydrogen(**kw), boundary, elasticity={"plane": plane},
                        solver={"displacement_degree": 2})
 
@@ -94,6 +89,29 @@ def test_stressed_rod_flux_at_t0(plane):
     assert np.allclose(J[inner, 0], expected, rtol=1e-6)
     assert np.allclose(J[inner, 1], 0.0, atol=1e-5 * expected)
     assert centroid.shape[1] == J.shape[0]
+
+
+def test_hydrogen_in_iron_at_one_gigapascal():
+    """REFERENCES.md: hydrogen in iron (Omega = 2 cm^3/mol) at sigma_h = 1 GPa,
+    300 K, is enriched to c/c0 = exp(Omega sigma_h/RT) = 2.23 over the
+    stress-free metal.  The closed bent rod (plane strain) at equilibrium,
+    bent so that sigma_h = (1 + nu)/3 k x = 1 GPa on the interior node line
+    x = a/2: c there over c on the neutral axis x = 0."""
+    k = 1e9 / ((1 + NU) / 3 * A_ROD / 2)
+    result = solve(_bent_rod("strain", cells=(24, 8), k=k))
+    assert result.summary["converged"]
+    x, y = result.mesh.mesh.p
+    interior = (y > 1e-9 * L_ROD) & (y < L_ROD * (1 - 1e-9))
+    at_1gpa = interior & np.isclose(x, A_ROD / 2, rtol=0, atol=1e-9 * A_ROD)
+    neutral = interior & np.isclose(x, 0.0, rtol=0, atol=1e-9 * A_ROD)
+    assert np.count_nonzero(at_1gpa) == np.count_nonzero(neutral) == 7
+    # interior nodes: the lumped sigma_h projection is exact for a linear field
+    np.testing.assert_allclose(result.fields["sigma_h"][at_1gpa], 1e9, rtol=1e-9)
+    np.testing.assert_allclose(result.fields["sigma_h"][neutral], 0.0, atol=1e-9 * 1e9)
+    c = result.fields["H"]
+    ratio = c[at_1gpa] / c[neutral]
+    np.testing.assert_allclose(ratio, 2.23, atol=0.005)
+    np.testing.assert_allclose(ratio, np.exp(OMEGA_H * 1e9 / RT), rtol=1e-9)  # 2.2296
 
 
 @pytest.mark.parametrize("plane", ["stress", "strain"])
@@ -682,7 +700,9 @@ def test_case_hydrogen_notched_plate():
     p = result.mesh.mesh.p
     peak = int(np.argmax(c))
     assert np.hypot(p[0, peak] - 5e-3, p[1, peak]) < 1e-4  # at the notch root
-    assert c[peak] == pytest.approx(1.98, abs=0.02)
+    # README: peak c/c0 = 1.98 with sigma_h = 0.94 GPa (measured 1.984, 0.942 GPa)
+    assert c[peak] == pytest.approx(1.98, rel=1e-2)
+    assert sh[peak] == pytest.approx(0.94e9, rel=1e-2)
     assert np.ptp(result.fields["mu_H"]) < 1e-8 * RT  # equilibrium
     ratio = np.exp(OMEGA_H * (sh[peak] - sh[np.argmin(c)]) / RT)
     assert c[peak] / c.min() == pytest.approx(ratio, rel=1e-8)
@@ -697,10 +717,15 @@ def test_case_stressed_rod():
     J = model.cell_fields(x0)["J_H"]
     a = OMEGA_H * 1e12 / (3 * RT)  # Omega k / (3 RT), 1/m
     assert np.median(J[:, 0]) == pytest.approx(1e-9 * a, rel=1e-3)
+    # README: peak c/c0 = 1.28 after the case's 3000 s (measured 1.2829)
+    transient = solve(case)
+    assert transient.summary["time"] == pytest.approx(3000.0)
+    assert transient.fields["H"].max() == pytest.approx(1.28, rel=1e-2)
     steady = solve(femflux.load_case(CASES / "stressed_rod.toml",
                                      overrides={"solver.steady": True}))
     exact = np.exp(a * 1e-3) / (np.sinh(a * 1e-3) / (a * 1e-3))  # peak c/c0 = 1.291
-    assert steady.fields["H"].max() == pytest.approx(exact, rel=0.01)
+    assert steady.fields["H"].max() == pytest.approx(exact, rel=0.01)  # measured 1.2824:
+    # the lumped sigma_h projection is O(h) on the faces (0.7 % low in c here)
 
 
 def test_a_failed_mechanical_equilibration_is_a_solver_error(monkeypatch):
