@@ -105,15 +105,7 @@ def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, 
             converged: bool) -> Result:
     fields = model.point_fields(snap.x)
     cell_fields = model.cell_fields(snap.x)
-    fluxes = model.boundary_fluxes(snap.x, snap.rate, snap.t)
-    boundaries = {}
-    extra = (model.boundary_summary_extra(snap.x, snap.t, fluxes)
-             if hasattr(model, "boundary_summary_extra") else {})
-    for name in model.fem_mesh.boundaries:
-        pts = model.boundary_points(name)
-        entry = {"flux": fluxes[name], "measure": float(pts.weight.sum())}
-        entry.update(extra.get(name, {}))
-        boundaries[name] = entry
+    boundaries = model.boundary_summary(snap.x, snap.rate, snap.t)
     summary = {
         "converged": converged,
         "model": case.model.kind,
@@ -128,8 +120,7 @@ def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, 
         "femflux_version": __version__,
         "region_names": {str(k): name for k, name in model.fem_mesh.region_names.items()},
         "warnings": list(case.warnings),
-        "solver_messages": list(stats.messages) + (model.notes() if hasattr(model, "notes")
-                                                    else []),
+        "solver_messages": list(stats.messages) + model.notes(),
         "boundaries": boundaries,
         "regions": {name: {"amount": amounts}
                     for name, amounts in model.region_amounts(snap.x).items()},

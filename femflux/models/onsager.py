@@ -32,9 +32,26 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import CaseError
+from ..physics.fields import AuxiliaryField
 from ..thermo import FreeEnergy
 from .transport import SpeciesTransport
+
+
+class MixedPotential(AuxiliaryField):
+    """The mu_i unknowns of the mixed Cahn-Hilliard form (one P1 field per
+    species, J/mol); their rows are assembled with the fluxes
+    (:meth:`OnsagerModel._mixed_fluxes`)."""
+
+    name = "mu"
+
+    def setup(self, offset: int) -> int:
+        self.offset = offset
+        self.size = self.model.setup_mixed(offset)
+        return self.size
+
+    def nodal(self):
+        m = self.model
+        return [(o, m.space) for o in m.mu_offsets] if m.cahn_hilliard else []
 
 
 class OnsagerModel(SpeciesTransport):
@@ -44,17 +61,19 @@ class OnsagerModel(SpeciesTransport):
 
     # -- set-up -----------------------------------------------------------------
 
-    def _setup_fields(self, offset: int) -> int:
+    def __init__(self, case, fem_mesh):
+        super().__init__(case, fem_mesh, field_types=(MixedPotential,))
+        self.symmetric = False
+        self.linear = (self.fick or (self.cahn_hilliard and self.onsager is not None
+                                     and self.energy.constant_hessian)) and self._is_linear()
+
+    def setup_mixed(self, offset: int) -> int:
+        """The flux law's data, and the mu unknowns of the mixed Cahn-Hilliard
+        form at ``offset`` (every species exists everywhere with gamma = 1: the
+        case layer checked it); returns their number."""
         case = self.case
         names = case.species_names
         first = self.species[0].space
-        for s in self.species:
-            if s.space is not first:
-                raise CaseError(f"onsager: species {s.name!r} is restricted to some regions; "
-                                "all species of an onsager case must exist everywhere")
-            if np.any(s.gamma != 1.0):
-                raise CaseError(f"onsager: species {s.name!r}: activity_coefficient must be 1 "
-                                "(non-ideality goes into [thermo])")
         self.space = first
         self.nsp = len(self.species)
         transport, thermo = case.transport, case.thermo
@@ -93,18 +112,6 @@ class OnsagerModel(SpeciesTransport):
             return 0
         self.mu_offsets = [offset + k * n for k in range(self.nsp)]
         return self.nsp * n
-
-    def __init__(self, case, fem_mesh):
-        super().__init__(case, fem_mesh)
-        self.symmetric = False
-        self.linear = (self.fick or (self.cahn_hilliard and self.onsager is not None
-                                     and self.energy.constant_hessian)) and self._is_linear()
-
-    def field_offsets(self):
-        return list(self.mu_offsets) if self.cahn_hilliard else []
-
-    def field_spaces(self):
-        return [self.space] * self.nsp if self.cahn_hilliard else []
 
     def mu_slice(self, i: int) -> slice:
         return slice(self.mu_offsets[i], self.mu_offsets[i] + self.space.n)
@@ -316,9 +323,6 @@ class OnsagerModel(SpeciesTransport):
             self._ch_operator = _MixedOperator(self.n, blocks, self._P, targets)
             assert all(s.space.n == n for s in self.species)
         return self._ch_operator
-
-    def field_equations(self, x, t, F, rows, cols, vals, pieces) -> None:
-        """The mu rows are assembled with the fluxes (:meth:`_mixed_fluxes`)."""
 
     def preconditioner(self, J: sp.csr_matrix, x: np.ndarray):
         """An approximate inverse of the Cahn-Hilliard Jacobian J (one species,

@@ -1,0 +1,271 @@
+"""Electric boundary conditions (SPEC 2.2, 4.2); phi in V, currents in A.
+
+- :class:`Potential` — phi = phi_M (Dirichlet), ``potential`` without Stern
+  layer or kinetics;
+- :class:`Electrode` — the metal potential phi_M of a boundary: prescribed
+  (``potential``) or one unknown (``applied_current``), reported as
+  ``boundaries.<name>.potential`` when solved for;
+- :class:`SurfaceCharge` — eps grad(phi).n = sigma (C/m^2);
+- :class:`SternCapacitance` — eps grad(phi).n = C_S (phi_M - phi) (C_S in F/m^2);
+- :class:`ButlerVolmer` — O^z + n e- <=> M(s) with overpotential
+  eta = phi_M - phi - E_eq and current density into the electrolyte
+  i = i0 [exp((1 - alpha) n F eta/RT) - (a_O/c_ref) exp(-alpha n F eta/RT)];
+  inward flux of O = i/(nF);
+- :class:`Galvanostatic` — with ``applied_current`` and kinetics: the total
+  current int i dA equals the applied current (the row of phi_M);
+- :class:`FloatingReservoir` — ``applied_current`` on a boundary whose ions
+  are held by concentration conditions: phi = phi_M there and the ionic
+  current F sum_i z_i (weak-form residual of species i) equals the applied
+  current.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...case import evaluate
+from ..constants import FARADAY
+from . import BoundaryCondition, add_coo
+
+
+def _scalar(value, dim: int, t: float) -> float:
+    return float(np.asarray(evaluate(value, np.zeros((dim, 1)), t)).ravel()[0])
+
+
+class Electrode(BoundaryCondition):
+    """phi_M of boundary ``b``: ``unknown`` is its dof when solved for."""
+
+    is_electrode = True
+
+    def __init__(self, field, b, unknown: int | None):
+        super().__init__(b)
+        self.field = field
+        self.unknown = unknown
+        self.unknowns = 0 if unknown is None else 1
+
+    def metal_potential(self, x, t) -> tuple[float, int | None]:
+        """phi_M (V) and its dof (None when prescribed)."""
+        if self.unknown is not None:
+            return float(x[self.unknown]), self.unknown
+        return _scalar(self.boundary.potential, self.field.model.dim, t), None
+
+    def current_scale(self) -> float:
+        m, b = self.field.model, self.boundary
+        area = float(m.boundary_points(b.name).weight.sum())
+        scale = abs(_scalar(b.applied_current, m.dim, 0.0))
+        if b.butler_volmer is not None:
+            scale = max(scale, b.butler_volmer.exchange_current * area)
+        return scale or 1.0
+
+    def scales(self, x_scale, r_scale):
+        if self.unknown is not None:
+            x_scale[self.unknown] = self.field.thermal_voltage
+            r_scale[self.unknown] = self.current_scale()
+
+    def initial(self, x):
+        """The open-circuit (Nernst) potential of the kinetics as first guess."""
+        if self.unknown is None:
+            return
+        b, m = self.boundary, self.field.model
+        x[self.unknown] = 0.0
+        if b.butler_volmer is not None:
+            bv = b.butler_volmer
+            s = m.by_name[bv.species]
+            a = np.mean(m.boundary_prolongation(b.name, s) @ x[s.slice])
+            x[self.unknown] = bv.equilibrium_potential + self.field.thermal_voltage \
+                / bv.electrons * np.log(max(a, 1e-30) / m.c_ref)
+
+
+class Potential(BoundaryCondition):
+    """phi = ``potential`` on the boundary (V, a number or an expression)."""
+
+    def __init__(self, field, b):
+        super().__init__(b)
+        self.field = field
+
+    def dirichlet(self, t):
+        f = self.field
+        local = f.boundary_dofs(self.boundary.name)
+        return [(f.offset + local, evaluate(self.boundary.potential, f.space.x[:, local], t))]
+
+
+class SurfaceCharge(BoundaryCondition):
+    """eps grad(phi).n = sigma: -int sigma v dA in the phi rows (sigma in C/m^2)."""
+
+    def __init__(self, field, b):
+        super().__init__(b)
+        self.field = field
+
+    def residual(self, x, t, F, rows, cols, vals):
+        f, name = self.field, self.boundary.name
+        pts = f.model.boundary_points(name)
+        F[f.slice] -= f.boundary_P(name).T @ (
+            pts.weight * evaluate(self.boundary.surface_charge, pts.x, t))
+
+
+class SternCapacitance(BoundaryCondition):
+    """eps grad(phi).n = C_S (phi_M - phi): the Stern layer between the metal
+    at phi_M and the electrolyte (C_S in F/m^2)."""
+
+    def __init__(self, field, b, electrode: Electrode):
+        super().__init__(b)
+        self.field, self.electrode = field, electrode
+
+    def residual(self, x, t, F, rows, cols, vals):
+        f, name = self.field, self.boundary.name
+        pts = f.model.boundary_points(name)
+        P = f.boundary_P(name)
+        phi_m, dof = self.electrode.metal_potential(x, t)
+        C = self.boundary.stern_capacitance
+        F[f.slice] -= P.T @ (pts.weight * C * (phi_m - P @ x[f.slice]))
+        add_coo(P.T @ sp.diags(pts.weight * C) @ P, f.offset, f.offset, rows, cols, vals)
+        if dof is not None:
+            column = -(P.T @ (pts.weight * C))
+            add_coo(sp.csr_matrix(column[:, None]), f.offset, dof, rows, cols, vals)
+
+
+class ButlerVolmer(BoundaryCondition):
+    """Electrode kinetics O^z + n e- <=> M(s) (see the module docstring)."""
+
+    def __init__(self, field, b, electrode: Electrode):
+        super().__init__(b)
+        self.field, self.electrode = field, electrode
+        self.kinetics = b.butler_volmer
+        self.species = field.model.by_name[self.kinetics.species]
+
+    def current(self, x, t):
+        """Current density into the electrolyte i (A/m^2) at the boundary points
+        and its derivatives d/da_O, d/deta, and the dof of phi_M (or None)."""
+        f, m, bv = self.field, self.field.model, self.kinetics
+        s, name = self.species, self.boundary.name
+        a = m.boundary_prolongation(name, s) @ x[s.slice]
+        phi_m, dof = self.electrode.metal_potential(x, t)
+        eta = phi_m - f.boundary_P(name) @ x[f.slice] - bv.equilibrium_potential
+        nf = bv.electrons / f.thermal_voltage
+        anodic = np.exp((1 - bv.alpha) * nf * eta)
+        cathodic = np.exp(-bv.alpha * nf * eta)
+        i0 = bv.exchange_current
+        i = i0 * (anodic - a / m.c_ref * cathodic)
+        di_deta = i0 * ((1 - bv.alpha) * nf * anodic + bv.alpha * nf * a / m.c_ref * cathodic)
+        di_da = -i0 * cathodic / m.c_ref
+        return i, di_da, di_deta, dof
+
+    def residual(self, x, t, F, rows, cols, vals):
+        f, m, bv = self.field, self.field.model, self.kinetics
+        s, name = self.species, self.boundary.name
+        pts = m.boundary_points(name)
+        P_s = m.boundary_prolongation(name, s)
+        P_phi = f.boundary_P(name)
+        i, di_da, di_deta, dof = self.current(x, t)
+        scale = pts.weight / (bv.electrons * FARADAY)  # inward flux of O = i/(nF)
+        F[s.slice] -= P_s.T @ (scale * i)
+        add_coo(-(P_s.T @ sp.diags(scale * di_da) @ P_s), s.offset, s.offset, rows, cols, vals)
+        add_coo(P_s.T @ sp.diags(scale * di_deta) @ P_phi, s.offset, f.offset, rows, cols, vals)
+        if dof is not None:
+            column = -(P_s.T @ (scale * di_deta))
+            add_coo(sp.csr_matrix(column[:, None]), s.offset, dof, rows, cols, vals)
+
+    def report_flux(self, x, t, out):
+        """Outward flux of O: -int i/(nF) over the points where O exists."""
+        m, bv = self.field.model, self.kinetics
+        i, _, _, _ = self.current(x, t)
+        weight = m.boundary_points(self.boundary.name).weight
+        P = m.boundary_prolongation(self.boundary.name, self.species)
+        present = np.asarray(abs(P).sum(axis=1)).ravel() > 0
+        out[self.boundary.name][bv.species] = -float(weight[present] @ i[present]) / (
+            bv.electrons * FARADAY)
+
+
+class Galvanostatic(BoundaryCondition):
+    """The row of phi_M: int i dA - applied_current = 0 (kinetics present)."""
+
+    def __init__(self, field, b, electrode: Electrode, kinetics: ButlerVolmer):
+        super().__init__(b)
+        self.field, self.electrode, self.kinetics = field, electrode, kinetics
+
+    def residual(self, x, t, F, rows, cols, vals):
+        f, m = self.field, self.field.model
+        name, unknown = self.boundary.name, self.electrode.unknown
+        s = self.kinetics.species
+        pts = m.boundary_points(name)
+        P_s = m.boundary_prolongation(name, s)
+        P_phi = f.boundary_P(name)
+        i, di_da, di_deta, _ = self.kinetics.current(x, t)
+        F[unknown] += float(pts.weight @ i) - _scalar(self.boundary.applied_current, m.dim, t)
+        add_coo(sp.csr_matrix((pts.weight * di_da) @ P_s), unknown, s.offset, rows, cols, vals)
+        add_coo(sp.csr_matrix(-(pts.weight * di_deta) @ P_phi), unknown, f.offset,
+                rows, cols, vals)
+        rows.append(np.array([unknown]))
+        cols.append(np.array([unknown]))
+        vals.append(np.array([float(pts.weight @ di_deta)]))
+
+
+class FloatingReservoir(BoundaryCondition):
+    """``applied_current`` without kinetics (see the module docstring): the
+    rows of phi on the boundary and of phi_M are replaced."""
+
+    def __init__(self, field, b, electrode: Electrode):
+        super().__init__(b)
+        self.field, self.electrode = field, electrode
+
+    def replace_rows(self, x, t, F, J):
+        f, m, b = self.field, self.field.model, self.boundary
+        unknown = self.electrode.unknown
+        keep = np.ones(m.n)
+        local = f.boundary_dofs(b.name) + f.offset
+        keep[local] = 0.0
+        F[local] = x[local] - x[unknown]
+        k = len(local)
+        new_rows = [sp.csr_matrix(
+            (np.concatenate([np.ones(k), -np.ones(k)]),
+             (np.concatenate([local, local]), np.concatenate([local, np.full(k, unknown)]))),
+            shape=(m.n, m.n))]
+        weights = np.zeros(m.n)  # F z_i x the share of each Dirichlet dof
+        for name in b.concentration:
+            s = m.by_name[name]
+            if s.spec.charge == 0:
+                continue
+            dofs, _ = m.dirichlet_dofs(b.name, s)
+            weights[s.offset + dofs] = FARADAY * s.spec.charge * m.dirichlet_share(b.name, s, dofs)
+        keep[unknown] = 0.0
+        F[unknown] = weights @ F - _scalar(b.applied_current, m.dim, t)
+        row = sp.coo_matrix(sp.csr_matrix(weights[None, :]) @ J)
+        new_rows.append(sp.csr_matrix((row.data, (np.full(row.nnz, unknown), row.col)),
+                                      shape=(m.n, m.n)))
+        J = sp.diags(keep) @ J
+        for block in new_rows:
+            J = J + block
+        return F, J.tocsr()
+
+
+def electric_conditions(field, first_unknown: int) -> list[BoundaryCondition]:
+    """The electric conditions of every boundary of the case, in order; the
+    metal potentials of ``applied_current`` boundaries are numbered from
+    ``first_unknown``."""
+    out: list[BoundaryCondition] = []
+    neutral = field.electroneutral
+    next_unknown = first_unknown
+    for b in field.model.case.boundaries:
+        electrode = None
+        if b.applied_current is not None:
+            electrode = Electrode(field, b, next_unknown)
+            next_unknown += 1
+        elif b.potential is not None:
+            electrode = Electrode(field, b, None)
+        if electrode is not None:
+            out.append(electrode)
+        if b.potential is not None and b.stern_capacitance is None and b.butler_volmer is None:
+            out.append(Potential(field, b))
+        if b.surface_charge is not None and not neutral:
+            out.append(SurfaceCharge(field, b))
+        if b.stern_capacitance is not None and not neutral:
+            out.append(SternCapacitance(field, b, electrode))
+        kinetics = None
+        if b.butler_volmer is not None:
+            kinetics = ButlerVolmer(field, b, electrode)
+            out.append(kinetics)
+        if b.applied_current is not None:
+            out.append(Galvanostatic(field, b, electrode, kinetics) if kinetics is not None
+                       else FloatingReservoir(field, b, electrode))
+    return out

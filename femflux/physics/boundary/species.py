@@ -1,0 +1,111 @@
+"""Species boundary conditions (SPEC 2.2); concentrations in mol/m^3,
+fluxes in mol/m^2/s (into the domain).
+
+- :class:`Concentration` — c_i = value (Dirichlet on the activity a = gamma c,
+  gamma of the region next to the boundary); its flux is the weak-form
+  residual ("reaction") at the Dirichlet dofs, shared between boundaries by
+  the facet integrals of each basis function (:func:`report_concentration_fluxes`);
+- :class:`InwardFlux` — -int g v dA in the species' rows;
+- :class:`MassTransfer` — inward flux k (c_bulk - c): -int k (c_bulk - a/gamma) v dA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...case import evaluate
+from . import BoundaryCondition, add_coo
+
+
+class SpeciesCondition(BoundaryCondition):
+    """A condition on species ``s`` of a species-transport model on boundary ``b``."""
+
+    def __init__(self, model, b, s, value):
+        super().__init__(b)
+        self.model, self.species, self.value = model, s, value
+
+    def _at_points(self):
+        m, name = self.model, self.boundary.name
+        return m.boundary_points(name), m.boundary_prolongation(name, self.species)
+
+
+class Concentration(SpeciesCondition):
+    """c = ``value`` (mol/m^3, a number or an expression of x, y, z, t)."""
+
+    def dirichlet(self, t):
+        s = self.species
+        local, gamma = self.model.dirichlet_dofs(self.boundary.name, s)
+        return [(s.offset + local, gamma * evaluate(self.value, s.space.x[:, local], t))]
+
+    def weights(self) -> np.ndarray:
+        """int_b |v_k| dA per dof of the species (its share of a shared node),
+        moved to the representative copy at broken dofs."""
+        pts, P = self._at_points()
+        return self.model.fold_to_representatives(self.species, abs(P).T @ pts.weight)
+
+
+class InwardFlux(SpeciesCondition):
+    """Inward flux g (mol/m^2/s): -int g v dA."""
+
+    def inflow(self, t) -> np.ndarray:
+        pts, P = self._at_points()
+        return P.T @ (pts.weight * evaluate(self.value, pts.x, t))
+
+    def residual(self, x, t, F, rows, cols, vals):
+        F[self.species.slice] -= self.inflow(t)
+
+    def report_flux(self, x, t, out):
+        out[self.boundary.name][self.species.name] = -float(self.inflow(t).sum())
+
+
+class MassTransfer(SpeciesCondition):
+    """Inward flux k (c_bulk - c), k in m/s, c_bulk in mol/m^3."""
+
+    def _inflow(self, x, t):
+        s = self.species
+        pts, P = self._at_points()
+        k = evaluate(self.value.coefficient, pts.x, t)
+        inv_gamma = 1.0 / s.gamma[pts.region]
+        c = (P @ x[s.slice]) * inv_gamma
+        return P.T @ (pts.weight * k * (evaluate(self.value.bulk, pts.x, t) - c)), k, inv_gamma
+
+    def residual(self, x, t, F, rows, cols, vals):
+        s = self.species
+        pts, P = self._at_points()
+        inflow, k, inv_gamma = self._inflow(x, t)
+        F[s.slice] -= inflow
+        add_coo(P.T @ sp.diags(pts.weight * k * inv_gamma) @ P, s.offset, s.offset,
+                rows, cols, vals)
+
+    def report_flux(self, x, t, out):
+        out[self.boundary.name][self.species.name] = -float(self._inflow(x, t)[0].sum())
+
+
+def species_conditions(model) -> list[SpeciesCondition]:
+    """The species conditions of every boundary of the case, in order."""
+    out = []
+    for b in model.case.boundaries:
+        for kind, table in ((Concentration, b.concentration), (InwardFlux, b.inward_flux),
+                            (MassTransfer, b.mass_transfer)):
+            for name, value in table.items():
+                out.append(kind(model, b, model.by_name[name], value))
+    return out
+
+
+def report_concentration_fluxes(conditions, residual: np.ndarray, out: dict) -> None:
+    """The outward flux through concentration boundaries: minus the weak-form
+    residual (storage rate + flux terms) at their dofs, each dof's share split
+    between the boundaries holding it by their facet integrals."""
+    by_species: dict[str, list[Concentration]] = {}
+    for c in conditions:
+        if isinstance(c, Concentration):
+            by_species.setdefault(c.species.name, []).append(c)
+    for group in by_species.values():
+        s = group[0].species
+        weights = [c.weights() for c in group]
+        total = sum(weights)
+        r = residual[s.slice]
+        for c, w in zip(group, weights, strict=True):
+            share = np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+            out[c.boundary.name][s.name] = -float(share @ r)

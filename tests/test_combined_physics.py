@@ -1,0 +1,180 @@
+"""Combined physics (SPEC 6): one species under charge, stress and gravity.
+
+The law's terms add: mu = mu0 + RT ln(gamma c/c_ref) + z F phi - Omega sigma_h
+- M g.x, so a closed body at equilibrium holds
+
+    c = c_avg exp(-(z F phi - Omega sigma_h - M g.x)/RT) / <exp(...)>.
+
+References: a bent rod (pure bending, sigma_h = k' x exactly) under a uniform
+electric field (phi = V y/L exactly, the ions too dilute to perturb it) gives
+a separable closed form; a closed column in gravity is barometric; a uniform
+column in gravity sediments at J = D M g c/RT at t = 0.  The Jacobian of the
+combined model is checked against finite differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import jacobian_error
+from scipy.constants import R, physical_constants
+
+import femflux
+from femflux.simulation import prepare, solve
+
+FARADAY = physical_constants["Faraday constant"][0]
+T = 300.0
+RT = R * T
+OMEGA = 2.0e-6  # m^3/mol
+E, NU = 200e9, 0.3
+A_ROD, L_ROD = 1e-3, 4e-3  # half-width (x) and length (y), m
+K_BEND = 1e9 / A_ROD  # sigma_yy = k x: +-1 GPa at the faces
+V = 0.025  # V across the rod length
+
+
+def charged_rod(cells=(24, 12), c_avg=1e-9, charge=1, kind="nernst-planck-poisson",
+                two_way=False, steady=True):
+    """Plane-stress rod bent by end tractions (no displacement condition: the
+    rigid-body modes are removed), phi = 0 at y = 0 and V at y = L."""
+    data = {
+        "mesh": {"generate": {"shape": "rectangle", "length": [2 * A_ROD, L_ROD],
+                              "cells": list(cells), "origin": [-A_ROD, 0.0]}},
+        "model": {"kind": kind, "temperature": T},
+        "species": [{"name": "Li", "charge": charge, "diffusivity": 1e-12, "initial": c_avg,
+                     "partial_molar_volume": OMEGA}],
+        "electrostatics": {"relative_permittivity": 10.0},
+        "elasticity": {"youngs_modulus": E, "poisson_ratio": NU, "plane": "stress",
+                       "chemical_expansion": two_way},
+        "boundary": [{"name": "ymax", "traction": [0.0, f"{K_BEND}*x"], "potential": V},
+                     {"name": "ymin", "traction": [0.0, f"-{K_BEND}*x"], "potential": 0.0}],
+        "solver": {"steady": steady, "displacement_degree": 2},
+    }
+    return femflux.load_case(data)
+
+
+def test_charged_species_in_a_bent_rod_reaches_the_combined_boltzmann_equilibrium():
+    c_avg = 1e-9  # dilute: the ions do not perturb phi = V y / L
+    result = solve(charged_rod(c_avg=c_avg))
+    assert result.summary["converged"]
+    p = result.mesh.mesh.p
+    x, y = p
+    sigma_h = K_BEND * x / 3.0  # plane stress pure bending
+    assert np.allclose(result.fields["phi"], V * y / L_ROD, atol=1e-6 * V)
+    a = OMEGA * K_BEND / 3.0 / RT  # 1/m: Omega d(sigma_h)/dx / RT
+    b = FARADAY * V / L_ROD / RT  # 1/m: F d(phi)/dy / RT
+    mean = np.sinh(a * A_ROD) / (a * A_ROD) * (-np.expm1(-b * L_ROD)) / (b * L_ROD)
+    exact = c_avg * np.exp(a * x - b * y) / mean
+    c = result.fields["Li"]
+    interior = (np.abs(x) < A_ROD * (1 - 1e-9)) & (y > 1e-9 * L_ROD) & (y < L_ROD * (1 - 1e-9))
+    # inside, the lumped sigma_h projection is exact for a linear field; on the
+    # faces x = +-a it is O(h) off (see the bent-rod test of stress-diffusion)
+    assert np.max(np.abs(c[interior] - exact[interior]) / exact[interior]) < 2e-3
+    assert np.max(np.abs(c - exact) / exact) < 0.02
+    amount = result.summary["regions"]["domain"]["amount"]["Li"]
+    assert amount == pytest.approx(c_avg * 2 * A_ROD * L_ROD, rel=1e-8)
+    # both terms are in mu: it is uniform at equilibrium
+    assert np.ptp(result.fields["mu_Li"]) < 1e-6 * RT
+    # the electric term alone would leave the x dependence, the mechanical alone the y one
+    assert np.ptp(np.log(c[interior] / exact[interior])) < 4e-3
+
+
+@pytest.mark.parametrize("kind", ["nernst-planck-poisson", "stress-diffusion"])
+def test_both_kinds_compose_the_same_law(kind):
+    """[electrostatics] + [elasticity] give the same answer from either preset."""
+    result = solve(charged_rod(cells=(8, 6), kind=kind))
+    reference = solve(charged_rod(cells=(8, 6)))
+    assert np.allclose(result.fields["Li"], reference.fields["Li"], rtol=1e-8)
+    assert np.allclose(result.fields["sigma_h"], reference.fields["sigma_h"], rtol=1e-8,
+                       atol=1e-6)
+
+
+def test_two_way_coupling_of_a_charged_species_keeps_mu_uniform():
+    """Chemical expansion of a charged species: the ions pushed to y = 0 by the
+    field swell the rod there; the resulting stress enters their mu, and the
+    closed equilibrium still has one uniform electrochemo-mechanical potential
+    with c = c_avg exp(-(zF phi - Omega sigma_h)/RT)/<exp(...)> for the
+    solved phi and sigma_h."""
+    c_avg = 1e-9
+    one_way = solve(charged_rod(cells=(12, 8), c_avg=c_avg))
+    result = solve(charged_rod(cells=(12, 8), c_avg=c_avg, two_way=True))
+    assert result.summary["converged"]
+    mu = result.fields["mu_Li"]
+    assert np.ptp(mu) < 1e-6 * RT
+    # dilute ions: the eigenstrain Omega c/3 ~ 1e-15 changes nothing measurable
+    assert np.allclose(result.fields["sigma_h"], one_way.fields["sigma_h"], rtol=1e-6,
+                       atol=1e-3)
+
+
+def test_swelling_ions_stress_a_rod_they_crowd_into_one_end():
+    """Concentrated ions (chemical expansion visible) in a free rod: the
+    body's mean stress vanishes (no load) while sigma_h follows the ion
+    profile, and mu stays uniform."""
+    c_avg = 10.0
+    case = charged_rod(cells=(6, 12), c_avg=c_avg, two_way=True)
+    case.boundaries[0].traction = [0.0, 0.0]
+    case.boundaries[1].traction = [0.0, 0.0]
+    result = solve(case)
+    assert result.summary["converged"]
+    assert np.ptp(result.fields["mu_Li"]) < 1e-5 * RT
+    sigma_h = result.fields["sigma_h"]
+    assert np.ptp(sigma_h) > 1e3  # Pa: the swelling of the crowded end is restrained
+
+
+def test_combined_jacobian_matches_finite_differences():
+    case = charged_rod(cells=(3, 3), c_avg=5.0, two_way=True)
+    case.solver.displacement_degree = 1
+    _, model = prepare(case)
+    rng = np.random.default_rng(0)
+    x = model.initial_state()
+    x = x * (1 + 0.1 * rng.standard_normal(model.n)) + 0.01 * model.x_scale \
+        * rng.standard_normal(model.n)
+    x[model.by_name["Li"].slice] = np.abs(x[model.by_name["Li"].slice]) + 1.0
+    assert jacobian_error(model, x) < 1e-5
+
+
+# -- gravity --------------------------------------------------------------------------
+
+H_COL = 0.01  # m
+M_HEAVY = 50.0  # kg/mol: a heavy macromolecule (centrifuged at ~1000 g)
+G = 9.81e3  # m/s^2
+
+
+def column(steady=True, cells=40, dim=1, **solver):
+    mesh = ({"generate": {"shape": "interval", "length": [H_COL], "cells": [cells]}}
+            if dim == 1 else
+            {"generate": {"shape": "rectangle", "length": [H_COL / 4, H_COL],
+                          "cells": [4, cells]}})
+    g = [-G] if dim == 1 else [0.0, -G]
+    data = {"mesh": mesh, "model": {"kind": "diffusion", "temperature": T, "gravity": g},
+            "species": [{"name": "P", "diffusivity": 1e-10, "initial": 2.0,
+                         "molar_mass": M_HEAVY}],
+            "solver": dict({"steady": steady}, **solver)}
+    return femflux.load_case(data)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_closed_column_is_barometric(dim):
+    """c(z) = c_avg exp(-M g z/RT) / <exp(-M g z/RT)> with g pointing down."""
+    result = solve(column(dim=dim))
+    z = result.mesh.mesh.p[dim - 1]
+    k = M_HEAVY * G / RT  # 1/m
+    mean = -np.expm1(-k * H_COL) / (k * H_COL)
+    exact = 2.0 * np.exp(-k * z) / mean
+    c = result.fields["P"]
+    assert np.max(np.abs(c - exact) / exact) < 1e-6  # EAFE is exact for exponentials
+    assert np.ptp(result.fields["mu_P"]) < 1e-8 * RT
+
+
+def test_sedimentation_flux_at_t0():
+    """Uniform c: J = D M g c / RT downwards, everywhere at t = 0."""
+    _, model = prepare(column(steady=False, t_end=1.0, dt=1e-3))
+    x0 = model.initial_state()
+    J = model.cell_fields(x0)["J_P"]
+    expected = -1e-10 * M_HEAVY * G * 2.0 / RT  # along z, downwards
+    assert np.allclose(J[:, 0], expected, rtol=1e-10)
+    # the column is closed: it piles up at the bottom, keeping its amount
+    result = solve(column(steady=False, t_end=1.0, dt=1e-2))
+    c = result.fields["P"]
+    assert c[0] > 2.0 > c[-1]  # piled up at the bottom, depleted at the top
+    amount = result.summary["regions"]["domain"]["amount"]["P"]
+    assert amount == pytest.approx(2.0 * H_COL, rel=1e-9)
