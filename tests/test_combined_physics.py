@@ -132,6 +132,36 @@ def test_combined_jacobian_matches_finite_differences():
     assert jacobian_error(model, x) < 1e-5
 
 
+def test_salt_in_a_bent_electroneutral_rod_moves_as_a_pair_and_sets_up_a_potential():
+    """Two ions, electroneutral: c+ = c- = c and both mu uniform give
+    c = c_avg exp((O+ + O-) sigma_h/(2RT)) / <.> and
+    F phi = (O+ - O-) sigma_h / 2 (mean phi 0: no potential reference)."""
+    o_plus, o_minus = 1.0e-6, 5.0e-6
+    case = charged_rod(cells=(24, 8), c_avg=100.0, kind="stress-diffusion")
+    data = dict(case.raw)
+    data["species"] = [
+        {"name": "Na", "charge": 1, "diffusivity": 1e-12, "initial": 100.0,
+         "partial_molar_volume": o_plus},
+        {"name": "Cl", "charge": -1, "diffusivity": 2e-12, "initial": 100.0,
+         "partial_molar_volume": o_minus}]
+    data["electrostatics"] = {"electroneutral": True}
+    data["boundary"] = [{"name": "ymax", "traction": [0.0, f"{K_BEND}*x"]},
+                        {"name": "ymin", "traction": [0.0, f"-{K_BEND}*x"]}]
+    result = solve(femflux.load_case(data))
+    assert result.summary["converged"]
+    x, y = result.mesh.mesh.p
+    sigma_h = K_BEND * x / 3.0
+    a = (o_plus + o_minus) * K_BEND / 3.0 / (2 * RT)
+    exact = 100.0 * np.exp(a * x) / (np.sinh(a * A_ROD) / (a * A_ROD))
+    interior = (np.abs(x) < A_ROD * (1 - 1e-9)) & (y > 1e-9 * L_ROD) & (y < L_ROD * (1 - 1e-9))
+    for name in ("Na", "Cl"):
+        c = result.fields[name]
+        assert np.max(np.abs(c[interior] - exact[interior]) / exact[interior]) < 1e-3
+    phi = result.fields["phi"]
+    expected = (o_plus - o_minus) * sigma_h / (2 * FARADAY)
+    assert np.max(np.abs(phi - expected)[interior]) < 1e-3 * np.max(np.abs(expected))
+
+
 # -- gravity --------------------------------------------------------------------------
 
 H_COL = 0.01  # m
