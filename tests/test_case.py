@@ -20,10 +20,11 @@ from femflux.case import (
     SolverSpec,
     Thermo,
     check_against_mesh,
+    evaluate,
+    is_expression,
     load_case,
 )
 from femflux.errors import CaseError
-from femflux.expressions import evaluate, is_expression
 from femflux.mesh import FemMesh
 
 SPEC_EXAMPLE = """

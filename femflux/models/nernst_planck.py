@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.constants import epsilon_0, physical_constants
 
-from ..expressions import evaluate
+from ..case import evaluate
 from .transport import SpeciesTransport
 
 FARADAY = physical_constants["Faraday constant"][0]

@@ -34,8 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import elasticity as el
+from ..case import evaluate
 from ..errors import CaseError, SolverError
-from ..expressions import evaluate
 from ..fem import PointSet, Space
 from ..memory import trim
 from .transport import SpeciesTransport

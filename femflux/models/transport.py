@@ -30,9 +30,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.constants import R as GAS_CONSTANT
 
-from ..case import Case, Reaction
+from ..case import Case, Expression, Reaction, evaluate
 from ..errors import CaseError
-from ..expressions import Expression, evaluate
 from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_prolongation
 from ..fluxes import EdgeAveragedFlux, drift_flux
 from ..jacobian import BlockSum
