@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 import tomllib
 from pathlib import Path
 
@@ -765,6 +766,35 @@ def test_electroneutral_boundary_against_fixed_charge(two_regions):
     with pytest.raises(CaseError, match="boundary 'left': concentration violates.* region 'gel'"):
         on_mesh(fem, data, neutral)
     on_mesh(fem, data, {**neutral, "boundary.left.concentration.K": 6.0})
+
+
+def test_model_requirements_checked_by_the_case_layer(two_regions):
+    """Input the models cannot use is rejected by load_case / check_against_mesh."""
+    fem, path = two_regions
+    reaction = {"equation": "A => B", "forward": 1.0, "regions": ["gel"]}
+    data = diffusion(mesh={"file": path}, boundary=[], reaction=[reaction])
+    with pytest.raises(CaseError, match="species 'B' does not exist in region 'gel'"):
+        on_mesh(fem, data, {"species.B.regions": ["bath"]})
+    on_mesh(fem, data, {"species.B.regions": ["gel"]})
+    # partial_molar_volume: one value per species wherever it exists (with elasticity)
+    data = stress(mesh={"file": path}, boundary=[])
+    differs = "species 'H': partial_molar_volume differs between its regions (2e-06, 3e-06)"
+    region = [{"name": "gel", "partial_molar_volume": {"H": 3e-6}}]
+    with pytest.raises(CaseError, match=re.escape(differs)):
+        on_mesh(fem, data, {"region": region})
+    on_mesh(fem, data, {"region": region, "species.H.regions": ["gel"]})
+    on_mesh(fem, data, {"region": region, "species.H.partial_molar_volume": 3e-6})
+    on_mesh(fem, diffusion(mesh={"file": path}, boundary=[]),  # no elasticity: only a warning
+            {"region": [{"name": "gel", "partial_molar_volume": {"A": 3e-6}}]})
+    # onsager: every species everywhere, gamma = 1
+    data = onsager(mesh={"file": path}, boundary=[])
+    with pytest.raises(CaseError, match="onsager: species 'B' is restricted to some regions"):
+        on_mesh(fem, data, {"species.B.regions": ["gel"]})
+    on_mesh(fem, data, {"species.B.regions": ["bath", "gel"]})
+    fails(onsager(), "onsager: species 'A': activity_coefficient must be 1 (non-ideality goes "
+          "into [thermo]); got 0.5", overrides={"species.A.activity_coefficient": 0.5})
+    fails(onsager(region=[{"name": "domain", "activity_coefficient": {"B": 2.0}}]),
+          "species 'B': activity_coefficient must be 1", "got 2 in region 'domain'")
 
 
 # ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ def _check_case(case: Case) -> None:
     _check_electrostatics(case)
     _check_elasticity(case)
     _check_thermo(case)
+    _check_onsager_activity(case)
     _check_time(case)
     if case.mesh.generate is not None:
         _check_generated_names(case)
@@ -279,6 +280,25 @@ def _check_thermo(case: Case) -> None:
                 raise CaseError(
                     f"boundary {boundary.name!r}: concentration cannot be imposed with "
                     "[thermo] gradient_energy > 0 (every boundary has grad(c).n = 0)"
+                )
+
+
+def _check_onsager_activity(case: Case) -> None:
+    """Onsager: gamma = 1 for every species and region (non-ideality goes into [thermo])."""
+    if case.model.kind != ONSAGER:
+        return
+    for species in case.species:
+        gammas = [("", species.activity_coefficient)]
+        gammas += [
+            (f" in region {region.name!r}", region.activity_coefficient[species.name])
+            for region in case.regions
+            if species.name in region.activity_coefficient
+        ]
+        for where, gamma in gammas:
+            if gamma != 1.0:
+                raise CaseError(
+                    f"onsager: species {species.name!r}: activity_coefficient must be 1 "
+                    f"(non-ideality goes into [thermo]); got {gamma:g}{where}"
                 )
 
 

@@ -15,6 +15,7 @@ from .checks import _check_names, _check_vector_lengths, _electroneutral_problem
 from .expressions import Expression, evaluate
 from .schema import (
     NPP,
+    ONSAGER,
     Case,
     Value,
 )
@@ -33,6 +34,8 @@ def check_against_mesh(case: Case, mesh) -> None:
     _check_vector_lengths(case, mesh.dim)
     _check_species_near_boundaries(case, mesh)
     _check_reaction_regions(case, mesh)
+    _check_onsager_regions(case, mesh)
+    _check_partial_molar_volumes(case, mesh)
     _check_values_on_mesh(case, mesh)
     _check_electroneutral_boundaries(case, mesh)
     if case.raw.get("elasticity", {}).get("plane") is not None and (
@@ -116,6 +119,47 @@ def _check_reaction_regions(case: Case, mesh) -> None:
                         f"reaction {index} ({reaction.equation!r}): species {name!r} does "
                         f"not exist in region {region!r}"
                     )
+
+
+def _regions_of(species, mesh) -> list[str]:
+    """The mesh regions where ``species`` exists, in mesh order."""
+    return [name for name in mesh.regions if species.exists_in(name)]
+
+
+def _check_onsager_regions(case: Case, mesh) -> None:
+    """Onsager couples every species at every point: they must all exist in the same regions."""
+    if case.model.kind != ONSAGER:
+        return
+    everywhere = list(mesh.regions)
+    first = _regions_of(case.species[0], mesh)
+    if all(_regions_of(s, mesh) == first for s in case.species):
+        return
+    for species in case.species:
+        if _regions_of(species, mesh) != everywhere:
+            raise CaseError(
+                f"onsager: species {species.name!r} is restricted to some regions; "
+                "all species of an onsager case must exist everywhere"
+            )
+
+
+def _check_partial_molar_volumes(case: Case, mesh) -> None:
+    """With elasticity, Omega of a species must be the same in all regions where it exists."""
+    if not case.has_elasticity:
+        return
+    for species in case.species:
+        values = set()
+        for name in _regions_of(species, mesh):
+            region = case.region_by_name(name)
+            if region is not None and species.name in region.partial_molar_volume:
+                values.add(region.partial_molar_volume[species.name])
+            else:
+                values.add(species.partial_molar_volume)
+        if len(values) > 1:
+            raise CaseError(
+                f"species {species.name!r}: partial_molar_volume differs between its regions "
+                f"({', '.join(f'{v:g}' for v in sorted(values))}); stress-diffusion needs one "
+                "value per species"
+            )
 
 
 def _nodes(mesh, elements=None) -> np.ndarray:

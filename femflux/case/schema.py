@@ -234,6 +234,16 @@ class Case:
         return [s for s in self.species if s.charge != 0]
 
     @property
+    def has_electrostatics(self) -> bool:
+        """phi is solved: kind nernst-planck-poisson, or stress-diffusion with [electrostatics]."""
+        return self.electrostatics is not None
+
+    @property
+    def has_elasticity(self) -> bool:
+        """u is solved: kind stress-diffusion, or nernst-planck-poisson with [elasticity]."""
+        return self.elasticity is not None
+
+    @property
     def transient(self) -> bool:
         return not self.solver.steady
 
