@@ -15,7 +15,7 @@ from .expressions import Expression
 from .schema import (
     ELECTRONEUTRAL_RTOL,
     GENERATED_REGION,
-    NPP,
+    MODEL_SECTIONS,
     ONSAGER,
     SPECIES_CONDITIONS,
     STRESS,
@@ -34,6 +34,14 @@ def _warn(case: Case, message: str) -> None:
         case.warnings.append(message)
 
 
+def _without(kind: str, section: str) -> str:
+    """``model kind 'K'``, plus ``without [section]`` when kind K could have the physics."""
+    text = f"model kind {kind!r}"
+    if kind in MODEL_SECTIONS[section]:
+        text += f" without [{section}]"
+    return text
+
+
 def _check_case(case: Case) -> None:
     """Everything that relates two sections; the readers checked each key on its own."""
     _check_region_species(case)
@@ -41,6 +49,7 @@ def _check_case(case: Case) -> None:
     _check_ignored_properties(case)
     _check_electrostatics(case)
     _check_elasticity(case)
+    _check_gravity(case)
     _check_thermo(case)
     _check_onsager_activity(case)
     _check_time(case)
@@ -108,29 +117,37 @@ def _check_region_species(case: Case) -> None:
 
 
 def _check_ignored_properties(case: Case) -> None:
-    """Warn for species and region keys that the model kind does not use."""
+    """Warn for species and region keys of physics (electrostatics, elasticity) the case lacks."""
     kind = case.model.kind
+    present = {"electrostatics": case.has_electrostatics, "elasticity": case.has_elasticity}
     for species in case.species:
-        if species.charge != 0 and kind != NPP:
-            _warn(case, f"species {species.name!r}: charge has no effect in model kind {kind!r}")
-        if species.partial_molar_volume != 0 and kind != STRESS:
+        if species.charge != 0 and not case.has_electrostatics:
+            _warn(
+                case,
+                f"species {species.name!r}: charge has no effect in "
+                f"{_without(kind, 'electrostatics')}",
+            )
+        if species.partial_molar_volume != 0 and not case.has_elasticity:
             _warn(
                 case,
                 f"species {species.name!r}: partial_molar_volume has no effect in "
-                f"model kind {kind!r}",
+                f"{_without(kind, 'elasticity')}",
             )
     owners = {
-        "relative_permittivity": NPP,
-        "fixed_charge": NPP,
-        "partial_molar_volume": STRESS,
-        "youngs_modulus": STRESS,
-        "poisson_ratio": STRESS,
+        "relative_permittivity": "electrostatics",
+        "fixed_charge": "electrostatics",
+        "partial_molar_volume": "elasticity",
+        "youngs_modulus": "elasticity",
+        "poisson_ratio": "elasticity",
     }
     for region in case.regions:
         entry = _raw_entry(case, "region", region.name)
-        for key, owner in owners.items():
-            if key in entry and kind != owner:
-                _warn(case, f"region {region.name!r}: {key} has no effect in model kind {kind!r}")
+        for key, section in owners.items():
+            if key in entry and not present[section]:
+                _warn(
+                    case,
+                    f"region {region.name!r}: {key} has no effect in {_without(kind, section)}",
+                )
         if len(entry) == 1:
             _warn(case, f"region {region.name!r} sets nothing")
     for boundary in case.boundaries:
@@ -141,8 +158,8 @@ def _check_ignored_properties(case: Case) -> None:
 
 
 def _check_electrostatics(case: Case) -> None:
-    """Charges, electroneutrality and the electric boundary conditions of NPP."""
-    if case.model.kind != NPP:
+    """Charges, electroneutrality and the electric boundary conditions (with electrostatics)."""
+    if not case.has_electrostatics:
         return
     neutral = case.electrostatics.electroneutral
     fixed = any(region.fixed_charge for region in case.regions)
@@ -233,7 +250,8 @@ def _check_electroneutral_data(case: Case) -> None:
 
 
 def _check_elasticity(case: Case) -> None:
-    if case.model.kind != STRESS:
+    """[elasticity] keys without effect; species that do not feel the stress (with elasticity)."""
+    if not case.has_elasticity:
         return
     raw = _raw_section(case, "elasticity")
     if "stress_free_concentration" in raw and not case.elasticity.chemical_expansion:
@@ -244,10 +262,37 @@ def _check_elasticity(case: Case) -> None:
     omegas = [s.partial_molar_volume for s in case.species]
     omegas += [v for r in case.regions for v in r.partial_molar_volume.values()]
     if not any(omegas):
+        kind = case.model.kind
+        owner = kind if kind == STRESS else f"{kind} with [elasticity]"
         _warn(
             case,
-            "stress-diffusion: every partial_molar_volume is 0, so the species "
+            f"{owner}: every partial_molar_volume is 0, so the species "
             "and the stress do not interact",
+        )
+
+
+def _check_gravity(case: Case) -> None:
+    """[model] gravity and species molar_mass go together; radial geometries forbid gravity."""
+    gravity = case.model.gravity
+    heavy = [s for s in case.species if s.molar_mass != 0]
+    if gravity is None:
+        for species in heavy:
+            _warn(
+                case, f"species {species.name!r}: molar_mass has no effect without [model] gravity"
+            )
+        return
+    if not heavy:
+        _warn(case, "[model] gravity has no effect: no species has a molar_mass")
+    shown = "[" + ", ".join(f"{g:g}" for g in gravity) + "]"
+    if case.mesh.axisymmetric and gravity[0] != 0:
+        raise CaseError(
+            f"[model] gravity = {shown}: an axisymmetric mesh needs gx = 0 "
+            "(gravity along the axis y)"
+        )
+    if case.mesh.symmetry != "planar" and any(gravity):
+        raise CaseError(
+            f"[model] gravity = {shown} cannot be used with [mesh] symmetry = "
+            f"{case.mesh.symmetry!r} (gravity must be 0)"
         )
 
 
@@ -316,8 +361,12 @@ def _check_time(case: Case) -> None:
         _warn_time_dependence(case)
     elif solver.dt > solver.t_end:
         raise CaseError(f"[solver] dt must be <= t_end = {solver.t_end:g} (got {solver.dt:g})")
-    if "displacement_degree" in raw and case.model.kind != STRESS:
-        _warn(case, f"[solver] displacement_degree has no effect in model kind {case.model.kind!r}")
+    if "displacement_degree" in raw and not case.has_elasticity:
+        _warn(
+            case,
+            "[solver] displacement_degree has no effect in "
+            f"{_without(case.model.kind, 'elasticity')}",
+        )
 
 
 def _boundary_values(b: Boundary):
@@ -379,7 +428,13 @@ def _check_names(case: Case, boundaries: set[str], regions: set[str], mesh: str)
 
 
 def _check_vector_lengths(case: Case, dim: int) -> None:
-    """Displacement and traction vectors need one entry per dimension."""
+    """Gravity, displacement and traction vectors need one entry per dimension."""
+    gravity = case.model.gravity
+    if gravity is not None and len(gravity) != dim:
+        raise CaseError(
+            f"[model] gravity needs {dim} entries, one per dimension of the mesh "
+            f"(got {len(gravity)})"
+        )
     for boundary in case.boundaries:
         for key in ("displacement", "traction"):
             vector = getattr(boundary, key)

@@ -14,7 +14,6 @@ from ..errors import CaseError
 from .checks import _check_names, _check_vector_lengths, _electroneutral_problem, _warn
 from .expressions import Expression, evaluate
 from .schema import (
-    NPP,
     ONSAGER,
     Case,
     Value,
@@ -215,7 +214,7 @@ def _check_values_on_mesh(case: Case, mesh) -> None:
 
 def _check_electroneutral_boundaries(case: Case, mesh) -> None:
     """With electroneutral = true, boundary concentrations against the adjacent fixed charge."""
-    if case.model.kind != NPP or not case.electrostatics.electroneutral:
+    if not case.has_electrostatics or not case.electrostatics.electroneutral:
         return
     for b in case.boundaries:
         for name in sorted(_regions_next_to(mesh, b.name)):

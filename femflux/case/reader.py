@@ -21,8 +21,15 @@ What downstream code may rely on after ``load_case``
   (boundary/region tables, reactions, Butler-Volmer, interactions, c_0) exists;
 - ``Species.diffusivity`` is set (D = M R T from ``mobility``) wherever the
   model uses it;
-- the section of the model kind is present (defaults filled in), the others
-  are None; ``Thermo.interactions`` keys are sorted species pairs;
+- ``Case.electrostatics`` is set (defaults filled in) for kind
+  nernst-planck-poisson and for stress-diffusion with an ``[electrostatics]``
+  section, ``Case.elasticity`` for stress-diffusion and for
+  nernst-planck-poisson with an ``[elasticity]`` section (``has_electrostatics``,
+  ``has_elasticity``); ``thermo`` and ``transport`` for onsager; the others are
+  None; ``Thermo.interactions`` keys are sorted species pairs;
+- ``ModelSpec.gravity`` (one entry per dimension, None if not given) never
+  comes with onsager, and is 0 in x on axisymmetric meshes and 0 with 1D
+  radial symmetry;
 - ``Boundary.displacement`` entries are None where "free"; ``Boundary.traction``
   has 0.0 where "free" (traction-free); at most one condition per boundary and
   species / potential / displacement component;
@@ -42,7 +49,7 @@ from pathlib import Path
 from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError
-from .checks import _check_case
+from .checks import _check_case, _without
 from .expressions import Expression
 from .overrides import _plain, apply_overrides
 from .pieces import (
@@ -62,19 +69,19 @@ from .schema import (
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
     GENERATE_KEYS,
+    GRAVITY_KINDS,
     MECHANICAL_CONDITIONS,
     MESH_KEYS,
     MODEL_KEYS,
     MODEL_KINDS,
     MODEL_SECTIONS,
-    NPP,
     ONSAGER,
     OUTPUT_KEYS,
+    PRESET_SECTION,
     REACTION_KEYS,
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
-    STRESS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
@@ -225,9 +232,16 @@ class _CaseReader:
         return result
 
     def reject_foreign_sections(self) -> None:
-        for section, kind in MODEL_SECTIONS.items():
-            if section in self.root.data and self.kind != kind:
+        for section, kinds in MODEL_SECTIONS.items():
+            if section in self.root.data and self.kind not in kinds:
                 raise CaseError(f"[{section}] is not used by model kind {self.kind!r}")
+
+    def has_physics(self, section: str) -> bool:
+        """[electrostatics] / [elasticity]: the preset's own physics, or the section is given.
+
+        Called after :meth:`reject_foreign_sections`, so a given section fits the kind.
+        """
+        return PRESET_SECTION.get(self.kind) == section or section in self.root.data
 
     def read_model(self) -> ModelSpec:
         if "model" not in self.root.data:
@@ -235,11 +249,24 @@ class _CaseReader:
         t = self.section("model", MODEL_KEYS)
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
+        kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
         return ModelSpec(
-            kind=t.choice("kind", _REQUIRED, MODEL_KINDS),
+            kind=kind,
             temperature=t.number("temperature", 298.15, gt=0),
             reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
+            gravity=self.gravity(t, kind),
         )
+
+    def gravity(self, t: _Table, kind: str) -> list[float] | None:
+        """``[model] gravity = [gx, gy, gz]`` (m/s^2): plain numbers, one per dimension."""
+        if not t.has("gravity"):
+            return None
+        if kind not in GRAVITY_KINDS:
+            raise t.error("gravity", f"is not used by model kind {kind!r}")
+        values = t.get("gravity")
+        if isinstance(values, list) and not 1 <= len(values) <= 3:
+            raise t.error("gravity", f"needs one entry per dimension (got {len(values)})")
+        return t.numbers("gravity")
 
     def read_mesh(self) -> MeshSpec:
         t = self.section("mesh", MESH_KEYS, required=True)
@@ -296,10 +323,11 @@ class _CaseReader:
             partial_molar_volume=t.number("partial_molar_volume", 0.0),
             standard_potential=t.number("standard_potential", 0.0),
             mobility=mobility,
+            molar_mass=t.number("molar_mass", 0.0, ge=0),
         )
 
     def read_electrostatics(self) -> Electrostatics | None:
-        if self.kind != NPP:
+        if not self.has_physics("electrostatics"):
             return None
         t = self.section("electrostatics", ELECTROSTATICS_KEYS)
         return Electrostatics(
@@ -308,7 +336,7 @@ class _CaseReader:
         )
 
     def read_elasticity(self) -> Elasticity | None:
-        if self.kind != STRESS:
+        if not self.has_physics("elasticity"):
             return None
         t = self.section("elasticity", ELASTICITY_KEYS)
         return Elasticity(
@@ -431,10 +459,15 @@ class _CaseReader:
         return reactions
 
     def read_boundary(self, t: _Table, name: str) -> Boundary:
-        for keys, kind in ((ELECTRIC_CONDITIONS, NPP), (MECHANICAL_CONDITIONS, STRESS)):
+        present = {"electrostatics": self.case.has_electrostatics}
+        present["elasticity"] = self.case.has_elasticity
+        for keys, section in (
+            (ELECTRIC_CONDITIONS, "electrostatics"),
+            (MECHANICAL_CONDITIONS, "elasticity"),
+        ):
             for key in keys:
-                if t.has(key) and self.kind != kind:
-                    raise t.error(key, f"is not used by model kind {self.kind!r}")
+                if t.has(key) and not present[section]:
+                    raise t.error(key, f"is not used by {_without(self.kind, section)}")
         species = self.names
         boundary = Boundary(
             name=name,

@@ -64,6 +64,7 @@ class ModelSpec:
     kind: str = "diffusion"  # diffusion | nernst-planck-poisson | stress-diffusion | onsager
     temperature: float = 298.15  # K
     reference_concentration: float = 1000.0  # mol/m^3
+    gravity: list[float] | None = None  # m/s^2, one entry per dimension; mu_i -= M_i g.x
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Species:
     partial_molar_volume: float = 0.0  # m^3/mol
     standard_potential: float = 0.0  # J/mol
     mobility: float | None = None  # as given, mol m^2/(J s)
+    molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
 
     def exists_in(self, region: str) -> bool:
         """True where the species has unknowns (``regions`` empty means everywhere)."""
@@ -268,17 +270,22 @@ DIFFUSION, NPP, STRESS, ONSAGER = MODEL_KINDS = (
     "stress-diffusion",
     "onsager",
 )
-MODEL_SECTIONS = {  # section -> the model kind that uses it
-    "electrostatics": NPP,
-    "elasticity": STRESS,
-    "thermo": ONSAGER,
-    "transport": ONSAGER,
+MODEL_SECTIONS = {  # section -> the model kinds that may hold it
+    "electrostatics": (NPP, STRESS),
+    "elasticity": (STRESS, NPP),
+    "thermo": (ONSAGER,),
+    "transport": (ONSAGER,),
 }
+# nernst-planck-poisson and stress-diffusion are presets of one species-transport
+# law: each always has its own physics (section optional) and has the other's
+# when that section is given.
+PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
+GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
 ARRAY_SECTIONS = ("species", "reaction", "region", "boundary")
 TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output")
 MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
 GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
-MODEL_KEYS = ("kind", "temperature", "reference_concentration")
+MODEL_KEYS = ("kind", "temperature", "reference_concentration", "gravity")
 SPECIES_KEYS = (
     "name",
     "charge",
@@ -289,6 +296,7 @@ SPECIES_KEYS = (
     "activity_coefficient",
     "partial_molar_volume",
     "standard_potential",
+    "molar_mass",
 )
 ELECTROSTATICS_KEYS = ("relative_permittivity", "electroneutral")
 ELASTICITY_KEYS = (
