@@ -8,7 +8,7 @@ concentrations (mol/m^3):
 - ``regular``: ideal + sum_{i<j} W_ij c_i c_j / c_ref (a dilute solution in a
   host of site density c_ref with Wagner interactions), so
   RT ln(gamma_i) = sum_j W_ij c_j / c_ref
-- ``expression``: the user's whole f, an :class:`~femflux.expressions.Expression`
+- ``expression``: the user's whole f, an :class:`~femflux.case.Expression`
   of the species names, R and T (parsed safely, never eval'd).
 
 From f come, by symbolic differentiation, the chemical potentials
@@ -90,7 +90,7 @@ class FreeEnergy:
             if expression is None:
                 raise ValueError("model 'expression' needs an expression")
             if isinstance(expression, str):
-                from .expressions import Expression
+                from .case import Expression
 
                 expression = Expression(expression, (*self.names, "R", "T"))
             f = expression.sympy.subs({sp.Symbol("R", real=True): GAS_CONSTANT,

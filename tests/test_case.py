@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 import tomllib
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from femflux.case import (
     SolverSpec,
     Thermo,
     check_against_mesh,
+    evaluate,
+    is_expression,
     load_case,
 )
 from femflux.errors import CaseError
-from femflux.expressions import evaluate, is_expression
 from femflux.mesh import FemMesh
 
 SPEC_EXAMPLE = """
@@ -764,6 +766,185 @@ def test_electroneutral_boundary_against_fixed_charge(two_regions):
     with pytest.raises(CaseError, match="boundary 'left': concentration violates.* region 'gel'"):
         on_mesh(fem, data, neutral)
     on_mesh(fem, data, {**neutral, "boundary.left.concentration.K": 6.0})
+
+
+def test_model_requirements_checked_by_the_case_layer(two_regions):
+    """Input the models cannot use is rejected by load_case / check_against_mesh."""
+    fem, path = two_regions
+    reaction = {"equation": "A => B", "forward": 1.0, "regions": ["gel"]}
+    data = diffusion(mesh={"file": path}, boundary=[], reaction=[reaction])
+    with pytest.raises(CaseError, match="species 'B' does not exist in region 'gel'"):
+        on_mesh(fem, data, {"species.B.regions": ["bath"]})
+    on_mesh(fem, data, {"species.B.regions": ["gel"]})
+    # partial_molar_volume: one value per species wherever it exists (with elasticity)
+    data = stress(mesh={"file": path}, boundary=[])
+    differs = "species 'H': partial_molar_volume differs between its regions (2e-06, 3e-06)"
+    region = [{"name": "gel", "partial_molar_volume": {"H": 3e-6}}]
+    with pytest.raises(CaseError, match=re.escape(differs)):
+        on_mesh(fem, data, {"region": region})
+    on_mesh(fem, data, {"region": region, "species.H.regions": ["gel"]})
+    on_mesh(fem, data, {"region": region, "species.H.partial_molar_volume": 3e-6})
+    on_mesh(fem, diffusion(mesh={"file": path}, boundary=[]),  # no elasticity: only a warning
+            {"region": [{"name": "gel", "partial_molar_volume": {"A": 3e-6}}]})
+    # onsager: every species everywhere, gamma = 1
+    data = onsager(mesh={"file": path}, boundary=[])
+    with pytest.raises(CaseError, match="onsager: species 'B' is restricted to some regions"):
+        on_mesh(fem, data, {"species.B.regions": ["gel"]})
+    on_mesh(fem, data, {"species.B.regions": ["bath", "gel"]})
+    fails(onsager(), "onsager: species 'A': activity_coefficient must be 1 (non-ideality goes "
+          "into [thermo]); got 0.5", overrides={"species.A.activity_coefficient": 0.5})
+    fails(onsager(region=[{"name": "domain", "activity_coefficient": {"B": 2.0}}]),
+          "species 'B': activity_coefficient must be 1", "got 2 in region 'domain'")
+
+
+# ---------------------------------------------------------------------------
+# Combined physics, gravity (SPEC section 6)
+# ---------------------------------------------------------------------------
+
+
+def test_presets_have_their_own_physics():
+    for data, electrostatics, elasticity in [
+        (diffusion(), False, False), (onsager(), False, False), (npp(), True, False),
+        (stress(), False, True), (npp(elasticity={}), True, True),
+        (stress(electrostatics={}), True, True),
+    ]:
+        case = load_case(data)
+        assert (case.has_electrostatics, case.has_elasticity) == (electrostatics, elasticity)
+        assert (case.electrostatics is not None, case.elasticity is not None) == (
+            electrostatics, elasticity)
+    fails(onsager(elasticity={}), "[elasticity] is not used by model kind 'onsager'")
+    fails(diffusion(), "[electrostatics] is not used by model kind 'diffusion'",
+          overrides=["electrostatics.electroneutral=true"])
+
+
+def test_nernst_planck_with_elasticity():
+    data = npp(elasticity={"youngs_modulus": 70e9})
+    data["boundary"][0]["displacement"] = [0.0]
+    data["species"][0]["partial_molar_volume"] = 2e-6
+    case = load_case(data, ["region=[{name = 'domain', poisson_ratio = 0.25}]",
+                            "solver.displacement_degree=2"])
+    assert case.elasticity == Elasticity(70e9, 0.3, True, {"K": 0.0, "Cl": 0.0}, "strain")
+    assert case.boundaries[0].displacement == [0.0] and case.boundaries[0].potential == 0.0
+    assert case.warnings == []
+    text = warnings_of(npp(elasticity={}))
+    assert "every partial_molar_volume is 0" in text
+    # without [elasticity] the mechanical keys say what is missing
+    fails(npp(), "boundary 'xmin': displacement is not used by model kind "
+          "'nernst-planck-poisson' without [elasticity]",
+          overrides={"boundary.xmin.displacement": [0.0]})
+    text = warnings_of(npp(), {"species.K.partial_molar_volume": 1e-6,
+                               "solver.displacement_degree": 2,
+                               "region": [{"name": "domain", "youngs_modulus": 1e9}]})
+    assert ("species 'K': partial_molar_volume has no effect in model kind "
+            "'nernst-planck-poisson' without [elasticity]") in text
+    assert "displacement_degree has no effect in model kind 'nernst-planck-poisson' without" in (
+        text)
+    assert "region 'domain': youngs_modulus has no effect" in text
+    # --set adds the section
+    assert load_case(npp(), ["elasticity.plane='stress'"]).has_elasticity
+
+
+def test_stress_diffusion_with_electrostatics():
+    data = stress(electrostatics={"relative_permittivity": 10.0})
+    data["species"] = [{"name": "Li", "charge": 1, "diffusivity": 1e-14,
+                        "partial_molar_volume": 3e-6},
+                       {"name": "X", "charge": -1, "diffusivity": 1e-14}]
+    data["boundary"].append({"name": "xmax", "potential": 0.1, "concentration": {"Li": 1.0}})
+    data["region"] = [{"name": "domain", "fixed_charge": -1.0, "relative_permittivity": 5.0}]
+    case = load_case(data)
+    assert case.electrostatics == Electrostatics(10.0, False)
+    assert case.boundaries[1].potential == 0.1 and case.warnings == []
+    # the electric rules of nernst-planck-poisson apply
+    fails(data, "surface_charge contradicts [electrostatics] electroneutral = true",
+          overrides={"electrostatics.electroneutral": True, "boundary.xmax.potential": None,
+                     "boundary.xmax.surface_charge": 0.01})
+    fails(data, "region 'domain': initial violates electroneutrality",
+          overrides={"electrostatics.electroneutral": True,
+                     "region.domain.initial": {"Li": 1.0, "X": 1.0}})
+    bv = {"species": "Li", "electrons": 1, "exchange_current": 1.0}
+    fails(data, "butler_volmer with full Poisson needs stern_capacitance",
+          overrides={"boundary.xmax.concentration": None, "boundary.xmax.butler_volmer": bv})
+    # without [electrostatics]: keys of the electric physics
+    del data["electrostatics"]
+    message = fails(data, "boundary 'xmax': potential is not used by model kind "
+                    "'stress-diffusion' without [electrostatics]")
+    assert message.startswith("boundary 'xmax': potential")
+    data["boundary"][1].pop("potential")
+    text = warnings_of(data)
+    assert ("species 'Li': charge has no effect in model kind 'stress-diffusion' without "
+            "[electrostatics]") in text
+    assert "region 'domain': fixed_charge has no effect in model kind 'stress-diffusion'" in text
+    assert "relative_permittivity has no effect" in text
+    assert load_case(data, ["electrostatics.relative_permittivity=2.0"]).has_electrostatics
+
+
+def test_combined_physics_against_the_mesh(two_regions):
+    fem, path = two_regions
+    data = stress(mesh={"file": path}, electrostatics={"electroneutral": True},
+                  region=[{"name": "gel", "fixed_charge": -5.0}],
+                  boundary=[{"name": "left", "concentration": {"K": 1.0, "Cl": 1.0}}])
+    data["species"] = [{"name": "K", "charge": 1, "diffusivity": 1e-9},
+                       {"name": "Cl", "charge": -1, "diffusivity": 1e-9}]
+    with pytest.raises(CaseError, match="boundary 'left': concentration violates.* region 'gel'"):
+        on_mesh(fem, data)
+    on_mesh(fem, data, {"boundary.left.concentration.K": 6.0})
+    data = npp(mesh={"file": path}, elasticity={}, boundary=[],
+               region=[{"name": "bath", "partial_molar_volume": {"K": 1e-6}}])
+    with pytest.raises(CaseError, match="species 'K': partial_molar_volume differs"):
+        on_mesh(fem, data)
+    del data["elasticity"]
+    on_mesh(fem, data)
+
+
+def test_gravity_and_molar_mass():
+    case = load_case(diffusion())
+    assert case.model.gravity is None and case.species[0].molar_mass == 0.0
+    case = load_case(diffusion(), ["model.gravity=[0,-9.81]", "species.A.molar_mass=0.1"])
+    assert case.model.gravity == [0.0, -9.81] and case.species[0].molar_mass == 0.1
+    assert case.raw["model"]["gravity"] == [0, -9.81] and case.warnings == []
+    case = load_case(stress(model={"kind": "stress-diffusion", "gravity": [0.0, -9.81]}),
+                     {"species.H.molar_mass": 1e-3})
+    assert case.model.gravity == [0.0, -9.81] and case.species[0].molar_mass == 1e-3
+    load_case(npp(), ["model.gravity=[-9.81]", "species.K.molar_mass=0.039"])
+    # warnings: one without the other
+    assert "species 'A': molar_mass has no effect without [model] gravity" in warnings_of(
+        diffusion(), ["species.A.molar_mass=0.1"])
+    assert "[model] gravity has no effect: no species has a molar_mass" in warnings_of(
+        diffusion(), ["model.gravity=[0,-9.81]"])
+    # bad values
+    fails(onsager(), "[model] gravity is not used by model kind 'onsager'",
+          overrides=["model.gravity=[0,-9.81]"])
+    fails(diffusion(), "[model] gravity needs 2 entries, one per dimension of the mesh (got 3)",
+          overrides=["model.gravity=[0,-9.81,0]"])
+    fails(diffusion(), "[model] gravity needs one entry per dimension (got 0)",
+          overrides=["model.gravity=[]"])
+    fails(diffusion(), "[model] gravity must be a list", overrides=["model.gravity=9.81"])
+    fails(diffusion(), "[model] gravity[1] must be a number", "expressions are not allowed",
+          overrides={"model.gravity": [0.0, "-9.81*t"]})
+    fails(diffusion(), "species 'A': molar_mass must be >= 0",
+          overrides=["species.A.molar_mass=-1"])
+    # radial geometries
+    heavy = ["species.A.molar_mass=0.1"]
+    fails(diffusion(), "[model] gravity = [-9.81, 0]: an axisymmetric mesh needs gx = 0",
+          overrides=[*heavy, "mesh.axisymmetric=true", "model.gravity=[-9.81, 0]"])
+    load_case(diffusion(), [*heavy, "mesh.axisymmetric=true", "model.gravity=[0, -9.81]"])
+    radial = diffusion(mesh={"generate": {"shape": "interval", "length": [1.0], "cells": [2]},
+                             "symmetry": "spherical"}, boundary=[])
+    fails(radial, "[model] gravity = [9.81] cannot be used with [mesh] symmetry = 'spherical'",
+          overrides=[*heavy, "model.gravity=[9.81]"])
+    load_case(radial, [*heavy, "model.gravity=[0]"])
+
+
+def test_gravity_against_the_mesh(two_regions):
+    fem, path = two_regions
+    data = diffusion(mesh={"file": path}, boundary=[])
+    heavy = {"species.A.molar_mass": 0.1}
+    with pytest.raises(CaseError, match=re.escape("[model] gravity needs 2 entries, one per "
+                                                  "dimension of the mesh (got 1)")):
+        on_mesh(fem, data, {**heavy, "model.gravity": [-9.81]})
+    on_mesh(fem, data, {**heavy, "model.gravity": [0.0, -9.81]})
+    with pytest.raises(CaseError, match="axisymmetric mesh needs gx = 0"):
+        on_mesh(fem, data, {**heavy, "model.gravity": [1.0, -9.81], "mesh.axisymmetric": True})
 
 
 # ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CaseError
+from ..errors import CaseError
 
 SPACE_TIME = ("x", "y", "z", "t")
 UNARY_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs")

@@ -1,0 +1,226 @@
+"""Checks of a :class:`Case` against its loaded mesh (:func:`check_against_mesh`).
+
+Owns what needs the mesh: boundary and region names exist, vectors have one
+entry per dimension, the geometry options fit the mesh, species exist next to
+the boundaries that name them and in the regions of their reactions, and
+expressions of initial and boundary concentrations are >= 0 on the mesh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CaseError
+from .checks import _check_names, _check_vector_lengths, _electroneutral_problem, _warn
+from .expressions import Expression, evaluate
+from .schema import (
+    ONSAGER,
+    Case,
+    Value,
+)
+
+
+def check_against_mesh(case: Case, mesh) -> None:
+    """The checks that need the mesh (a :class:`femflux.mesh.FemMesh`).
+
+    Raises :class:`CaseError` for names the mesh does not have, vectors without
+    one entry per dimension, geometry options that do not fit the mesh and
+    initial or boundary concentrations that are negative on the mesh; appends
+    warnings (the mesh's own included) to ``case.warnings``.
+    """
+    _check_geometry(case, mesh)
+    _check_mesh_names(case, mesh)
+    _check_vector_lengths(case, mesh.dim)
+    _check_species_near_boundaries(case, mesh)
+    _check_reaction_regions(case, mesh)
+    _check_onsager_regions(case, mesh)
+    _check_partial_molar_volumes(case, mesh)
+    _check_values_on_mesh(case, mesh)
+    _check_electroneutral_boundaries(case, mesh)
+    if case.raw.get("elasticity", {}).get("plane") is not None and (
+        mesh.dim != 2 or case.mesh.axisymmetric
+    ):
+        _warn(case, "[elasticity] plane has no effect: the mesh is not 2D planar")
+    for message in getattr(mesh, "warnings", []):
+        _warn(case, message)
+
+
+def _check_geometry(case: Case, mesh) -> None:
+    """axisymmetric needs 2D, radial symmetry 1D; the radius x must be >= 0."""
+    spec = case.mesh
+    if spec.axisymmetric and mesh.dim != 2:
+        raise CaseError(f"[mesh] axisymmetric needs a 2D mesh (the mesh is {mesh.dim}D)")
+    if spec.symmetry != "planar" and mesh.dim != 1:
+        raise CaseError(
+            f"[mesh] symmetry = {spec.symmetry!r} needs a 1D mesh (the mesh is {mesh.dim}D)"
+        )
+    if spec.axisymmetric or spec.symmetry != "planar":
+        x = mesh.mesh.p[0]
+        extent = max(float(np.ptp(x)), float(np.abs(x).max()))
+        if x.min() < -1e-12 * extent:
+            option = "axisymmetric" if spec.axisymmetric else f"symmetry = {spec.symmetry!r}"
+            raise CaseError(
+                f"[mesh] {option}: x is the radius and must be >= 0, "
+                f"but the mesh reaches x = {x.min():g} m"
+            )
+
+
+def _check_mesh_names(case: Case, mesh) -> None:
+    source = getattr(mesh, "source", "generated")
+    where = "the generated mesh" if source == "generated" else f"mesh '{source}'"
+    _check_names(case, set(mesh.boundaries), set(mesh.regions), where)
+
+
+def _regions_next_to(mesh, boundary: str) -> set[str]:
+    """Names of the regions whose elements touch the facets of ``boundary``."""
+    facets = np.asarray(mesh.boundaries[boundary], dtype=int)
+    elements = mesh.mesh.f2t[:, facets].ravel()
+    ids = mesh.region_ids[elements[elements >= 0]]
+    names = mesh.region_names
+    return {names[int(i)] for i in np.unique(ids)}
+
+
+def _check_species_near_boundaries(case: Case, mesh) -> None:
+    """A boundary condition on a species must touch a region where the species exists."""
+    for b in case.boundaries:
+        named = {*b.concentration, *b.inward_flux, *b.mass_transfer}
+        if b.butler_volmer is not None:
+            named.add(b.butler_volmer.species)
+        if not named:
+            continue
+        regions = _regions_next_to(mesh, b.name)
+        if not regions:
+            continue
+        for name in sorted(named):
+            if not any(case.species_by_name(name).exists_in(r) for r in regions):
+                raise CaseError(
+                    f"boundary {b.name!r}: species {name!r} does not exist next to it "
+                    f"(it touches regions {', '.join(sorted(regions))})"
+                )
+
+
+def _check_reaction_regions(case: Case, mesh) -> None:
+    """A reaction given regions needs all its species there; without regions, somewhere."""
+    for index, reaction in enumerate(case.reactions):
+        species = [case.species_by_name(name) for name in reaction.species]
+        if not reaction.regions and not any(
+            all(s.exists_in(region) for s in species) for region in mesh.regions
+        ):
+            _warn(
+                case,
+                f"reaction {index} ({reaction.equation!r}) has no effect: no region "
+                "holds all its species",
+            )
+        for region in reaction.regions:
+            for name in reaction.species:
+                if not case.species_by_name(name).exists_in(region):
+                    raise CaseError(
+                        f"reaction {index} ({reaction.equation!r}): species {name!r} does "
+                        f"not exist in region {region!r}"
+                    )
+
+
+def _regions_of(species, mesh) -> list[str]:
+    """The mesh regions where ``species`` exists, in mesh order."""
+    return [name for name in mesh.regions if species.exists_in(name)]
+
+
+def _check_onsager_regions(case: Case, mesh) -> None:
+    """Onsager couples every species at every point: they must all exist in the same regions."""
+    if case.model.kind != ONSAGER:
+        return
+    everywhere = list(mesh.regions)
+    first = _regions_of(case.species[0], mesh)
+    if all(_regions_of(s, mesh) == first for s in case.species):
+        return
+    for species in case.species:
+        if _regions_of(species, mesh) != everywhere:
+            raise CaseError(
+                f"onsager: species {species.name!r} is restricted to some regions; "
+                "all species of an onsager case must exist everywhere"
+            )
+
+
+def _check_partial_molar_volumes(case: Case, mesh) -> None:
+    """With elasticity, Omega of a species must be the same in all regions where it exists."""
+    if not case.has_elasticity:
+        return
+    for species in case.species:
+        values = set()
+        for name in _regions_of(species, mesh):
+            region = case.region_by_name(name)
+            if region is not None and species.name in region.partial_molar_volume:
+                values.add(region.partial_molar_volume[species.name])
+            else:
+                values.add(species.partial_molar_volume)
+        if len(values) > 1:
+            raise CaseError(
+                f"species {species.name!r}: partial_molar_volume differs between its regions "
+                f"({', '.join(f'{v:g}' for v in sorted(values))}); stress-diffusion needs one "
+                "value per species"
+            )
+
+
+def _nodes(mesh, elements=None) -> np.ndarray:
+    """Coordinates (dim, n) of the nodes of ``elements`` (default all)."""
+    if elements is None:
+        return mesh.mesh.p
+    return mesh.mesh.p[:, np.unique(mesh.mesh.t[:, elements])]
+
+
+def _check_nonnegative(where: str, value: Value, x: np.ndarray, times) -> None:
+    """An expression must be finite and >= 0 at the points ``x`` at the given times."""
+    if not isinstance(value, Expression) or x.size == 0:
+        return
+    for time in times:
+        values = evaluate(value, x, time)
+        if not np.all(np.isfinite(values)):
+            raise CaseError(f"{where} = {value.text!r} is not finite on the mesh (t = {time:g})")
+        if values.min() < 0:
+            k = int(np.argmin(values))
+            raise CaseError(
+                f"{where} = {value.text!r} must be >= 0 but is {values[k]:.6g} at "
+                f"x = {np.array2string(x[:, k], precision=6)} (t = {time:g})"
+            )
+
+
+def _check_values_on_mesh(case: Case, mesh) -> None:
+    """Initial and boundary concentration expressions are >= 0 where they apply."""
+    regions = mesh.regions
+    for species in case.species:
+        elements = None
+        if species.regions:
+            elements = np.concatenate([np.asarray(regions[r], int) for r in species.regions])
+        _check_nonnegative(
+            f"species {species.name!r}: initial", species.initial, _nodes(mesh, elements), [0.0]
+        )
+    for region in case.regions:
+        x = _nodes(mesh, np.asarray(regions[region.name], int))
+        for name, value in region.initial.items():
+            _check_nonnegative(f"region {region.name!r}: initial.{name}", value, x, [0.0])
+    times = [0.0] if case.solver.steady else np.linspace(0.0, case.solver.t_end, 5)
+    for b in case.boundaries:
+        facets = np.asarray(mesh.boundaries[b.name], dtype=int)
+        x = mesh.mesh.p[:, np.unique(mesh.mesh.facets[:, facets])]
+        where = f"boundary {b.name!r}:"
+        for name, value in b.concentration.items():
+            _check_nonnegative(f"{where} concentration.{name}", value, x, times)
+        for name, mt in b.mass_transfer.items():
+            _check_nonnegative(
+                f"{where} mass_transfer.{name}.coefficient", mt.coefficient, x, times
+            )
+            _check_nonnegative(f"{where} mass_transfer.{name}.bulk", mt.bulk, x, times)
+
+
+def _check_electroneutral_boundaries(case: Case, mesh) -> None:
+    """With electroneutral = true, boundary concentrations against the adjacent fixed charge."""
+    if not case.has_electrostatics or not case.electrostatics.electroneutral:
+        return
+    for b in case.boundaries:
+        for name in sorted(_regions_next_to(mesh, b.name)):
+            region = case.region_by_name(name)
+            fixed = (region.fixed_charge or 0.0) if region is not None else 0.0
+            charged = [s for s in case.charged_species if s.exists_in(name)]
+            problem = _electroneutral_problem(b.concentration, charged, fixed)
+            if problem:
+                raise CaseError(f"boundary {b.name!r}: concentration {problem} in region {name!r}")

@@ -1,0 +1,219 @@
+"""Readers and checks of single pieces of a case, used by :mod:`.reader`.
+
+Owns the generated-mesh table, mass-transfer tables, ``[[reaction]]`` entries
+(the equation parser and the charge balance), species-name rules, the checks
+of the ``[transport]`` matrices and the exclusions between the conditions of
+one boundary (SPEC 2.3: at most one per species, potential, component).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CaseError
+from .schema import (
+    GENERATED_CELLS,
+    GENERATED_DIMENSIONS,
+    MASS_TRANSFER_KEYS,
+    MATRIX_RTOL,
+    REACTION_TERM,
+    RESERVED_NAMES,
+    SPECIES_CONDITIONS,
+    SPECIES_NAME,
+    Boundary,
+    GenerateSpec,
+    MassTransfer,
+    MeshSpec,
+    Reaction,
+    Species,
+)
+from .table import _REQUIRED, _Table, _unknown_species
+
+
+def _read_generate(t: _Table, spec: MeshSpec) -> GenerateSpec:
+    """``[mesh] generate``: lengths, cells and origin with one entry per dimension."""
+    shape = t.choice("shape", _REQUIRED, tuple(GENERATED_DIMENSIONS))
+    dim = GENERATED_DIMENSIONS[shape]
+    for key in ("length", "cells", "origin"):
+        if t.has(key) and isinstance(t.get(key), list) and len(t.get(key)) != dim:
+            raise t.error(key, f"needs {dim} entries for shape {shape!r} (got {len(t.get(key))})")
+    generate = GenerateSpec(
+        shape=shape,
+        length=t.numbers("length", length=dim, gt=0),
+        cells=t.integers("cells", length=dim, ge=1),
+        origin=t.numbers("origin", [0.0] * dim, length=dim),
+        cell=t.choice("cell", "simplex", GENERATED_CELLS[shape]),
+    )
+    if spec.axisymmetric and shape != "rectangle":
+        raise CaseError(f"[mesh] axisymmetric needs a 2D mesh (generate shape is {shape!r})")
+    if spec.symmetry != "planar" and shape != "interval":
+        raise CaseError(
+            f"[mesh] symmetry = {spec.symmetry!r} needs a 1D mesh (generate shape is {shape!r})"
+        )
+    if (spec.axisymmetric or spec.symmetry != "planar") and generate.origin[0] < 0:
+        raise t.error("origin[0]", f"must be >= 0: x is the radius (got {generate.origin[0]})")
+    return generate
+
+
+def _read_mass_transfer(table: _Table, name: str) -> MassTransfer:
+    """``mass_transfer = { K = { coefficient = k, bulk = c_b } }``: inward flux k (c_b - c)."""
+    t = table.table(name, MASS_TRANSFER_KEYS)
+    return MassTransfer(coefficient=t.value("coefficient", ge=0), bulk=t.value("bulk", ge=0))
+
+
+def _read_reaction(t: _Table, species: list[Species]) -> Reaction:
+    """One ``[[reaction]]``: the equation parsed, charge balanced, rate constants checked."""
+    equation = t.string("equation")
+    t.label = f"{t.label} ({equation!r})"  # messages name the equation from here on
+    reactants, products, reversible = _parse_equation(t, equation, [s.name for s in species])
+    charges = {s.name: s.charge for s in species}
+    left = sum(nu * charges[name] for name, nu in reactants.items())
+    right = sum(nu * charges[name] for name, nu in products.items())
+    if left != right:
+        raise t.error(
+            "", f"does not balance charge: {left:+d} on the left, {right:+d} on the right"
+        )
+    if t.has("backward") and not reversible:
+        raise t.error("backward", "is given but the reaction is irreversible ('=>'; use '<=>')")
+    if reversible and not t.has("backward"):
+        raise t.error("backward", "is required for a reversible reaction ('<=>'; use '=>')")
+    return Reaction(
+        equation=equation,
+        reactants=reactants,
+        products=products,
+        reversible=reversible,
+        forward=t.number("forward", ge=0),
+        backward=t.number("backward", 0.0, ge=0),
+        regions=t.names("regions"),
+    )
+
+
+def _parse_equation(t: _Table, equation: str, names: list[str]):
+    """``"A + 2 B <=> C"`` -> ({A: 1, B: 2}, {C: 1}, True); ``=>`` is irreversible."""
+    arrow = "<=>" if "<=>" in equation else "=>"
+    sides = equation.split(arrow)
+    if len(sides) != 2:
+        raise t.error("equation", "needs one '<=>' or '=>' between reactants and products")
+    reactants, products = (_parse_side(t, side, names) for side in sides)
+    if not reactants and not products:
+        raise t.error("equation", "has no species")
+    return reactants, products, arrow == "<=>"
+
+
+def _parse_side(t: _Table, side: str, names: list[str]) -> dict[str, int]:
+    """``"A + 2 B"`` -> {A: 1, B: 2}; an empty side (or "0") has no species."""
+    coefficients: dict[str, int] = {}
+    if side.strip() in ("", "0"):
+        return coefficients
+    for term in side.split("+"):
+        match = REACTION_TERM.match(term)
+        if not match:
+            raise t.error("equation", f"cannot read the term {term.strip()!r} (write e.g. '2 B')")
+        count, name = int(match.group(1) or 1), match.group(2)
+        if count < 1:
+            raise t.error("equation", f"has a zero coefficient in {term.strip()!r}")
+        if name not in names:
+            raise t.error("equation", _unknown_species(name, names))
+        coefficients[name] = coefficients.get(name, 0) + count
+    return coefficients
+
+
+def _check_species_name(name: str) -> None:
+    if not SPECIES_NAME.match(name):
+        raise CaseError(
+            f"species name {name!r} is not valid (letters, digits and _, not starting with a digit)"
+        )
+    if name in RESERVED_NAMES:
+        raise CaseError(f"species name {name!r} is reserved ({' '.join(RESERVED_NAMES)})")
+
+
+def _check_output_names(names: list[str]) -> None:
+    """Species names must not clash with the output arrays mu_<name> and J_<name>."""
+    for name in names:
+        for prefix in ("mu_", "J_"):
+            if name.startswith(prefix) and name[len(prefix) :] in names:
+                raise CaseError(
+                    f"species name {name!r} clashes with the output array {name!r} of "
+                    f"species {name[len(prefix) :]!r}"
+                )
+
+
+def _check_onsager_matrix(matrix: np.ndarray, names: list[str]) -> None:
+    """L must be symmetric and positive semi-definite (relative tolerance)."""
+    tolerance = MATRIX_RTOL * np.linalg.norm(matrix)
+    asymmetry = np.abs(matrix - matrix.T)
+    if asymmetry.max() > tolerance:
+        i, j = np.unravel_index(np.argmax(asymmetry), matrix.shape)
+        raise CaseError(
+            f"[transport] onsager must be symmetric: L({names[i]}, {names[j]}) = "
+            f"{matrix[i, j]:g} but L({names[j]}, {names[i]}) = {matrix[j, i]:g}"
+        )
+    smallest = np.linalg.eigvalsh(0.5 * (matrix + matrix.T)).min()
+    if smallest < -tolerance:
+        raise CaseError(
+            f"[transport] onsager must be positive semi-definite "
+            f"(it has the eigenvalue {smallest:.6g})"
+        )
+
+
+def _check_diffusivity_matrix(matrix: np.ndarray) -> None:
+    """A Fickian D must have real, non-negative eigenvalues (else the problem is ill-posed)."""
+    tolerance = MATRIX_RTOL * np.linalg.norm(matrix)
+    eigenvalues = np.linalg.eigvals(matrix)
+    complex_ = eigenvalues[np.abs(eigenvalues.imag) > tolerance]
+    if complex_.size:
+        raise CaseError(
+            f"[transport] diffusivity_matrix has complex eigenvalues ({complex_[0]:.6g})"
+        )
+    if eigenvalues.real.min() < -tolerance:
+        raise CaseError(
+            f"[transport] diffusivity_matrix has a negative eigenvalue "
+            f"({eigenvalues.real.min():.6g})"
+        )
+
+
+def _check_boundary_exclusions(t: _Table, b: Boundary) -> None:
+    """SPEC 2.3: at most one condition per boundary and species, potential, component."""
+    for species in {*b.concentration, *b.inward_flux, *b.mass_transfer}:
+        given = [key for key in SPECIES_CONDITIONS if species in getattr(b, key)]
+        if b.butler_volmer is not None and b.butler_volmer.species == species:
+            given.append("butler_volmer")
+        if len(given) > 1:
+            raise t.error(
+                "",
+                f"gives species {species!r} both {given[0]} and {given[1]} "
+                "(at most one per species)",
+            )
+    electric = [k for k in ("potential", "surface_charge", "applied_current") if t.has(k)]
+    if len(electric) > 1:
+        raise t.error("", f"gives both {electric[0]} and {electric[1]} (at most one)")
+    if b.stern_capacitance is not None and not (t.has("potential") or t.has("applied_current")):
+        raise t.error(
+            "stern_capacitance", "needs potential or applied_current (the metal potential)"
+        )
+    if b.butler_volmer is not None and not (t.has("potential") or t.has("applied_current")):
+        raise t.error(
+            "butler_volmer", "needs potential or applied_current (the electrode potential)"
+        )
+    _check_mechanical_exclusions(t, b)
+
+
+def _check_mechanical_exclusions(t: _Table, b: Boundary) -> None:
+    """Per displacement component at most one of displacement / traction / pressure."""
+    fixed = [k for k, v in enumerate(b.displacement or []) if v is not None]
+    loaded = [k for k, v in enumerate(b.traction or []) if v is not None]
+    if b.pressure is not None and b.traction is not None:
+        raise t.error("", "gives both pressure and traction (at most one per component)")
+    if b.pressure is not None and fixed:
+        raise t.error(
+            "",
+            f"gives both pressure and displacement component {fixed[0]} "
+            '(use "free" for the components that pressure loads)',
+        )
+    for k in sorted(set(fixed) & set(loaded)):
+        raise t.error(
+            "",
+            f'gives both displacement and traction for component {k} (use "free" in one of them)',
+        )
+    if b.displacement is not None and not fixed and b.traction is None and b.pressure is None:
+        raise t.error("displacement", "leaves every component free (remove it)")

@@ -1,0 +1,537 @@
+"""Reading a case: :func:`load_case` and the :class:`_CaseReader` (TOML -> :class:`Case`).
+
+Owns the reading of the source (a TOML file or a dict), the order in which the
+sections are read (overrides first, cross-checks of :mod:`.checks` last) and
+each section's keys, types, ranges and defaults.
+
+``load_case(source, overrides=None) -> Case``: ``source`` is a path to a TOML
+file or a dict of the same structure; ``overrides`` maps dotted keys to values
+(``{"solver.t_end": 2.0, "boundary.right.potential": 0.1}``) or is a list of
+``"KEY=VALUE"`` strings whose VALUE is read as TOML (the CLI's ``--set``, see
+:mod:`.overrides`).
+
+Numbers that may be expressions (SPEC: "Any number here may instead be an
+expression of t (s) and x, y, z (m)") are stored as :class:`Expression`
+objects (see :mod:`.expressions`); plain numbers, and expressions without
+symbols such as ``"2*3"``, as ``float``.
+
+What downstream code may rely on after ``load_case``
+----------------------------------------------------
+- every species has a valid, unique name; every name that a table refers to
+  (boundary/region tables, reactions, Butler-Volmer, interactions, c_0) exists;
+- ``Species.diffusivity`` is set (D = M R T from ``mobility``) wherever the
+  model uses it;
+- ``Case.electrostatics`` is set (defaults filled in) for kind
+  nernst-planck-poisson and for stress-diffusion with an ``[electrostatics]``
+  section, ``Case.elasticity`` for stress-diffusion and for
+  nernst-planck-poisson with an ``[elasticity]`` section (``has_electrostatics``,
+  ``has_elasticity``); ``thermo`` and ``transport`` for onsager; the others are
+  None; ``Thermo.interactions`` keys are sorted species pairs;
+- ``ModelSpec.gravity`` (one entry per dimension, None if not given) never
+  comes with onsager, and is 0 in x on axisymmetric meshes and 0 with 1D
+  radial symmetry;
+- ``Boundary.displacement`` entries are None where "free"; ``Boundary.traction``
+  has 0.0 where "free" (traction-free); at most one condition per boundary and
+  species / potential / displacement component;
+- ``Case.raw`` is the case as run (TOML types only; ``mesh.file`` absolute).
+Overrides: a value None (Python API) removes the key; setting ``mesh.file``
+drops ``mesh.generate`` (and vice versa), ``diffusivity`` drops ``mobility``.
+"""
+
+from __future__ import annotations
+
+import copy
+import keyword
+import os
+import tomllib
+from pathlib import Path
+
+from scipy.constants import R as GAS_CONSTANT
+
+from ..errors import CaseError
+from .checks import _check_case, _without
+from .expressions import Expression
+from .overrides import _plain, apply_overrides
+from .pieces import (
+    _check_boundary_exclusions,
+    _check_diffusivity_matrix,
+    _check_onsager_matrix,
+    _check_output_names,
+    _check_species_name,
+    _read_generate,
+    _read_mass_transfer,
+    _read_reaction,
+)
+from .schema import (
+    BOUNDARY_KEYS,
+    BUTLER_VOLMER_KEYS,
+    ELASTICITY_KEYS,
+    ELECTRIC_CONDITIONS,
+    ELECTROSTATICS_KEYS,
+    GENERATE_KEYS,
+    GRAVITY_KINDS,
+    MECHANICAL_CONDITIONS,
+    MESH_KEYS,
+    MODEL_KEYS,
+    MODEL_KINDS,
+    MODEL_SECTIONS,
+    ONSAGER,
+    OUTPUT_KEYS,
+    PRESET_SECTION,
+    REACTION_KEYS,
+    REGION_KEYS,
+    SOLVER_KEYS,
+    SPECIES_KEYS,
+    SYMMETRIES,
+    THERMO_KEYS,
+    TOP_KEYS,
+    TRANSPORT_KEYS,
+    Boundary,
+    ButlerVolmer,
+    Case,
+    Elasticity,
+    Electrostatics,
+    MeshSpec,
+    ModelSpec,
+    OutputSpec,
+    Reaction,
+    Region,
+    SolverSpec,
+    Species,
+    Thermo,
+    Transport,
+)
+from .table import _REQUIRED, _show, _Table, _unknown_species
+
+
+def load_case(source: str | os.PathLike | dict, overrides=None) -> Case:
+    """Read and validate a case (SPEC section 2).
+
+    Parameters
+    ----------
+    source : path or dict
+        A TOML case file, or a dict of the same structure (then ``mesh.file``
+        is relative to the working directory).
+    overrides : dict or list of str, optional
+        ``{"solver.t_end": 2.0, "species.K.diffusivity": 2e-9}`` or the CLI's
+        ``["solver.t_end=2.0", ...]`` (VALUE read as TOML, else a bare string).
+        ``[[species]]``, ``[[region]]`` and ``[[boundary]]`` entries are
+        addressed by name, ``[[reaction]]`` entries by 0-based index.
+
+    Returns
+    -------
+    Case
+        Validated; ``raw`` holds the case as run (after overrides, with
+        ``mesh.file`` made absolute) and ``warnings`` the keys without effect.
+
+    Raises
+    ------
+    CaseError
+        One line naming the key, value or file at fault.
+    """
+    raw, path, folder = _read_source(source)
+    apply_overrides(raw, overrides)
+    return _CaseReader(raw, path, folder).read()
+
+
+def _read_source(source) -> tuple[dict, Path | None, Path]:
+    """The case as a plain dict, the case file (or None) and the folder of relative paths."""
+    if isinstance(source, dict):
+        return _plain(copy.deepcopy(source)), None, Path.cwd()
+    if not isinstance(source, str | os.PathLike):
+        raise CaseError(f"a case is a TOML file or a dict (got {type(source).__name__})")
+    path = Path(source)
+    try:
+        with open(path, "rb") as stream:
+            raw = tomllib.load(stream)
+    except FileNotFoundError:
+        raise CaseError(f"case file '{path}' not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"case file '{path}' is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError(f"case file '{path}' cannot be read: {exc}") from None
+    return raw, path.resolve(), path.resolve().parent
+
+
+# =============================================================================
+# The reader: TOML dict -> Case
+# =============================================================================
+
+
+class _CaseReader:
+    """Reads one case dict section by section; cross-checks follow in ``_check_case``."""
+
+    def __init__(self, raw: dict, path: Path | None, folder: Path):
+        self.root = _Table(raw, TOP_KEYS)
+        self.folder = folder
+        self.case = Case(path=path, raw=copy.deepcopy(raw))
+
+    @property
+    def kind(self) -> str:
+        return self.case.model.kind
+
+    @property
+    def names(self) -> list[str]:
+        return self.case.species_names
+
+    def read(self) -> Case:
+        case = self.case
+        case.title = self.root.string("title", "")
+        case.model = self.read_model()
+        self.reject_foreign_sections()
+        case.mesh = self.read_mesh()
+        case.species = self.read_species()
+        case.electrostatics = self.read_electrostatics()
+        case.elasticity = self.read_elasticity()
+        case.thermo = self.read_thermo()
+        case.transport = self.read_transport()
+        case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
+        case.reactions = self.read_reactions()
+        case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
+        case.solver = self.read_solver()
+        case.output = self.read_output()
+        _check_case(case)
+        if case.mesh.file is not None:
+            case.raw["mesh"]["file"] = case.mesh.file.as_posix()
+        return case
+
+    # -- sections ------------------------------------------------------------------
+    def section(self, name: str, known, required: bool = False) -> _Table:
+        if name not in self.root.data:
+            if required:
+                raise CaseError(f"[{name}] is required")
+            return _Table({}, known, f"[{name}]", name)
+        value = self.root.data[name]
+        if not isinstance(value, dict):
+            raise CaseError(f"[{name}] must be a table (got {_show(value)})")
+        return _Table(value, known, f"[{name}]", name)
+
+    def entries(self, section: str) -> list[dict]:
+        value = self.root.get(section, [])
+        if isinstance(value, dict):
+            raise CaseError(f"[{section}] must be an array of tables: write [[{section}]]")
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise CaseError(f"[[{section}]] entries must be tables")
+        return value
+
+    def read_entries(self, section: str, known, read_one) -> list:
+        """Every named ``[[section]]`` entry, read by ``read_one(table, name)``."""
+        result, seen = [], set()
+        for index, entry in enumerate(self.entries(section)):
+            name = entry.get("name")
+            if name is None:
+                raise CaseError(f"[[{section}]] entry {index + 1} has no name")
+            if not isinstance(name, str) or not name:
+                raise CaseError(f"[[{section}]] entry {index + 1}: name must be a string")
+            if name in seen:
+                raise CaseError(f"{section} {name!r} is defined twice")
+            seen.add(name)
+            result.append(
+                read_one(_Table(entry, known, f"{section} {name!r}", f"{section}.{name}"), name)
+            )
+        return result
+
+    def reject_foreign_sections(self) -> None:
+        for section, kinds in MODEL_SECTIONS.items():
+            if section in self.root.data and self.kind not in kinds:
+                raise CaseError(f"[{section}] is not used by model kind {self.kind!r}")
+
+    def has_physics(self, section: str) -> bool:
+        """[electrostatics] / [elasticity]: the preset's own physics, or the section is given.
+
+        Called after :meth:`reject_foreign_sections`, so a given section fits the kind.
+        """
+        return PRESET_SECTION.get(self.kind) == section or section in self.root.data
+
+    def read_model(self) -> ModelSpec:
+        if "model" not in self.root.data:
+            raise CaseError(f"[model] is required, with kind = {' | '.join(MODEL_KINDS)}")
+        t = self.section("model", MODEL_KEYS)
+        if not t.has("kind"):
+            raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
+        kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
+        return ModelSpec(
+            kind=kind,
+            temperature=t.number("temperature", 298.15, gt=0),
+            reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
+            gravity=self.gravity(t, kind),
+        )
+
+    def gravity(self, t: _Table, kind: str) -> list[float] | None:
+        """``[model] gravity = [gx, gy, gz]`` (m/s^2): plain numbers, one per dimension."""
+        if not t.has("gravity"):
+            return None
+        if kind not in GRAVITY_KINDS:
+            raise t.error("gravity", f"is not used by model kind {kind!r}")
+        values = t.get("gravity")
+        if isinstance(values, list) and not 1 <= len(values) <= 3:
+            raise t.error("gravity", f"needs one entry per dimension (got {len(values)})")
+        return t.numbers("gravity")
+
+    def read_mesh(self) -> MeshSpec:
+        t = self.section("mesh", MESH_KEYS, required=True)
+        if t.has("file") == t.has("generate"):
+            given = "both" if t.has("file") else "neither"
+            raise CaseError(f"[mesh] needs exactly one of file or generate (got {given})")
+        spec = MeshSpec(
+            scale=t.number("scale", 1.0, gt=0),
+            axisymmetric=t.boolean("axisymmetric", False),
+            symmetry=t.choice("symmetry", "planar", SYMMETRIES),
+        )
+        if spec.axisymmetric and spec.symmetry != "planar":
+            raise CaseError(
+                f"[mesh] axisymmetric (2D) and symmetry = {spec.symmetry!r} (1D) exclude each other"
+            )
+        if t.has("file"):
+            spec.file = self.mesh_file(t)
+        else:
+            spec.generate = _read_generate(t.table("generate", GENERATE_KEYS), spec)
+        return spec
+
+    def mesh_file(self, t: _Table) -> Path:
+        text = t.string("file")
+        if not text.strip():
+            raise t.error("file", "is empty")
+        path = (self.folder / Path(text).expanduser()).resolve()
+        if not path.is_file():
+            raise CaseError(f"[mesh] file '{text}' not found (looked for {path})")
+        return path
+
+    def read_species(self) -> list[Species]:
+        if not self.entries("species"):
+            raise CaseError("at least one [[species]] is required")
+        species = self.read_entries("species", SPECIES_KEYS, self.read_one_species)
+        _check_output_names([s.name for s in species])
+        return species
+
+    def read_one_species(self, t: _Table, name: str) -> Species:
+        _check_species_name(name)
+        if t.has("diffusivity") and t.has("mobility"):
+            raise CaseError(f"species {name!r}: give diffusivity or mobility, not both")
+        mobility = t.number("mobility", None, ge=0)
+        if mobility is not None:
+            diffusivity = mobility * GAS_CONSTANT * self.case.model.temperature
+        else:
+            diffusivity = t.number("diffusivity", 0.0, ge=0)
+        return Species(
+            name=name,
+            charge=t.integer("charge", 0),
+            diffusivity=diffusivity,
+            initial=t.value("initial", 0.0, ge=0, static=True),
+            regions=t.names("regions"),
+            activity_coefficient=t.number("activity_coefficient", 1.0, gt=0),
+            partial_molar_volume=t.number("partial_molar_volume", 0.0),
+            standard_potential=t.number("standard_potential", 0.0),
+            mobility=mobility,
+            molar_mass=t.number("molar_mass", 0.0, ge=0),
+        )
+
+    def read_electrostatics(self) -> Electrostatics | None:
+        if not self.has_physics("electrostatics"):
+            return None
+        t = self.section("electrostatics", ELECTROSTATICS_KEYS)
+        return Electrostatics(
+            relative_permittivity=t.number("relative_permittivity", 78.5, gt=0),
+            electroneutral=t.boolean("electroneutral", False),
+        )
+
+    def read_elasticity(self) -> Elasticity | None:
+        if not self.has_physics("elasticity"):
+            return None
+        t = self.section("elasticity", ELASTICITY_KEYS)
+        return Elasticity(
+            youngs_modulus=t.number("youngs_modulus", 200e9, gt=0),
+            poisson_ratio=t.number("poisson_ratio", 0.3, gt=-1, lt=0.5),
+            chemical_expansion=t.boolean("chemical_expansion", True),
+            stress_free_concentration=self.stress_free_concentration(t),
+            plane=t.choice("plane", "strain", ("strain", "stress")),
+        )
+
+    def stress_free_concentration(self, t: _Table) -> dict[str, float]:
+        """c_0 of every species: one number for all, or a table (missing species: 0)."""
+        key = "stress_free_concentration"
+        if isinstance(t.get(key), dict):
+            given = t.species_map(key, self.names, lambda s, n: s.number(n, ge=0))
+            return {name: given.get(name, 0.0) for name in self.names}
+        value = t.number(key, 0.0, ge=0)
+        return {name: value for name in self.names}
+
+    def read_thermo(self) -> Thermo | None:
+        if self.kind != ONSAGER:
+            return None
+        t = self.section("thermo", THERMO_KEYS)
+        model = t.choice("model", "ideal", ("ideal", "regular", "expression"))
+        return Thermo(
+            model=model,
+            interactions=self.interactions(t),
+            free_energy=self.free_energy(t, model),
+            gradient_energy=t.number("gradient_energy", 0.0, ge=0),
+            reference_concentration=t.number("reference_concentration", None, gt=0),
+        )
+
+    def interactions(self, t: _Table) -> dict[tuple[str, str], float]:
+        """W_ij by sorted species pair from keys "A-B"."""
+        if not t.has("interactions"):
+            return {}
+        table, pairs, keys = t.table("interactions"), {}, {}
+        for key in table.data:
+            parts = [part.strip() for part in key.split("-")]
+            if len(parts) != 2:
+                raise t.error("interactions", f"key {key!r} must name two species as 'A-B'")
+            for name in parts:
+                if name not in self.names:
+                    raise t.error(
+                        "interactions", f"key {key!r} {_unknown_species(name, self.names)}"
+                    )
+            if parts[0] == parts[1]:
+                raise t.error("interactions", f"key {key!r}: a species cannot interact with itself")
+            pair = tuple(sorted(parts))
+            if pair in pairs:
+                raise t.error("interactions", f"gives both {keys[pair]!r} and {key!r}")
+            pairs[pair], keys[pair] = table.number(key), key
+        return pairs
+
+    def free_energy(self, t: _Table, model: str) -> Expression | None:
+        text = t.string("free_energy", "")
+        if not text.strip():
+            if model == "expression":
+                raise CaseError("[thermo] free_energy is required with model = 'expression'")
+            return None
+        unusable = [name for name in self.names if keyword.iskeyword(name)]
+        if unusable:
+            raise CaseError(
+                f"[thermo] free_energy cannot use species {unusable[0]!r} (a Python keyword)"
+            )
+        return Expression(text, (*self.names, "R", "T"), t.where("free_energy"))
+
+    def read_transport(self) -> Transport | None:
+        if self.kind != ONSAGER:
+            return None
+        if "transport" not in self.root.data:
+            raise CaseError(
+                "[transport] is required for model kind 'onsager' "
+                '(onsager = [[...]] or "einstein", or diffusivity_matrix = [[...]])'
+            )
+        t = self.section("transport", TRANSPORT_KEYS)
+        if t.has("onsager") == t.has("diffusivity_matrix"):
+            given = "both" if t.has("onsager") else "neither"
+            raise CaseError(
+                f"[transport] needs exactly one of onsager or diffusivity_matrix (got {given})"
+            )
+        size = len(self.names)
+        if t.has("diffusivity_matrix"):
+            matrix = t.matrix("diffusivity_matrix", size, self.names)
+            _check_diffusivity_matrix(matrix)
+            return Transport(diffusivity_matrix=matrix)
+        if isinstance(t.get("onsager"), str):
+            if t.get("onsager") != "einstein":
+                raise t.error(
+                    "onsager", f'must be "einstein" or a matrix (got {t.get("onsager")!r})'
+                )
+            return Transport(onsager="einstein")
+        matrix = t.matrix("onsager", size, self.names)
+        _check_onsager_matrix(matrix, self.names)
+        return Transport(onsager=matrix)
+
+    def read_region(self, t: _Table, name: str) -> Region:
+        species = self.names
+        return Region(
+            name=name,
+            relative_permittivity=t.number("relative_permittivity", None, gt=0),
+            fixed_charge=t.number("fixed_charge", None),
+            diffusivity=t.species_map("diffusivity", species, lambda s, n: s.number(n, ge=0)),
+            activity_coefficient=t.species_map(
+                "activity_coefficient", species, lambda s, n: s.number(n, gt=0)
+            ),
+            initial=t.species_map("initial", species, lambda s, n: s.value(n, ge=0, static=True)),
+            partial_molar_volume=t.species_map(
+                "partial_molar_volume", species, lambda s, n: s.number(n)
+            ),
+            youngs_modulus=t.number("youngs_modulus", None, gt=0),
+            poisson_ratio=t.number("poisson_ratio", None, gt=-1, lt=0.5),
+        )
+
+    def read_reactions(self) -> list[Reaction]:
+        reactions = []
+        for index, entry in enumerate(self.entries("reaction")):
+            t = _Table(entry, REACTION_KEYS, f"reaction {index}", f"reaction.{index}")
+            reactions.append(_read_reaction(t, self.case.species))
+        return reactions
+
+    def read_boundary(self, t: _Table, name: str) -> Boundary:
+        present = {"electrostatics": self.case.has_electrostatics}
+        present["elasticity"] = self.case.has_elasticity
+        for keys, section in (
+            (ELECTRIC_CONDITIONS, "electrostatics"),
+            (MECHANICAL_CONDITIONS, "elasticity"),
+        ):
+            for key in keys:
+                if t.has(key) and not present[section]:
+                    raise t.error(key, f"is not used by {_without(self.kind, section)}")
+        species = self.names
+        boundary = Boundary(
+            name=name,
+            concentration=t.species_map("concentration", species, lambda s, n: s.value(n, ge=0)),
+            inward_flux=t.species_map("inward_flux", species, lambda s, n: s.value(n)),
+            mass_transfer=t.species_map("mass_transfer", species, _read_mass_transfer),
+            potential=t.value("potential", None),
+            stern_capacitance=t.number("stern_capacitance", None, gt=0),
+            surface_charge=t.value("surface_charge", None),
+            applied_current=t.value("applied_current", None, symbols=("t",)),
+            butler_volmer=self.butler_volmer(t),
+            displacement=t.vector("displacement"),
+            traction=t.vector("traction"),
+            pressure=t.value("pressure", None),
+        )
+        _check_boundary_exclusions(t, boundary)
+        if boundary.traction is not None:  # a "free" traction component is traction-free
+            boundary.traction = [0.0 if v is None else v for v in boundary.traction]
+        return boundary
+
+    def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
+        if not t.has("butler_volmer"):
+            return None
+        bv = t.table("butler_volmer", BUTLER_VOLMER_KEYS)
+        species = bv.string("species")
+        if species not in self.names:
+            raise bv.error("species", _unknown_species(species, self.names))
+        return ButlerVolmer(
+            species=species,
+            electrons=bv.integer("electrons", gt=0),
+            exchange_current=bv.number("exchange_current", gt=0),
+            alpha=bv.number("alpha", 0.5, gt=0, lt=1),
+            equilibrium_potential=bv.number("equilibrium_potential", 0.0),
+        )
+
+    def read_solver(self) -> SolverSpec:
+        t = self.section("solver", SOLVER_KEYS)
+        return SolverSpec(
+            steady=t.boolean("steady", True),
+            t_end=t.number("t_end", 1.0, gt=0),
+            dt=t.number("dt", 1e-3, gt=0),
+            adaptive=t.boolean("adaptive", True),
+            scheme=t.choice("scheme", "bdf2", ("bdf1", "bdf2")),
+            degree=t.integer("degree", 1, choices=(1, 2)),
+            displacement_degree=t.integer("displacement_degree", 1, choices=(1, 2)),
+            newton_rtol=t.number("newton_rtol", 1e-10, gt=0, lt=1),
+            newton_atol=t.number("newton_atol", 1e-12, ge=0),
+            max_newton=t.integer("max_newton", 50, ge=1),
+            linear=t.choice("linear", "auto", ("auto", "direct", "iterative")),
+            time_rtol=t.number("time_rtol", 1e-3, gt=0, lt=1),
+        )
+
+    def read_output(self) -> OutputSpec:
+        t = self.section("output", OUTPUT_KEYS)
+        times = t.numbers("times", [])
+        if not self.case.solver.steady:
+            t_end = self.case.solver.t_end
+            for k, time in enumerate(times):
+                if not 0 < time <= t_end:
+                    raise t.error(
+                        f"times[{k}]", f"must be in (0, t_end = {t_end:g}] (got {time!r})"
+                    )
+        return OutputSpec(
+            dir=t.string("dir", ""),
+            every=t.integer("every", 1, ge=1),
+            times=sorted(set(times)),
+        )

@@ -1,0 +1,360 @@
+"""The data model of a case and the vocabulary of the case file (SPEC section 2).
+
+Owns the typed dataclasses that :func:`femflux.case.load_case` returns --
+:class:`Case` and its parts (:class:`MeshSpec`, :class:`ModelSpec`,
+:class:`Species`, :class:`Boundary`, ...) -- and the words the case file may
+use: the model kinds, the keys of every section, reserved names, tolerances.
+Nothing here reads or checks input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .expressions import Expression
+
+Value = float | Expression  # a number, or an expression of x, y, z, t
+
+GENERATED_DIMENSIONS = {"interval": 1, "rectangle": 2, "box": 3}
+GENERATED_BOUNDARIES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+GENERATED_REGION = "domain"
+
+
+@dataclass
+class GenerateSpec:
+    """``[mesh] generate``: a structured interval/rectangle/box mesh."""
+
+    shape: str  # interval | rectangle | box
+    length: list[float]  # one per dimension (before scale)
+    cells: list[int]  # one per dimension
+    origin: list[float]  # one per dimension, default zeros
+    cell: str = "simplex"  # simplex | quad | hex
+
+    @property
+    def dim(self) -> int:
+        return GENERATED_DIMENSIONS[self.shape]
+
+    @property
+    def boundary_names(self) -> tuple[str, ...]:
+        """The named boundaries of the generated mesh: xmin xmax (ymin ymax (zmin zmax))."""
+        return GENERATED_BOUNDARIES[: 2 * self.dim]
+
+
+@dataclass
+class MeshSpec:
+    file: Path | None = None  # absolute path (resolved against the case file)
+    generate: GenerateSpec | None = None
+    scale: float = 1.0
+    axisymmetric: bool = False
+    symmetry: str = "planar"  # planar | cylindrical | spherical (1D only)
+
+    @property
+    def dim(self) -> int | None:
+        """The mesh dimension when it is known before reading the mesh (generated meshes)."""
+        return self.generate.dim if self.generate is not None else None
+
+
+@dataclass
+class ModelSpec:
+    kind: str = "diffusion"  # diffusion | nernst-planck-poisson | stress-diffusion | onsager
+    temperature: float = 298.15  # K
+    reference_concentration: float = 1000.0  # mol/m^3
+    gravity: list[float] | None = None  # m/s^2, one entry per dimension; mu_i -= M_i g.x
+
+
+@dataclass
+class Species:
+    name: str
+    charge: int = 0
+    diffusivity: float = 0.0  # m^2/s (from `mobility` M when given: D = M R T)
+    initial: Value = 0.0  # mol/m^3
+    regions: list[str] = field(default_factory=list)  # empty: everywhere
+    activity_coefficient: float = 1.0
+    partial_molar_volume: float = 0.0  # m^3/mol
+    standard_potential: float = 0.0  # J/mol
+    mobility: float | None = None  # as given, mol m^2/(J s)
+    molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
+
+    def exists_in(self, region: str) -> bool:
+        """True where the species has unknowns (``regions`` empty means everywhere)."""
+        return not self.regions or region in self.regions
+
+
+@dataclass
+class Electrostatics:
+    relative_permittivity: float = 78.5
+    electroneutral: bool = False
+
+
+@dataclass
+class Elasticity:
+    youngs_modulus: float = 200e9
+    poisson_ratio: float = 0.3
+    chemical_expansion: bool = True
+    stress_free_concentration: dict[str, float] = field(default_factory=dict)  # per species
+    plane: str = "strain"  # strain | stress
+
+
+@dataclass
+class Thermo:
+    model: str = "ideal"  # ideal | regular | expression
+    interactions: dict[tuple[str, str], float] = field(default_factory=dict)  # sorted pair
+    free_energy: Expression | None = None  # symbols: species names, R, T
+    gradient_energy: float = 0.0
+    reference_concentration: float | None = None  # overrides [model] when set
+
+
+@dataclass
+class Transport:
+    onsager: np.ndarray | str | None = None  # (N, N) array or "einstein"
+    diffusivity_matrix: np.ndarray | None = None  # (N, N)
+
+
+@dataclass
+class Reaction:
+    equation: str
+    reactants: dict[str, int]  # species -> stoichiometric coefficient
+    products: dict[str, int]
+    reversible: bool
+    forward: float
+    backward: float = 0.0
+    regions: list[str] = field(default_factory=list)
+
+    @property
+    def species(self) -> list[str]:
+        """Every species of the reaction, reactants first."""
+        return list(dict.fromkeys([*self.reactants, *self.products]))
+
+    @property
+    def stoichiometry(self) -> dict[str, int]:
+        """Net coefficient nu_i (products - reactants) of every species of the reaction."""
+        return {
+            name: self.products.get(name, 0) - self.reactants.get(name, 0) for name in self.species
+        }
+
+
+@dataclass
+class Region:
+    name: str
+    relative_permittivity: float | None = None
+    fixed_charge: float | None = None
+    diffusivity: dict[str, float] = field(default_factory=dict)
+    activity_coefficient: dict[str, float] = field(default_factory=dict)
+    initial: dict[str, Value] = field(default_factory=dict)
+    partial_molar_volume: dict[str, float] = field(default_factory=dict)
+    youngs_modulus: float | None = None
+    poisson_ratio: float | None = None
+
+
+@dataclass
+class MassTransfer:
+    coefficient: Value  # m/s
+    bulk: Value  # mol/m^3
+
+
+@dataclass
+class ButlerVolmer:
+    species: str
+    electrons: int
+    exchange_current: float  # A/m^2
+    alpha: float = 0.5
+    equilibrium_potential: float = 0.0  # V
+
+
+@dataclass
+class Boundary:
+    name: str
+    concentration: dict[str, Value] = field(default_factory=dict)
+    inward_flux: dict[str, Value] = field(default_factory=dict)
+    mass_transfer: dict[str, MassTransfer] = field(default_factory=dict)
+    potential: Value | None = None
+    stern_capacitance: float | None = None
+    surface_charge: Value | None = None
+    applied_current: Value | None = None
+    butler_volmer: ButlerVolmer | None = None
+    displacement: list[Value | None] | None = None  # None entry = "free"
+    traction: list[Value] | None = None
+    pressure: Value | None = None
+
+
+@dataclass
+class SolverSpec:
+    steady: bool = True
+    t_end: float = 1.0
+    dt: float = 1e-3
+    adaptive: bool = True
+    scheme: str = "bdf2"
+    degree: int = 1
+    displacement_degree: int = 1
+    newton_rtol: float = 1e-10
+    newton_atol: float = 1e-12
+    max_newton: int = 50
+    linear: str = "auto"  # auto | direct | iterative
+    time_rtol: float = 1e-3  # extension: local time-error tolerance of adaptive steps
+
+
+@dataclass
+class OutputSpec:
+    dir: str = ""
+    every: int = 1
+    times: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    title: str = ""
+    mesh: MeshSpec = field(default_factory=MeshSpec)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    species: list[Species] = field(default_factory=list)
+    electrostatics: Electrostatics | None = None
+    elasticity: Elasticity | None = None
+    thermo: Thermo | None = None
+    transport: Transport | None = None
+    reactions: list[Reaction] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
+    boundaries: list[Boundary] = field(default_factory=list)
+    solver: SolverSpec = field(default_factory=SolverSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    path: Path | None = None  # the case file, when read from one
+    raw: dict[str, Any] = field(default_factory=dict)  # the case as run (after overrides)
+    warnings: list[str] = field(default_factory=list)
+
+    def species_by_name(self, name: str) -> Species:
+        return next(s for s in self.species if s.name == name)
+
+    @property
+    def species_names(self) -> list[str]:
+        return [s.name for s in self.species]
+
+    @property
+    def charged_species(self) -> list[Species]:
+        return [s for s in self.species if s.charge != 0]
+
+    @property
+    def has_electrostatics(self) -> bool:
+        """phi is solved: kind nernst-planck-poisson, or stress-diffusion with [electrostatics]."""
+        return self.electrostatics is not None
+
+    @property
+    def has_elasticity(self) -> bool:
+        """u is solved: kind stress-diffusion, or nernst-planck-poisson with [elasticity]."""
+        return self.elasticity is not None
+
+    @property
+    def transient(self) -> bool:
+        return not self.solver.steady
+
+    @property
+    def reference_concentration(self) -> float:
+        """c_ref of the RT ln(c/c_ref) terms: [thermo] overrides [model] when set."""
+        if self.thermo is not None and self.thermo.reference_concentration is not None:
+            return self.thermo.reference_concentration
+        return self.model.reference_concentration
+
+    def region_by_name(self, name: str) -> Region | None:
+        return next((r for r in self.regions if r.name == name), None)
+
+
+# =============================================================================
+# Vocabulary of the case file
+# =============================================================================
+
+DIFFUSION, NPP, STRESS, ONSAGER = MODEL_KINDS = (
+    "diffusion",
+    "nernst-planck-poisson",
+    "stress-diffusion",
+    "onsager",
+)
+MODEL_SECTIONS = {  # section -> the model kinds that may hold it
+    "electrostatics": (NPP, STRESS),
+    "elasticity": (STRESS, NPP),
+    "thermo": (ONSAGER,),
+    "transport": (ONSAGER,),
+}
+# nernst-planck-poisson and stress-diffusion are presets of one species-transport
+# law: each always has its own physics (section optional) and has the other's
+# when that section is given.
+PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
+GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
+ARRAY_SECTIONS = ("species", "reaction", "region", "boundary")
+TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output")
+MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
+GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
+MODEL_KEYS = ("kind", "temperature", "reference_concentration", "gravity")
+SPECIES_KEYS = (
+    "name",
+    "charge",
+    "diffusivity",
+    "mobility",
+    "initial",
+    "regions",
+    "activity_coefficient",
+    "partial_molar_volume",
+    "standard_potential",
+    "molar_mass",
+)
+ELECTROSTATICS_KEYS = ("relative_permittivity", "electroneutral")
+ELASTICITY_KEYS = (
+    "youngs_modulus",
+    "poisson_ratio",
+    "chemical_expansion",
+    "stress_free_concentration",
+    "plane",
+)
+THERMO_KEYS = ("model", "interactions", "free_energy", "gradient_energy", "reference_concentration")
+TRANSPORT_KEYS = ("onsager", "diffusivity_matrix")
+REACTION_KEYS = ("equation", "forward", "backward", "regions")
+REGION_KEYS = (
+    "name",
+    "relative_permittivity",
+    "fixed_charge",
+    "diffusivity",
+    "activity_coefficient",
+    "initial",
+    "partial_molar_volume",
+    "youngs_modulus",
+    "poisson_ratio",
+)
+SPECIES_CONDITIONS = ("concentration", "inward_flux", "mass_transfer")
+ELECTRIC_CONDITIONS = (
+    "potential",
+    "stern_capacitance",
+    "surface_charge",
+    "applied_current",
+    "butler_volmer",
+)
+MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
+BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS)
+MASS_TRANSFER_KEYS = ("coefficient", "bulk")
+BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential")
+SOLVER_KEYS = (
+    "steady",
+    "t_end",
+    "dt",
+    "adaptive",
+    "scheme",
+    "degree",
+    "displacement_degree",
+    "newton_rtol",
+    "newton_atol",
+    "max_newton",
+    "linear",
+    "time_rtol",
+)
+TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
+OUTPUT_KEYS = ("dir", "every", "times")
+
+RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
+RESERVED_NAMES += ("x", "y", "z", "t")
+SPECIES_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+REACTION_TERM = re.compile(r"\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
+GENERATED_CELLS = {"interval": ("simplex",), "rectangle": ("simplex", "quad")}
+GENERATED_CELLS["box"] = ("simplex", "hex")
+SYMMETRIES = ("planar", "cylindrical", "spherical")
+ELECTRONEUTRAL_RTOL = 1e-9  # SPEC 2.3: |sum z_i c_i + X| <= 1e-9 max |z_i c_i|
+MATRIX_RTOL = 1e-10  # symmetry / definiteness of matrices, relative to their norm
