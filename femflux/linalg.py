@@ -502,7 +502,7 @@ class _NodeBlocks:
         self.gather = self.fill = self.bsr = None
 
     def __call__(self, A: sp.csr_matrix) -> sp.bsr_matrix:
-        from .jacobian import same_array
+        from .fem import same_array
 
         A = A.tocsr()
         if self.indptr is None or not (same_array(A.indptr, self.indptr)

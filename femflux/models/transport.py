@@ -33,9 +33,17 @@ from scipy.constants import R as GAS_CONSTANT
 from ..case import Case, Reaction
 from ..errors import CaseError
 from ..expressions import Expression, evaluate
-from ..fem import Pattern, PointSet, Space, cell_points, facet_points, facet_prolongation
-from ..fluxes import EdgeAveragedFlux, drift_flux
-from ..jacobian import BlockSum
+from ..fem import (
+    BlockSum,
+    EdgeAveragedFlux,
+    Pattern,
+    PointSet,
+    Space,
+    cell_points,
+    drift_flux,
+    facet_points,
+    facet_prolongation,
+)
 from ..mesh import FemMesh
 
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fem import Pattern, Space, is_simplex
+from .pattern import Pattern
+from .space import Space, is_simplex
 
 
 def bernoulli(x: np.ndarray) -> np.ndarray:
