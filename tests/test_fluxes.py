@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import skfem
 
-from femflux.fem import Space
-from femflux.fluxes import EdgeAveragedFlux, GalerkinDriftFlux
+from femflux.fem import EdgeAveragedFlux, GalerkinDriftFlux, Space
 from femflux.mesh import FemMesh
 
 

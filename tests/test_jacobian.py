@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from femflux.jacobian import BlockSum
+from femflux.fem import BlockSum
 
 
 def _pieces(rng, density=0.3):

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fem import Pattern, Space, is_simplex
+from .pattern import Pattern
+from .space import Space, is_simplex
 
 
 def bernoulli(x: np.ndarray) -> np.ndarray:
@@ -36,16 +37,6 @@ def bernoulli(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         big = xs / np.expm1(xs)
     return np.where(small, 1.0 - 0.5 * x + x * x / 12.0, big)
-
-
-def bernoulli_derivative(x: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """dB/dx = B(x) (1 - B(x)) / x - B(x), -1/2 at 0 (``b`` = B(x) if known)."""
-    x = np.asarray(x, dtype=float)
-    small = np.abs(x) < 1e-3
-    xs = np.where(small, 1.0, x)
-    b = bernoulli(xs) if b is None else np.where(small, 1.0, b)
-    big = b * (1.0 - b) / xs - b
-    return np.where(small, -0.5 + x / 6.0 - x**3 / 180.0, big)
 
 
 def bernoulli_tables(x: np.ndarray):
@@ -77,15 +68,6 @@ def bernoulli_tables(x: np.ndarray):
         g_plus[near] = -0.5 + xs / 6.0 - xs * x2 / 180.0
         g_minus[near] = -0.5 - xs / 6.0 + xs * x2 / 180.0
     return b_plus, b_minus, g_plus, g_minus
-
-
-def centroid_flux(space: Space, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
-    """(dim, nel) J per element: -k (grad a + a_mean grad psi) (for output)."""
-    grad_a = space.gradient(a)
-    if psi is None:
-        return -k * grad_a
-    a_mean = a[space.element_dofs].mean(axis=0)
-    return -k * (grad_a + a_mean * space.gradient(psi))
 
 
 class EdgeAveragedFlux:
@@ -180,8 +162,6 @@ class EdgeAveragedFlux:
         dP = self._pattern(cols, n_cols).assemble(np.concatenate([-G, -G, G, G]))
         return residual, dA, dP
 
-    def flux_at_centroids(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None):
-        return centroid_flux(self.space, k, a, psi)
 
 class GalerkinDriftFlux:
     """Galerkin drift-diffusion term int k (grad a + a grad psi) . grad v dx."""
@@ -210,9 +190,6 @@ class GalerkinDriftFlux:
         r = np.einsum("ideq,deq,eq->ie", G, flux, kk)
         residual = np.bincount(s.element_dofs.ravel(), weights=r.ravel(), minlength=s.n)
         return residual, dA, dP
-
-    def flux_at_centroids(self, k, a, psi):
-        return centroid_flux(self.space, k, a, psi)
 
 
 def drift_flux(space: Space):
