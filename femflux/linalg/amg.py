@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import NewtonFailure
-from ..jacobian import same_array
+from ..fem import same_array
 from .sparse import _shifted, _without_zeros
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from ..case import Case, Expression
+from ..case import Case, Expression, evaluate
 from ..errors import CaseError
 from ..fem import (
     BlockSum,
@@ -40,7 +40,7 @@ from ..fem import (
     facet_prolongation,
 )
 from ..mesh import FemMesh
-from ..physics.boundary.species import Concentration, InwardFlux, species_conditions
+from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.constants import GAS_CONSTANT
 from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
@@ -471,13 +471,6 @@ class SpeciesTransport(TransportOutput, System):
             self._patterns[key] = Pattern(row_space.element_dofs, cols,
                                           (row_space.n, col_space.n))
         return self._patterns[key]
-
-    def element_k(self, s: SpeciesField) -> np.ndarray:
-        """k = D / gamma on each element of the species' space (cached)."""
-        if s.name not in self._element_k:
-            region = self.fem_mesh.region_ids[s.space.elements]
-            self._element_k[s.name] = (s.diffusivity / s.gamma)[region]
-        return self._element_k[s.name]
 
     # -- species fluxes: J = -(D/gamma)(grad a + a grad psi) -----------------------
 
