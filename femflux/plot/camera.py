@@ -23,11 +23,7 @@ _CAMERAS = {
     "z": ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
     "back": ((-1.0, -1.0, -1.0), (0.0, 0.0, 1.0)),
 }
-
-
 _BAR_BOTTOM = 0.17  # fraction of the window height kept for the colour bar
-
-
 _TOP_MARGIN = 0.07  # fraction kept for the time label
 
 

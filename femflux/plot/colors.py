@@ -15,8 +15,6 @@ _COLORMAPS = {
     "signed": "RdBu_r",
     "stress": "plasma",
 }
-
-
 _CENTRED = {"phi", "signed"}  # diverging maps, centred on 0 when the range spans 0
 
 

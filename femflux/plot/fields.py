@@ -20,14 +20,8 @@ if TYPE_CHECKING:
 
 
 _AXES = "xyz"
-
-
 _TENSOR_SUFFIX = {a + b: 3 * i + j for i, a in enumerate(_AXES) for j, b in enumerate(_AXES)}
-
-
 _INTERNAL = {"vtkOriginalPointIds", "vtkOriginalCellIds", "vtkGhostType", "vtkValidPointMask"}
-
-
 _SCALAR = "femflux_scalar"  # the array a picture is coloured by
 
 

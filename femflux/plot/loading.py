@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pyvista as pv
 
 
+# File extensions read as results by plot_result; anything else is a mesh file.
 _RESULT_EXTENSIONS = {".vtu", ".vtk", ".vtp", ".vts", ".vtr", ".vti", ".pvtu", ".pvd"}
 
 

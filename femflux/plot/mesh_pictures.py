@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..results.vtk import points_3d, to_pyvista
+from femflux.results.vtk import points_3d, to_pyvista
+
 from .annotations import _add_text, _font
 from .camera import _CAMERAS, _fit, _middle_axis, _size
 from .colors import _rgb, tag_colors
 from .drawing import _surface
 from .loading import _as_fem_mesh
 from .render import _new_plotter, _off_screen, _save_screenshot
-from .view import _Options
+from .view import _window
 
 if TYPE_CHECKING:
     import pyvista as pv
@@ -62,7 +63,7 @@ def plot_mesh(source: Any, out: str | Path | None = None, window=(1200, 900)) ->
     +x+y+z and from -x-y-z; untagged outer faces are pale grey.  Writes a PNG
     of ``window`` pixels when ``out`` is given; returns the (open) plotter.
     """
-    window = _Options(window=window).window
+    window = _window(window)
     fem = _as_fem_mesh(source)
     grid = to_pyvista(fem)
     colors = tag_colors(fem)
