@@ -25,6 +25,7 @@ _CELL_TYPES = {(1, 2): "line", (2, 3): "triangle", (2, 4): "quad", (3, 4): "tetr
                (3, 8): "hexahedron", (3, 6): "wedge"}
 _VTK_CELL_TYPES = {"line": 3, "triangle": 5, "quad": 9, "tetra": 10, "hexahedron": 12, "wedge": 13}
 _SKFEM_TO_VTK_HEX = [0, 3, 6, 2, 1, 5, 7, 4]
+_CHUNK = 1 << 16  # tetrahedra per orientation check
 
 
 def to_meshio(
@@ -93,9 +94,14 @@ def points_3d(mesh: Any) -> np.ndarray:
 
 
 def _positive_tets(points: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Tetrahedra reordered where needed so that VTK sees positive volumes."""
-    a, b, c, d = (points[t[i]] for i in range(4))
-    negative = np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) < 0
+    """Tetrahedra reordered where needed so that VTK sees positive volumes (by
+    chunks: large results are written without large temporaries)."""
+    negative = np.empty(t.shape[1], dtype=bool)
+    for start in range(0, t.shape[1], _CHUNK):
+        a, b, c, d = (points[t[i, start:start + _CHUNK]] for i in range(4))
+        negative[start:start + _CHUNK] = np.einsum("ij,ij->i", np.cross(b - a, c - a), d - a) < 0
+    if not negative.any():
+        return t
     t = t.copy()
     t[1, negative], t[2, negative] = t[2, negative], t[1, negative]
     return t
