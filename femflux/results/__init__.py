@@ -1,0 +1,17 @@
+"""The results of a run (SPEC section 3): fields, summary, and the results folder.
+
+- :mod:`.result` -- ``Result`` and ``Frame``; ``Result.save``, ``Result.plot``.
+- :mod:`.writers` -- the atomic results folder: ``write_folder``,
+  ``write_vtu``, ``write_pvd``, ``summary.json``.
+- :mod:`.case_toml` -- ``dump_toml``, the writer of ``case.toml``.
+- :mod:`.vtk` -- ``to_meshio`` and ``to_pyvista``, the one conversion of a
+  mesh and its fields to VTK (files and pictures both use it).
+"""
+
+from .case_toml import dump_toml
+from .result import Frame, Result
+from .vtk import to_meshio, to_pyvista
+from .writers import write_folder, write_pvd, write_vtu
+
+__all__ = ["Frame", "Result", "dump_toml", "to_meshio", "to_pyvista", "write_folder",
+           "write_pvd", "write_vtu"]

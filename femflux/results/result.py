@@ -1,0 +1,63 @@
+"""The results of a run: ``Result`` (point and cell fields on the mesh, the
+summary, the frames of a transient run) and ``Frame``; ``Result.save`` writes
+the results folder (see :mod:`femflux.results.writers`) and ``Result.plot``
+draws it (with :mod:`femflux.plot`, imported when called).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from femflux.case import Case
+from femflux.mesh import FemMesh
+
+from .vtk import to_pyvista
+from .writers import write_folder
+
+
+@dataclass
+class Frame:
+    """One written state of a transient run."""
+
+    t: float
+    point_data: dict[str, np.ndarray]
+    cell_data: dict[str, np.ndarray]
+
+
+@dataclass
+class Result:
+    """A solved case: point fields on the mesh vertices, cell fields, summary.
+
+    ``fields[name]`` is an array over ``mesh.mesh.p`` (vertices); vectors and
+    tensors have shape (nvertices, 3) and (nvertices, 9).
+    """
+
+    case: Case
+    mesh: FemMesh
+    fields: dict[str, np.ndarray]
+    cell_fields: dict[str, np.ndarray]
+    summary: dict
+    series: list[Frame] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.summary.get("converged", False))
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the results folder of SPEC section 3 atomically; return its path."""
+        return write_folder(self, directory)
+
+    def plot(self, field: str | None = None, **options):
+        """A PyVista plotter of ``field`` (off-screen when there is no display)."""
+        from femflux.plot import plot_result
+
+        options.setdefault("summary", self.summary)
+        return plot_result(self.to_pyvista(), field=field, **options)
+
+    def to_pyvista(self):
+        """The final state as a ``pyvista.UnstructuredGrid``."""
+        return to_pyvista(self.mesh, self.fields, self.cell_fields)
