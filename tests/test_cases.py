@@ -66,7 +66,7 @@ def _copper_current(phi_m, i0=1.0, alpha=0.5, n=2, e_eq=0.34, c_ref=1000.0, d_cu
     electrode (phi_bulk = 0); Butler-Volmer (SPEC 4.2) closes for c_s."""
     from scipy.optimize import brentq
 
-    from femflux.models.nernst_planck import FARADAY
+    from femflux.physics.constants import FARADAY
 
     vt = 8.314462618 * 298.15 / FARADAY
     i_lim = -2 * n * FARADAY * d_cu * c_bulk / length
@@ -87,7 +87,7 @@ def test_copper_polarisation_open_circuit_and_limiting_current():
     sys.path.insert(0, str(CASES))
     from copper_polarisation import limiting_current, polarisation_curve
 
-    from femflux.models.nernst_planck import FARADAY
+    from femflux.physics.constants import FARADAY
 
     vt = 8.314462618 * 298.15 / FARADAY
     nernst = 0.34 + vt / 2 * np.log(10.0 / 1000.0)  # phi_M - phi_bulk at i = 0

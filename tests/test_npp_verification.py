@@ -13,7 +13,7 @@ from scipy.constants import R, epsilon_0, physical_constants
 from scipy.optimize import brentq
 
 import femflux
-from femflux.models.nernst_planck import NernstPlanckPoisson
+from femflux.physics.fields.electric import ElectricPotential
 from femflux.simulation import prepare, solve
 from femflux.solver import NewtonOptions, Stats, solve_steady
 
@@ -254,7 +254,7 @@ def test_donnan_potential_of_a_fixed_charge_membrane(tmp_path):
 
 
 def _smeared(monkeypatch):
-    monkeypatch.setattr(NernstPlanckPoisson, "interface_groups", lambda self: None)
+    monkeypatch.setattr(ElectricPotential, "interface_groups", lambda self: None)
 
 
 def _donnan_cation(c, X):
@@ -308,7 +308,7 @@ def test_donnan_jump_is_sharp_in_electroneutral_mode(tmp_path, geometry, monkeyp
     c_plus = _donnan_cation(c, X)
     donnan = -VT * np.log(c_plus / c)
     model, snap, sides = _interface_sides(femflux.load_case(data), 100e-9)
-    assert model.phi_space.broken and len(sides["membrane"]["K"]) >= 1
+    assert model.electric.space.broken and len(sides["membrane"]["K"]) >= 1
     membrane, bath = sides["membrane"], sides["bath_left"]
     np.testing.assert_allclose(membrane["K"], c_plus, rtol=1e-8)
     np.testing.assert_allclose(membrane["Cl"], c**2 / c_plus, rtol=1e-8)
@@ -554,7 +554,7 @@ def _npp_mms_error(n):
                 for b in names])
     _, model = prepare(case)
     model.sources = {"P": lambda x, t: f_p(x[0], x[1]), "M": lambda x, t: f_m(x[0], x[1])}
-    model.charge_source = lambda x, t: f_phi(x[0], x[1])
+    model.electric.charge_source = lambda x, t: f_phi(x[0], x[1])
     snap = solve_steady(model, NewtonOptions(), "direct", Stats())
     exact = sp.lambdify((X_, Y_), cp, "numpy")
     return l2_error(model, "P", snap.x, lambda x: exact(x[0], x[1]))
@@ -601,7 +601,7 @@ def test_npp_jacobian_with_donnan_interfaces(tmp_path, variant):
                           "regions": ["bath_left", "bath_right"]}],
                electrostatics={"electroneutral": True})
     _, model = prepare(case)
-    assert model.ties is not None and model.phi_space.broken
+    assert model.ties is not None and model.electric.space.broken
     rng = np.random.default_rng(1)
     x = model.initial_state() + 0.1 * rng.random(model.n) * model.x_scale
     assert jacobian_error(model, x) < 1e-5

@@ -19,7 +19,7 @@ from scipy.constants import R
 import femflux
 from femflux.errors import CaseError
 from femflux.simulation import prepare, solve
-from femflux.solver import NewtonOptions, Stats, solve_steady
+from femflux.solver import NewtonOptions, Stats, consistent_initial_state, solve_steady
 
 T = 300.0
 RT = R * T
@@ -69,7 +69,7 @@ def _sigma_h_exact(x, plane):
 def test_stressed_rod_flux_at_t0(plane):
     """Uniform c in a linear sigma_h field: J = D c Omega/(RT) dsigma_h/dx at t = 0."""
     _, model = prepare(_bent_rod(plane))
-    x0 = model.initial_state()  # equilibrated displacement and sigma_h
+    x0 = consistent_initial_state(model)  # equilibrated displacement and sigma_h
     fields = model.point_fields(x0)
     p = model.fem_mesh.mesh.p
     interior = (np.abs(p[0]) < A_ROD * (1 - 1e-9)) & (p[1] > 1e-9 * L_ROD) \
@@ -326,9 +326,9 @@ def test_lame_sphere_3d_octant_closed_hydrogen(tmp_path, two_way):
     x = snap.x
     expansion = OMEGA_H * (c_avg - c_0) / 3 if two_way else 0.0
     # displacement at every P2 dof: radial = Lame (+ expansion), no tangential part
-    xu = model.u_space.x
+    xu = model.elastic.u_space.x
     r = np.linalg.norm(xu, axis=0)
-    u = model.displacement(x)
+    u = model.elastic.displacement(x)
     u_r = np.einsum("in,in->n", u, xu / r)
     u_exact = _lame_displacement(r) + expansion * r
     scale = np.abs(u_exact).max()
@@ -337,8 +337,8 @@ def test_lame_sphere_3d_octant_closed_hydrogen(tmp_path, two_way):
     if two_way:  # the expansion is as large as the elastic displacement
         assert expansion * B_OUT > 0.5 * _lame_displacement(B_OUT)
     # stresses at the Gauss points, in spherical components
-    sigma = model.stress_at_points(x).reshape(3, 3, -1)
-    xq = model.qpoints.x
+    sigma = model.elastic.stress_at_points(x).reshape(3, 3, -1)
+    xq = model.elastic.qpoints.x
     rq = np.linalg.norm(xq, axis=0)
     n = xq / rq
     s_rr = np.einsum("in,ijn,jn->n", n, sigma, n)
@@ -540,7 +540,8 @@ def _mms_error(n, geometry="planar"):
                                    "stress_free_concentration": c0})
     _, model = prepare(case)
     model.sources = {"c": lambda x, t: f_c(x[0], x[1])}
-    model.body_force = lambda x, t: np.stack([f(x[0], x[1]) * np.ones_like(x[0]) for f in f_u])
+    model.elastic.body_force = lambda x, t: np.stack([f(x[0], x[1]) * np.ones_like(x[0])
+                                                      for f in f_u])
     snap = solve_steady(model, NewtonOptions(), "direct", Stats())
     exact = sp.lambdify((X_, Y_), c_ex, "numpy")
     return l2_error(model, "c", snap.x, lambda x: exact(x[0], x[1]))
@@ -593,7 +594,7 @@ def _jacobian_case(variant):
 def test_jacobian_matches_finite_differences(variant):
     _, model = prepare(_jacobian_case(variant))
     rng = np.random.default_rng(2)
-    x = model.initial_state() + 0.3 * rng.random(model.n) * model.x_scale
+    x = consistent_initial_state(model) + 0.3 * rng.random(model.n) * model.x_scale
     assert jacobian_error(model, x) < 1e-5
     if variant == "free-body":
         g, G, _ = model.constraints(x, True)
@@ -713,7 +714,7 @@ def test_case_hydrogen_notched_plate():
 def test_case_stressed_rod():
     case = femflux.load_case(CASES / "stressed_rod.toml")
     _, model = prepare(case)
-    x0 = model.initial_state()
+    x0 = consistent_initial_state(model)
     J = model.cell_fields(x0)["J_H"]
     a = OMEGA_H * 1e12 / (3 * RT)  # Omega k / (3 RT), 1/m
     assert np.median(J[:, 0]) == pytest.approx(1e-9 * a, rel=1e-3)
@@ -772,18 +773,18 @@ def test_the_node_blocked_elastic_block_is_the_eliminated_stiffness(constrained)
                      else [{"name": "xmax", "pressure": 1e6}]),
         "solver": {"steady": True}})
     _, model = prepare(case)
-    K, perm = model._eliminated_stiffness()
-    full = model.A_u[:, model.u_offset:].toarray()
+    K, perm = model.elastic._eliminated_stiffness()
+    full = model.elastic.A_u[:, model.elastic.u_offset:].toarray()
     prescribed = np.zeros(len(full), dtype=bool)
-    for dofs, _, _ in model._mech_dirichlet:
-        prescribed[dofs - model.u_offset] = True
+    for dofs, _, _ in model.elastic._mech_dirichlet:
+        prescribed[dofs - model.elastic.u_offset] = True
     assert prescribed.sum() == (3 * 9 if constrained else 0)  # 3 x 3 nodes on xmin
     full[prescribed, :] = 0.0
     full[:, prescribed] = 0.0
-    s = model._u_ratio()
+    s = model.elastic._u_ratio()
     diagonal = np.where(prescribed, 1.0 / s, np.diag(full))
-    assert (model._rigid is None) == constrained  # free: a rigid-body border
-    np.fill_diagonal(full, diagonal * (1.0 + 1e-9 if model._rigid is not None else 1.0))
+    assert (model.elastic._rigid is None) == constrained  # free: a rigid-body border
+    np.fill_diagonal(full, diagonal * (1.0 + 1e-9 if model.elastic._rigid is not None else 1.0))
     assert isinstance(K, sparse.bsr_matrix) and K.blocksize == (3, 3)
     np.testing.assert_allclose(K.toarray(), full[perm][:, perm], rtol=1e-12,
                                atol=1e-12 * np.abs(full).max())
