@@ -21,8 +21,8 @@ import skfem
 from skfem.models.elasticity import lame_parameters, linear_elasticity
 
 import femflux
-from femflux.elasticity import VectorPattern, lame, stiffness_blocks
 from femflux.fem import Space
+from femflux.fem.elasticity import VectorPattern, lame, stiffness_blocks
 from femflux.mesh import FemMesh
 
 E, NU = 200e9, 0.3

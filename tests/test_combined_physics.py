@@ -160,6 +160,31 @@ def test_salt_in_a_bent_electroneutral_rod_moves_as_a_pair_and_sets_up_a_potenti
     assert np.max(np.abs(phi - expected)[interior]) < 1e-3 * np.max(np.abs(expected))
 
 
+def test_case_polymer_electrolyte_notch():
+    """cases/polymer_electrolyte_notch.toml: the salt pair follows
+    exp((O_Li + O_TFSI) sigma_h / (2RT)) and F phi - (O_Li - O_TFSI) sigma_h/2
+    is uniform, with the solved sigma_h; README's numbers to 1 %."""
+    from pathlib import Path
+
+    case = femflux.load_case(Path(__file__).parents[1] / "cases" / "polymer_electrolyte_notch.toml")
+    result = solve(case)
+    assert result.summary["converged"]
+    rt = R * 333.15
+    c, anion = result.fields["Li"], result.fields["TFSI"]
+    sh, phi = result.fields["sigma_h"], result.fields["phi"]
+    assert np.allclose(c, anion, rtol=1e-9)
+    assert np.ptp(result.fields["mu_Li"]) < 1e-9 * rt
+    low = np.argmin(c)
+    pair = np.log(c / c[low]) - (5e-6 + 1.5e-4) * (sh - sh[low]) / (2 * rt)
+    assert np.max(np.abs(pair)) < 1e-8
+    assert np.ptp(FARADAY * phi - (5e-6 - 1.5e-4) * sh / 2) < 1e-8 * rt
+    peak = np.argmax(c)
+    assert result.mesh.mesh.p[:, peak] == pytest.approx([5e-3, 0.0], abs=1e-9)  # notch root
+    assert c[peak] / 1000.0 == pytest.approx(4.40, rel=1e-2)
+    assert sh[peak] == pytest.approx(57.9e6, rel=1e-2)
+    assert phi[peak] == pytest.approx(-0.0398, rel=1e-2)
+
+
 # -- gravity --------------------------------------------------------------------------
 
 H_COL = 0.01  # m

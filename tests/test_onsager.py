@@ -16,8 +16,8 @@ from scipy.constants import R
 from scipy.special import erf
 
 import femflux
+from femflux.physics.terms.free_energy import FreeEnergy
 from femflux.simulation import prepare
-from femflux.thermo import FreeEnergy
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 

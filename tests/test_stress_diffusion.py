@@ -635,7 +635,7 @@ def test_rigid_body_motion_is_removed_and_stresses_unaffected(dim):
     u = free.fields["u"]
     assert np.abs(u.mean(axis=0)).max() < 1e-9 * np.abs(u).max()
     # the displacement differs from the constrained one by a rigid-body motion only
-    from femflux.elasticity import rigid_body_modes
+    from femflux.fem.elasticity import rigid_body_modes
 
     x = free.mesh.mesh.p
     modes = rigid_body_modes(x, "planar").reshape(dim * x.shape[1], -1)
@@ -796,8 +796,8 @@ def test_chunked_stiffness_sums_equal_the_whole_element_blocks(hoops):
     matrix of the whole-mesh element blocks, as CSR and as node-wise BSR."""
     import skfem
 
-    from femflux import elasticity as el
     from femflux.fem import Space
+    from femflux.fem import elasticity as el
     from femflux.mesh import FemMesh
 
     mesh = skfem.MeshTet.init_tensor(*(np.linspace(0, 1, 4),) * 3)

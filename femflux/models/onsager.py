@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..physics.fields import AuxiliaryField
-from ..thermo import FreeEnergy
+from ..physics.terms.free_energy import FreeEnergy
 from .transport import SpeciesTransport
 
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ... import elasticity as el
 from ...case import evaluate
 from ...fem import PointSet, Space
+from ...fem import elasticity as el
 from ...linalg import Field, fixed_solver, node_permutation
 from ...memory import trim
 from ...solver import LinearProblem
