@@ -11,7 +11,7 @@ coefficient 1).  Three flux laws:
   matrix of stiffness matrices (linear; D need not be symmetric);
 - ``onsager`` L (constant, or "einstein" L_ii = D_i c_i/RT) without gradient
   energy: mu_i = df/dc_i(c), so J_i = -sum_j L_ij(c) sum_k H_jk(c) grad c_k with
-  the Hessian H = d2f/dc dc from :mod:`femflux.thermo` (sympy -> numpy).  The
+  the Hessian H = d2f/dc dc from :mod:`femflux.physics.terms.free_energy` (sympy -> numpy).  The
   Galerkin flux is evaluated at the space's quadrature points; the exact
   Jacobian adds dL/dc H + L d3f (third derivatives, symbolic too).  With
   logarithmic (ideal) terms the Newton updates keep c > 0 by damping
@@ -33,7 +33,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..physics.fields import AuxiliaryField
+from ..physics.mobility import ConstantOnsager, Einstein, FickianDiffusivity, mobility_law
 from ..physics.terms.free_energy import FreeEnergy
+from ..physics.terms.gradient import GradientEnergy
 from .transport import SpeciesTransport
 
 
@@ -76,23 +78,7 @@ class OnsagerModel(SpeciesTransport):
         first = self.species[0].space
         self.space = first
         self.nsp = len(self.species)
-        transport, thermo = case.transport, case.thermo
-        self.fick = transport.diffusivity_matrix is not None
-        if self.fick:
-            self.diffusivity_matrix = np.asarray(transport.diffusivity_matrix, dtype=float)
-            self.energy = FreeEnergy(names, "ideal", case.model.temperature,
-                                     case.reference_concentration,
-                                     standard_potentials=[s.standard_potential
-                                                          for s in case.species])
-            self.kappa = 0.0
-            self.onsager = None
-        else:
-            self.energy = FreeEnergy.from_case(case)
-            self.kappa = float(thermo.gradient_energy) if thermo is not None else 0.0
-            self.onsager = (None if isinstance(transport.onsager, str)
-                            else np.asarray(transport.onsager, dtype=float))
-        self.einstein = not self.fick and self.onsager is None
-        self.cahn_hilliard = self.kappa > 0
+        thermo = case.thermo
         # geometry at the quadrature points of the (shared) space
         space = self.space
         self._gg = np.einsum("adeq,bdeq,eq->abeq", space.grads, space.grads, space.dx)
@@ -102,10 +88,24 @@ class OnsagerModel(SpeciesTransport):
         self._P = P
         self._M = (P.T @ sp.diags(self.points.weight) @ P).tocsr()  # lumped mass
         n = space.n
+        # the parts of the law: mobility, free energy, gradient energy
+        self.law = mobility_law(case, self._elem_D, self.RT)
+        self.fick = isinstance(self.law, FickianDiffusivity)
+        self.einstein = isinstance(self.law, Einstein)
+        self.onsager = self.law.L if isinstance(self.law, ConstantOnsager) else None
         if self.fick:
-            D = self.diffusivity_matrix
-            self._fick_matrix = sp.bmat([[D[i, j] * self._K for j in range(self.nsp)]
-                                         for i in range(self.nsp)], format="csr")
+            self.diffusivity_matrix = self.law.D
+            self._fick_matrix = self.law.block_matrix(self._K)
+            self.energy = FreeEnergy(names, "ideal", case.model.temperature,
+                                     case.reference_concentration,
+                                     standard_potentials=[s.standard_potential
+                                                          for s in case.species])
+        else:
+            self.energy = FreeEnergy.from_case(case)
+        kappa = float(thermo.gradient_energy) if thermo is not None and not self.fick else 0.0
+        self.gradient = GradientEnergy(kappa, self._K)
+        self.kappa = kappa
+        self.cahn_hilliard = kappa > 0
         self._ch_operator = None  # built on first use (needs every offset)
         self._ch_preconditioner = None
         if not self.cahn_hilliard:
@@ -134,17 +134,8 @@ class OnsagerModel(SpeciesTransport):
 
     def mobility(self, C: np.ndarray):
         """L_ij (N, N, nel, nq) at quadrature concentrations C and dL_ij/dc_m
-        (N, N, N, nel, nq), or None when L is constant."""
-        N = self.nsp
-        if self.onsager is not None:
-            L = np.broadcast_to(self.onsager[:, :, None, None], (N, N) + C.shape[1:])
-            return L, None
-        L = np.zeros((N, N) + C.shape[1:])
-        dL = np.zeros((N, N, N) + C.shape[1:])
-        for i in range(N):
-            L[i, i] = self._elem_D[i] * C[i] / self.RT
-            dL[i, i, i] = self._elem_D[i] / self.RT
-        return L, dL
+        (N, N, N, nel, nq), or None when L is constant (the mobility law)."""
+        return self.law(C)
 
     def initial_state(self) -> np.ndarray:
         x = super().initial_state()
@@ -160,7 +151,7 @@ class OnsagerModel(SpeciesTransport):
         w = self.points.weight
         fi = self.energy.chemical_potentials(self._point_concentrations(x))
         m = self._M.diagonal()
-        rhs = (self._P.T @ (w[:, None] * fi.T)).T + self.kappa * (self._K @ c.T).T
+        rhs = (self._P.T @ (w[:, None] * fi.T)).T + self.gradient.potential(c)
         return rhs / m
 
     def dirichlet(self, t: float):
@@ -311,7 +302,8 @@ class OnsagerModel(SpeciesTransport):
             blocks = []  # (row offset, column offset, constant block)
             for i in range(self.nsp):
                 blocks.append((self.mu_offsets[i], self.mu_offsets[i], self._M))
-                blocks.append((self.mu_offsets[i], self.species[i].offset, -self.kappa * self._K))
+                blocks.append((self.mu_offsets[i], self.species[i].offset,
+                               self.gradient.mu_block()))
                 if self.onsager is not None:
                     for j in range(self.nsp):
                         if self.onsager[i, j] != 0.0:
@@ -373,8 +365,7 @@ class OnsagerModel(SpeciesTransport):
         f2 = np.broadcast_to(self.energy.hessian(C)[0, 0], C.shape[1:])
         if not np.median(f2) < 0:
             return None
-        mobility = (float(self.onsager[0, 0]) if self.onsager is not None
-                    else float(np.max(self._elem_D[0]) * np.max(C) / self.RT))
+        mobility = self.law.largest(C, 0)
         omega = mobility * float(np.min(f2)) ** 2 / (4.0 * self.kappa)
         if not omega > 0:
             return None
@@ -451,9 +442,8 @@ class OnsagerModel(SpeciesTransport):
         if self.energy.needs_positive:
             C = np.maximum(C, 1e-300)
         total = float(self.points.weight @ self.energy.density(C))
-        if self.kappa > 0:
-            c = self._concentrations(x)
-            total += 0.5 * self.kappa * float(sum(ci @ (self._K @ ci) for ci in c))
+        if self.cahn_hilliard:
+            total += self.gradient.energy(self._concentrations(x))
         return total
 
 

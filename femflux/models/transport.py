@@ -23,25 +23,22 @@ kinds are presets choosing the fields (:mod:`femflux.models`).
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from ..case import Case, Expression, evaluate
-from ..errors import CaseError
 from ..fem import (
     BlockSum,
-    EdgeAveragedFlux,
-    Pattern,
     PointSet,
     Space,
     cell_points,
-    drift_flux,
     facet_points,
     facet_prolongation,
 )
 from ..mesh import FemMesh
 from ..physics.boundary.species import Concentration, species_conditions
+from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
+from ..physics.drift_diffusion import DriftDiffusion
 from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
 from ..physics.species import SpeciesField, species_coefficients
@@ -103,11 +100,7 @@ class SpeciesTransport(TransportOutput, System):
         if self.ties is not None:  # storage of the copies goes to the representative
             self._storage_matrix = (self.ties.T @ self._storage_matrix).tocsr()
         if any(self.terms.values()):
-            flux_terms = {}  # one flux term (edge weights) per space, shared by its species
-            self._flux_terms = {s.name: flux_terms.setdefault(id(s.space), drift_flux(s.space))
-                                for s in self.species}
-            self._patterns: dict[tuple, Pattern] = {}
-            self._selections: dict[tuple, sp.csr_matrix] = {}
+            self.drift_diffusion = DriftDiffusion(self)
             self._stiffness = None
         else:
             self._stiffness = sp.block_diag(
@@ -457,21 +450,6 @@ class SpeciesTransport(TransportOutput, System):
         mine = weights[name][dofs]
         return np.divide(mine, total[dofs], out=np.zeros(len(dofs)), where=total[dofs] > 0)
 
-    def _pattern(self, row_space: Space, col_space: Space) -> Pattern:
-        """Element-matrix pattern between two spaces on the row space's elements,
-        in local numbering (shared by every block with these spaces)."""
-        if row_space is col_space:
-            return row_space.pattern
-        key = (id(row_space), id(col_space))
-        if key not in self._patterns:
-            if col_space.broken:  # each element's own copies
-                cols = col_space.element_local(row_space.elements)
-            else:
-                cols = col_space.local[row_space.global_element_dofs]
-            self._patterns[key] = Pattern(row_space.element_dofs, cols,
-                                          (row_space.n, col_space.n))
-        return self._patterns[key]
-
     # -- species fluxes: J = -(D/gamma)(grad a + a grad psi) -----------------------
 
     def add_species_fluxes(self, x, t, F, pieces) -> None:
@@ -482,9 +460,7 @@ class SpeciesTransport(TransportOutput, System):
             F += self._stiffness @ x
             pieces.append((0, 0, self._stiffness))
             return
-        edge_cache: dict = {}
-        for s in self.species:
-            self._add_drift_flux(s, x, F, pieces, edge_cache)
+        self.drift_diffusion.add(x, F, pieces)
 
     def element_k(self, s: SpeciesField) -> np.ndarray:
         """k = D / gamma on each element of the species' space (cached)."""
@@ -496,68 +472,6 @@ class SpeciesTransport(TransportOutput, System):
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""
         return drift_potential(self.terms[s.name], x)
-
-    def _selection(self, s: SpeciesField, term: DriftTerm) -> sp.csr_matrix:
-        """(species dofs x field block) d psi / d(field) of one term (cached)."""
-        key = (s.name, term.name)
-        if key not in self._selections:
-            cols, width = term.columns
-            n = s.space.n
-            self._selections[key] = sp.csr_matrix(
-                (np.full(n, term.scale), (np.arange(n), cols)), shape=(n, width))
-        return self._selections[key]
-
-    def _add_drift_flux(self, s: SpeciesField, x, F, pieces, edge_cache) -> None:
-        """The drift-diffusion flux of species ``s`` (EAFE or Galerkin) with
-        psi = the sum of its terms' drifts, and its Jacobian: d/da, and
-        d/d(field) for every term linear in a field."""
-        a = x[s.slice]
-        terms = self.terms[s.name]
-        psi = drift_potential(terms, x)
-        linear = [t for t in terms if t.columns is not None]
-        term = self._flux_terms[s.name]
-        tables = None
-        if psi is not None and hasattr(term, "edge_tables"):
-            # Bernoulli tables are shared by species whose psi differ only by
-            # sign (ions of equal and opposite charge)
-            signature = tuple((t.name, t.scale) for t in terms if t.columns is not None)
-            if len(linear) == len(terms) and signature:
-                key = (id(term), signature)
-                flipped = (id(term), tuple((name, -scale) for name, scale in signature))
-                if key not in edge_cache and flipped in edge_cache:
-                    tables = term.flipped(edge_cache[flipped])
-                else:
-                    if key not in edge_cache:
-                        edge_cache[key] = term.edge_tables(psi)
-                    tables = edge_cache[key]
-        # one term linear in a field: d/dpsi straight into the field's columns
-        columns = linear[0].columns if len(linear) == 1 else None
-        if isinstance(term, EdgeAveragedFlux):  # assembled per edge
-            residual, dA, dP = term.assemble(self.element_k(s), a, psi, tables, columns)
-        else:  # Galerkin: element matrices
-            residual, dA, dP = term.assemble(self.element_k(s), a, psi)
-            dA = self._pattern(s.space, s.space).assemble(dA)
-            if psi is not None:
-                if len(linear) == 1:
-                    t0 = linear[0]
-                    field_space = self._field_space(t0)
-                    dP = self._pattern(s.space, field_space).assemble(dP)
-                else:
-                    dP = self._pattern(s.space, s.space).assemble(dP)
-        F[s.slice] += residual
-        pieces.append((s.offset, s.offset, dA))
-        if not linear:
-            return
-        if len(linear) == 1:
-            dP.data *= linear[0].scale
-            pieces.append((s.offset, linear[0].offset, dP))
-            return
-        for t in linear:  # d/d(field) = d/dpsi . d psi/d(field)
-            pieces.append((s.offset, t.offset, (dP @ self._selection(s, t)).tocsr()))
-
-    def _field_space(self, term: DriftTerm) -> Space:
-        f = self.electric if term.field == "phi" else self.elastic
-        return f.space if term.field == "phi" else f.sh_space
 
     def _species_dirichlet(self) -> np.ndarray:
         """(n,) bool: the Dirichlet dofs of the species."""
@@ -652,52 +566,10 @@ class SpeciesTransport(TransportOutput, System):
 
     # -- closed species -----------------------------------------------------
 
-    def exchanged_species(self) -> set[str]:
-        """Species that some boundary exchanges with the outside (SPEC 4.0)."""
-        names = set()
-        for b in self.case.boundaries:
-            names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
-            if b.butler_volmer is not None:
-                names.add(b.butler_volmer.species)
-        return names
-
-    def conserved_combinations(self) -> np.ndarray:
-        """(k, nspecies) combinations m with sum_i m_i dAmount_i/dt = 0 for
-        species that exchange nothing with the outside (beyond prescribed inward
-        fluxes, which must then balance)."""
-        nsp = len(self.species)
-        rows = []
-        for r in self.case.reactions:
-            row = np.zeros(nsp)
-            for name, nu in r.products.items():
-                row[self.by_name[name].index] += nu
-            for name, nu in r.reactants.items():
-                row[self.by_name[name].index] -= nu
-            rows.append(row)
-        flux_only = set()
-        for b in self.case.boundaries:
-            flux_only |= set(b.inward_flux)
-        open_species = self.exchanged_species() - (flux_only - self._dirichlet_like())
-        for name in open_species:
-            row = np.zeros(nsp)
-            row[self.by_name[name].index] = 1.0
-            rows.append(row)
-        if not rows:
-            return np.eye(nsp)
-        basis = scipy.linalg.null_space(np.array(rows))
-        return basis.T
-
-    def _dirichlet_like(self) -> set[str]:
-        names = set()
-        for b in self.case.boundaries:
-            names |= set(b.concentration) | set(b.mass_transfer)
-            if b.butler_volmer is not None:
-                names.add(b.butler_volmer.species)
-        return names
-
     def conserved(self) -> np.ndarray:
-        """Rows C with C @ F(x) = 0: the conserved combinations on the dofs."""
-        m = self.conserved_combinations()
+        """Rows C with C @ F(x) = 0: the conserved combinations of the closed
+        species (:mod:`femflux.physics.closed`) on the dofs."""
+        m = conserved_combinations(self.case)
         if len(m) == 0:
             return np.zeros((0, self.n))
         C = np.zeros((len(m), self.n))
@@ -705,28 +577,5 @@ class SpeciesTransport(TransportOutput, System):
             C[:, s.slice] = m[:, [s.index]]
         if self.ties is not None:
             C[:, self.ties.other] = 0.0  # rows of mu continuity, not of conservation
-        self._check_flux_balance(m)
+        check_flux_balance(self, m)
         return C
-
-    def _check_flux_balance(self, m: np.ndarray) -> None:
-        """A steady run whose prescribed inward fluxes cannot balance is bad input."""
-        net = np.zeros(len(self.species))
-        scale = 0.0
-        for b in self.case.boundaries:
-            for name, value in b.inward_flux.items():
-                s = self.by_name[name]
-                pts = self.boundary_points(b.name)
-                P = self.boundary_prolongation(b.name, s)
-                inflow = pts.weight * evaluate(value, pts.x, 0.0)
-                inflow = inflow[np.asarray(abs(P).sum(axis=1)).ravel() > 0]
-                net[s.index] += inflow.sum()
-                scale += np.abs(inflow).sum()
-        for row in m:
-            imbalance = float(row @ net)
-            if abs(imbalance) > 1e-9 * max(scale, 1e-300) and scale > 0:
-                names = [s.name for s in self.species if abs(row[s.index]) > 1e-12]
-                raise CaseError(
-                    f"steady run: the prescribed inward fluxes of {', '.join(names)} cannot "
-                    f"balance (net inflow {imbalance:.4g} mol/s); use a transient run or add "
-                    "a concentration or mass_transfer condition")
-

@@ -49,8 +49,15 @@ class InwardFlux(SpeciesCondition):
     """Inward flux g (mol/m^2/s): -int g v dA."""
 
     def inflow(self, t) -> np.ndarray:
+        """int g v dA per dof of the species (mol/s)."""
         pts, P = self._at_points()
         return P.T @ (pts.weight * evaluate(self.value, pts.x, t))
+
+    def point_inflow(self, t) -> np.ndarray:
+        """w g at the boundary points next to the species (mol/s)."""
+        pts, P = self._at_points()
+        inflow = pts.weight * evaluate(self.value, pts.x, t)
+        return inflow[np.asarray(abs(P).sum(axis=1)).ravel() > 0]
 
     def residual(self, x, t, F, rows, cols, vals):
         F[self.species.slice] -= self.inflow(t)

@@ -90,7 +90,7 @@ class FreeEnergy:
             if expression is None:
                 raise ValueError("model 'expression' needs an expression")
             if isinstance(expression, str):
-                from .case import Expression
+                from ...case import Expression
 
                 expression = Expression(expression, (*self.names, "R", "T"))
             f = expression.sympy.subs({sp.Symbol("R", real=True): GAS_CONSTANT,

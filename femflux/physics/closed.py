@@ -1,0 +1,84 @@
+"""Closed species: what no boundary exchanges is conserved (SPEC 4.0).
+
+A species that no boundary exchanges with the outside (no concentration,
+inward_flux, mass_transfer or butler_volmer on it) keeps its amount; with
+reactions, the combinations m with sum_i m_i nu_i = 0 for every reaction are
+kept.  A steady run then solves for the steady state with those amounts
+(bordered constraints of the solver), and its prescribed inward fluxes must
+balance along every conserved combination.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ..errors import CaseError
+from .boundary.species import InwardFlux
+
+
+def exchanged_species(case) -> set[str]:
+    """Species that some boundary exchanges with the outside."""
+    names = set()
+    for b in case.boundaries:
+        names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
+        if b.butler_volmer is not None:
+            names.add(b.butler_volmer.species)
+    return names
+
+
+def _dirichlet_like(case) -> set[str]:
+    names = set()
+    for b in case.boundaries:
+        names |= set(b.concentration) | set(b.mass_transfer)
+        if b.butler_volmer is not None:
+            names.add(b.butler_volmer.species)
+    return names
+
+
+def conserved_combinations(case) -> np.ndarray:
+    """(k, nspecies) combinations m with sum_i m_i dAmount_i/dt = 0 for
+    species that exchange nothing with the outside (beyond prescribed inward
+    fluxes, which must then balance)."""
+    index = {spec.name: i for i, spec in enumerate(case.species)}
+    nsp = len(index)
+    rows = []
+    for r in case.reactions:
+        row = np.zeros(nsp)
+        for name, nu in r.products.items():
+            row[index[name]] += nu
+        for name, nu in r.reactants.items():
+            row[index[name]] -= nu
+        rows.append(row)
+    flux_only = set()
+    for b in case.boundaries:
+        flux_only |= set(b.inward_flux)
+    open_species = exchanged_species(case) - (flux_only - _dirichlet_like(case))
+    for name in open_species:
+        row = np.zeros(nsp)
+        row[index[name]] = 1.0
+        rows.append(row)
+    if not rows:
+        return np.eye(nsp)
+    return scipy.linalg.null_space(np.array(rows)).T
+
+
+def check_flux_balance(model, m: np.ndarray) -> None:
+    """A steady run whose prescribed inward fluxes cannot balance along a
+    conserved combination ``m`` is bad input (CaseError naming the species)."""
+    net = np.zeros(len(model.species))
+    scale = 0.0
+    for c in model.conditions:
+        if not isinstance(c, InwardFlux):
+            continue
+        inflow = c.point_inflow(0.0)
+        net[c.species.index] += inflow.sum()
+        scale += np.abs(inflow).sum()
+    for row in m:
+        imbalance = float(row @ net)
+        if abs(imbalance) > 1e-9 * max(scale, 1e-300) and scale > 0:
+            names = [s.name for s in model.species if abs(row[s.index]) > 1e-12]
+            raise CaseError(
+                f"steady run: the prescribed inward fluxes of {', '.join(names)} cannot "
+                f"balance (net inflow {imbalance:.4g} mol/s); use a transient run or add "
+                "a concentration or mass_transfer condition")
