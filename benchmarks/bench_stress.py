@@ -6,7 +6,7 @@
     python benchmarks/bench_stress.py --coupled 1e6   # ... 1.03M tets
 
 Assembly compares femflux's vectorised vector-valued element matrices
-(:func:`femflux.elasticity.stiffness_matrices` + a reusable Pattern) with
+(:func:`femflux.fem.elasticity.stiffness_matrices` + a reusable Pattern) with
 scikit-fem's stock ``skfem.models.elasticity.linear_elasticity`` form on the
 same P1 tetrahedral mesh, and checks that both give the same matrix.
 """

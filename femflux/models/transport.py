@@ -35,6 +35,7 @@ from ..fem import (
     facet_prolongation,
 )
 from ..mesh import FemMesh
+from ..physics.boundary import prescribed
 from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
@@ -288,9 +289,7 @@ class SpeciesTransport(TransportOutput, System):
 
 
     def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]:
-        parts = []
-        for c in self.conditions:
-            parts += c.dirichlet(t)
+        parts = prescribed(self.conditions, t)
         for f in self.fields:
             parts += f.dirichlet(t)
         if not parts:

@@ -50,6 +50,11 @@ class BoundaryCondition:
         """Set ``out[boundary][species]``: the outward flux integral (mol/s)."""
 
 
+def prescribed(conditions, t: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(dofs, values)] of every condition's Dirichlet values at time t."""
+    return [part for c in conditions for part in c.dirichlet(t)]
+
+
 def add_coo(block, row_offset: int, col_offset: int, rows, cols, vals) -> None:
     """Append a sparse block's entries, shifted to global numbering."""
     block = sp.coo_matrix(block)

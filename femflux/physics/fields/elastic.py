@@ -33,6 +33,7 @@ from ...fem import elasticity as el
 from ...linalg import Field, fixed_solver, node_permutation
 from ...memory import trim
 from ...solver import LinearProblem
+from ..boundary import prescribed
 from ..boundary.mechanical import Displacement, Load
 from ..terms import Mechanical
 from . import AuxiliaryField
@@ -205,10 +206,7 @@ class Elasticity(AuxiliaryField):
     # -- boundary conditions ------------------------------------------------------
 
     def dirichlet(self, t: float):
-        out = []
-        for d in self.displacements:
-            out += d.dirichlet(t)
-        return out
+        return prescribed(self.displacements, t)
 
     def _load_vector(self, t: float) -> np.ndarray:
         """int t . v ds over the traction and pressure boundaries (u rows)."""

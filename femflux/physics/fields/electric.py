@@ -27,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...case import evaluate
+from ..boundary import prescribed
 from ..boundary.electric import electric_conditions
 from ..constants import FARADAY, epsilon_0
 from ..terms import Electrostatic
@@ -149,10 +150,7 @@ class ElectricPotential(AuxiliaryField):
     # -- equations --------------------------------------------------------------
 
     def dirichlet(self, t: float):
-        out = []
-        for c in self.conditions:
-            out += c.dirichlet(t)
-        return out
+        return prescribed(self.conditions, t)
 
     def boundary_dofs(self, name: str) -> np.ndarray:
         """Local dofs of phi on boundary ``name`` (every copy at broken dofs)."""
