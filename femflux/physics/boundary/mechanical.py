@@ -3,8 +3,8 @@
 - :class:`Displacement` — u_a = value on the boundary for each given
   component (``"free"`` leaves a component unconstrained); also u_r = 0 on the
   symmetry axis of axisymmetric and 1D radial geometries;
-- :class:`Load` — ``traction`` t (Pa): int t . v dA in the displacement rows;
-  ``pressure`` p (Pa, compressive positive): t = -p n.
+- :class:`Traction` — ``traction`` t (Pa): int t . v dA in the displacement rows;
+- :class:`Pressure` — ``pressure`` p (Pa, compressive positive): t = -p n.
 
 Unnamed boundaries are traction-free.
 """
@@ -51,8 +51,8 @@ class Displacement(BoundaryCondition):
 
 
 class Load(BoundaryCondition):
-    """A traction or pressure on boundary ``b``: facet quadrature of the
-    displacement space, cached."""
+    """A load on boundary ``b`` (base of :class:`Traction` and
+    :class:`Pressure`): the facet quadrature of the displacement space, cached."""
 
     def __init__(self, field, b):
         super().__init__(b)
@@ -67,18 +67,17 @@ class Load(BoundaryCondition):
         fb = skfem.FacetBasis(mesh, field.u_space.element, facets=facets, intorder=order)
         self.x = np.asarray(fb.global_coordinates())  # (dim, nf, nq)
         self.ds = fb.dx * metric(field.geometry, self.x)
-        self.values = np.stack([np.asarray(f[0]) for f in fb.basis])  # (nloc, nf, nq)
+        self.basis_values = np.stack([np.asarray(f[0]) for f in fb.basis])  # (nloc, nf, nq)
         self.normals = np.asarray(fb.normals)
         self.dofs = field.u_space.local[fb.element_dofs]  # (nloc, nf)
 
     def traction(self, t: float) -> np.ndarray:
         """(dim, nf, nq) the traction vector at the facet points (Pa)."""
-        b, dim = self.boundary, self.field.model.dim
-        flat = self.x.reshape(dim, -1)
-        if b.pressure is not None:
-            p = evaluate(b.pressure, flat, t).reshape(self.ds.shape)
-            return -p[None] * self.normals
-        return np.stack([evaluate(v, flat, t).reshape(self.ds.shape) for v in b.traction])
+        raise NotImplementedError
+
+    def values(self) -> list:
+        """The given numbers or expressions (for Newton's stress scale)."""
+        raise NotImplementedError
 
     def add_load(self, t: float, f: np.ndarray) -> None:
         """f += int t . v dA (component-major displacement rows)."""
@@ -86,13 +85,43 @@ class Load(BoundaryCondition):
         traction = self.traction(t)
         ok = self.dofs >= 0
         for a in range(self.field.model.dim):
-            contrib = np.einsum("ifq,fq->if", self.values, traction[a] * self.ds)
+            contrib = np.einsum("ifq,fq->if", self.basis_values, traction[a] * self.ds)
             f[a * n_u:(a + 1) * n_u] += np.bincount(self.dofs[ok], weights=contrib[ok],
                                                     minlength=n_u)
 
     def magnitude(self) -> float:
         """The largest |traction or pressure| at t = 0 (Pa): Newton's stress scale."""
-        b, dim = self.boundary, self.field.model.dim
-        flat = self.x.reshape(dim, -1)
-        items = [b.pressure] if b.pressure is not None else b.traction
-        return max(float(np.abs(evaluate(v, flat, 0.0)).max(initial=0.0)) for v in items)
+        flat = self.x.reshape(self.field.model.dim, -1)
+        return max(float(np.abs(evaluate(v, flat, 0.0)).max(initial=0.0))
+                   for v in self.values())
+
+
+class Traction(Load):
+    """``traction = [tx, ty, tz]`` (Pa): the surface force per area."""
+
+    def values(self) -> list:
+        return list(self.boundary.traction)
+
+    def traction(self, t: float) -> np.ndarray:
+        flat = self.x.reshape(self.field.model.dim, -1)
+        return np.stack([evaluate(v, flat, t).reshape(self.ds.shape)
+                         for v in self.boundary.traction])
+
+
+class Pressure(Load):
+    """``pressure = p`` (Pa, compressive positive): t = -p n."""
+
+    def values(self) -> list:
+        return [self.boundary.pressure]
+
+    def traction(self, t: float) -> np.ndarray:
+        flat = self.x.reshape(self.field.model.dim, -1)
+        p = evaluate(self.boundary.pressure, flat, t).reshape(self.ds.shape)
+        return -p[None] * self.normals
+
+
+def loads(field) -> list[Load]:
+    """The traction and pressure conditions of the case, in order."""
+    return [Pressure(field, b) if b.pressure is not None else Traction(field, b)
+            for b in field.model.case.boundaries
+            if b.traction is not None or b.pressure is not None]

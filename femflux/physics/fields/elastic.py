@@ -34,7 +34,7 @@ from ...linalg import Field, fixed_solver, node_permutation
 from ...memory import trim
 from ...solver import LinearProblem
 from ..boundary import prescribed
-from ..boundary.mechanical import Displacement, Load
+from ..boundary.mechanical import Displacement, loads
 from ..terms import Mechanical
 from . import AuxiliaryField
 
@@ -93,8 +93,7 @@ class Elasticity(AuxiliaryField):
         self._rigid = self._rigid_constraints()
         self._elastic = None  # the constant elastic block and its multigrid (built once)
         self._build_operators()
-        self.loads = [Load(self, b) for b in case.boundaries
-                      if b.traction is not None or b.pressure is not None]
+        self.loads = loads(self)
         # Body force f(x, t) -> (dim, npts) in N/m^3: a Python-API hook
         # (manufactured solutions); the case file has no such key.
         self.body_force = None
