@@ -47,14 +47,10 @@ class DriftTerm:
         self.index = index
         self.offset = offset
         self.width = width
-
-    @property
-    def columns(self) -> tuple[np.ndarray, int] | None:
-        """(column of the field at each species dof within the field's block,
-        the block's width): where d(flux)/d(psi) goes in the Jacobian."""
-        if self.index is None:
-            return None
-        return self.index - self.offset, self.width
+        # (column of the field at each species dof within the field's block,
+        # the block's width): where d(flux)/d(psi) goes in the Jacobian; one
+        # array for the whole run (the flux assembly caches its pattern by it)
+        self.columns = None if index is None else (index - offset, width)
 
     def psi(self, x: np.ndarray) -> np.ndarray:
         """The term's drift on the species' dofs (dimensionless)."""
