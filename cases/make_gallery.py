@@ -29,6 +29,7 @@ OPTIONS = {
     "nanopore": {"field": "K", "log": True},
     "conical_nanopore": {"field": "phi"},
     "copper_polarisation": {"field": "Cu"},
+    "polymer_electrolyte_notch": {"field": "Li", "log": True, "contours": 8},
 }
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
