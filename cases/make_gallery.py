@@ -31,6 +31,11 @@ OPTIONS = {
     "copper_polarisation": {"field": "Cu"},
     "polymer_electrolyte_notch": {"field": "Li", "log": True, "contours": 8},
 }
+#: more pictures of a case's result: case -> {picture name: options}
+EXTRA = {
+    "polymer_electrolyte_notch": {"polymer_electrolyte_notch_phi": {"field": "phi",
+                                                                    "contours": 10}},
+}
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
            "lithium_particle.py", "hydrogen_ct_specimen.py"]
@@ -43,9 +48,12 @@ def draw_case(path: Path) -> Path:
     out = GALLERY / f"{path.stem}.png"
     with tempfile.TemporaryDirectory() as tmp:
         folder = result.save(Path(tmp) / path.stem)
-        plotter = plot_result(folder, out=out, window=(1200, 900), **OPTIONS.get(path.stem, {}))
-        if hasattr(plotter, "close"):
-            plotter.close()
+        pictures = {path.stem: OPTIONS.get(path.stem, {}), **EXTRA.get(path.stem, {})}
+        for name, options in pictures.items():
+            plotter = plot_result(folder, out=GALLERY / f"{name}.png", window=(1200, 900),
+                                  **options)
+            if hasattr(plotter, "close"):
+                plotter.close()
     return out
 
 
