@@ -189,9 +189,9 @@ class TransportOutput:
     def _vertex_points(self) -> PointSet:
         if self.points.kind == "nodal":
             return self.points
-        if not hasattr(self, "_vertex_point_set"):
-            self._vertex_point_set = cell_points(self.fem_mesh, 1)
-        return self._vertex_point_set
+        if "vertex points" not in self.cache:
+            self.cache["vertex points"] = cell_points(self.fem_mesh, 1)
+        return self.cache["vertex points"]
 
     def species_flux(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
         """(3, nelements) J = -(D/gamma)(grad a + a grad psi) at the element

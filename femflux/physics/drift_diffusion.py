@@ -72,7 +72,7 @@ class DriftDiffusion:
         linear = [t for t in terms if t.columns is not None]
         term = self.flux_terms[s.name]
         tables = None
-        if psi is not None and hasattr(term, "edge_tables"):
+        if psi is not None and isinstance(term, EdgeAveragedFlux):
             # Bernoulli tables are shared by species whose psi differ only by
             # sign (ions of equal and opposite charge)
             signature = tuple((t.name, t.scale) for t in terms if t.columns is not None)

@@ -92,6 +92,7 @@ class Elasticity(AuxiliaryField):
         self._mech_dirichlet = [c for d in self.displacements for c in d.components]
         self._rigid = self._rigid_constraints()
         self._elastic = None  # the constant elastic block and its multigrid (built once)
+        self._vertex_P = None  # the lumped projection of stresses to the vertices
         self._build_operators()
         self.loads = loads(self)
         # Body force f(x, t) -> (dim, npts) in N/m^3: a Python-API hook
@@ -517,7 +518,7 @@ class Elasticity(AuxiliaryField):
 
     def _vertex_projection(self):
         m = self.model
-        if not hasattr(self, "_vertex_P"):
+        if self._vertex_P is None:
             space = self.sh_space if m.degree == 1 else Space(m.fem_mesh, 1)
             P = self._q_prolongation(space)
             self._vertex_P = (P, P.T @ self.qpoints.weight, space)
