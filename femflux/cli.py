@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="picture of a result (.vtu or folder) or a mesh file")
     plot.add_argument("result")
     plot.add_argument("--field")
+    plot.add_argument("--history", nargs="+", metavar="COLUMN",
+                      help="line graph of history columns (e.g. boundaries.cathode.current)")
+    plot.add_argument("--x", default="t", metavar="COLUMN",
+                      help="the history column on the x axis (default t)")
     plot.add_argument("--out", help="PNG file (default: <field>.png in the results folder)")
     plot.add_argument("--slice", choices=["x", "y", "z", "xyz"], dest="slice_axis",
                       help="slice normal to an axis, or three orthogonal slices")
@@ -195,6 +199,12 @@ def cmd_plot(args) -> int:
     source = Path(args.result)
     if not source.exists():
         raise CaseError(f"no such file or folder: {source}")
+    if args.history:
+        folder = source if source.is_dir() else source.parent
+        out = Path(args.out) if args.out else folder / "history.png"
+        plot.plot_history(source, args.history, x=args.x, out=out, window=args.window)
+        print(f"wrote {out}")
+        return 0
     if source.is_dir() or source.suffix.lower() in _RESULT_SUFFIXES:
         folder = source if source.is_dir() else source.parent
         out = Path(args.out) if args.out else folder / f"{args.field or 'plot'}.png"

@@ -9,6 +9,7 @@ import numpy as np
 from ._version import __version__
 from .case import Case, check_against_mesh
 from .errors import SolverError
+from .fem import Probes
 from .memory import trim
 from .mesh import load_mesh
 from .models import build_model
@@ -46,27 +47,30 @@ def solve(case: Case, progress: bool = False) -> Result:
     stats = Stats()
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
+    probes = Probes(fem_mesh, case.output.probes)
     x0 = _initial(model, s.linear)
     if s.steady:
         try:
             snap = solve_steady(model, options, s.linear, stats, progress, x0=x0)
         except NewtonFailure as exc:
             last = Snapshot(t=0.0, x=x0, rate=np.zeros(model.n))
-            result = _result(case, model, last, stats, started, [], [], converged=False)
+            result = _result(case, model, probes, last, stats, started, [], [], converged=False)
             raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
-        return _result(case, model, snap, stats, started, [], [], converged=True)
+        return _result(case, model, probes, snap, stats, started, [], [], converged=True)
 
-    history = [_history_entry(model, Snapshot(t=0.0, x=x0, rate=None), 0.0, 0)]
     frames = [_frame(model, 0.0, x0)]
+    history = [_history_entry(model, probes, Snapshot(t=0.0, x=x0, rate=None), frames[0])]
     out = case.output
     wanted = {float(t) for t in out.times}
 
     def on_step(snap: Snapshot):
-        history.append(_history_entry(model, snap, snap.dt, snap.newton_iterations))
         at_time = any(abs(snap.t - t) <= 1e-9 * max(abs(t), 1e-300) for t in wanted)
         final = snap.t >= s.t_end * (1 - 1e-12)
+        frame = None
         if stats.steps % out.every == 0 or at_time or final:
-            frames.append(_frame(model, snap.t, snap.x))
+            frame = _frame(model, snap.t, snap.x)
+            frames.append(frame)
+        history.append(_history_entry(model, probes, snap, frame))
 
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
@@ -79,11 +83,11 @@ def solve(case: Case, progress: bool = False) -> Result:
             last = Snapshot(t=0.0, x=x0, rate=np.zeros(model.n))
         if last.rate is None:
             last.rate = np.zeros(model.n)
-        exc.result = _result(case, model, last, stats, started, history, frames,
+        exc.result = _result(case, model, probes, last, stats, started, history, frames,
                              converged=False)
         exc.args = (f"the transient solve did not converge: {exc}",)
         raise
-    return _result(case, model, snap, stats, started, history, frames, converged=True)
+    return _result(case, model, probes, snap, stats, started, history, frames, converged=True)
 
 
 def _initial(model, linear: str) -> np.ndarray:
@@ -96,13 +100,28 @@ def _frame(model, t: float, x: np.ndarray) -> Frame:
     return Frame(t=t, point_data=model.point_fields(x), cell_data=model.cell_fields(x))
 
 
-def _history_entry(model, snap: Snapshot, dt: float, iterations: int) -> dict:
-    return {"t": snap.t, "dt": dt, "newton_iterations": iterations,
-            "amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x)}
+def _history_entry(model, probes: Probes, snap: Snapshot, frame: Frame | None = None
+                   ) -> dict:
+    """One row of ``history`` (SPEC 6): the step, the amounts, every boundary's
+    outward fluxes (and current, potential), every region's amounts and the
+    probe values, at an accepted step (or t = 0)."""
+    rate = snap.rate if snap.rate is not None else np.zeros(model.n)
+    boundaries = model.boundary_summary(snap.x, rate, snap.t, snap.residual)
+    for entry in boundaries.values():
+        entry.pop("measure")
+    row = {"t": snap.t, "dt": snap.dt, "newton_iterations": snap.newton_iterations,
+           "amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x),
+           "boundaries": boundaries,
+           "regions": {name: {"amount": amounts}
+                       for name, amounts in model.region_amounts(snap.x).items()}}
+    if probes:
+        fields = frame.point_data if frame is not None else model.point_fields(snap.x)
+        row["probes"] = probes.values(fields)
+    return row
 
 
-def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, frames,
-            converged: bool) -> Result:
+def _result(case, model, probes: Probes, snap: Snapshot, stats: Stats, started: float,
+            history, frames, converged: bool) -> Result:
     fields = model.point_fields(snap.x)
     cell_fields = model.cell_fields(snap.x)
     boundaries = model.boundary_summary(snap.x, snap.rate, snap.t)
@@ -125,6 +144,8 @@ def _result(case, model, snap: Snapshot, stats: Stats, started: float, history, 
         "regions": {name: {"amount": amounts}
                     for name, amounts in model.region_amounts(snap.x).items()},
     }
+    if probes:
+        summary["probes"] = probes.values(fields)
     if not case.solver.steady:
         summary["history"] = history
     if frames and frames[-1].t != snap.t:

@@ -435,6 +435,12 @@ def _check_vector_lengths(case: Case, dim: int) -> None:
             f"[model] gravity needs {dim} entries, one per dimension of the mesh "
             f"(got {len(gravity)})"
         )
+    for name, point in case.output.probes.items():
+        if len(point) != dim:
+            raise CaseError(
+                f"[output] probes.{name} needs {dim} coordinates, one per dimension of the "
+                f"mesh (got {len(point)})"
+            )
     for boundary in case.boundaries:
         for key in ("displacement", "traction"):
             vector = getattr(boundary, key)

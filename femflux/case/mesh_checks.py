@@ -37,12 +37,29 @@ def check_against_mesh(case: Case, mesh) -> None:
     _check_partial_molar_volumes(case, mesh)
     _check_values_on_mesh(case, mesh)
     _check_electroneutral_boundaries(case, mesh)
+    _check_probes(case, mesh)
     if case.raw.get("elasticity", {}).get("plane") is not None and (
         mesh.dim != 2 or case.mesh.axisymmetric
     ):
         _warn(case, "[elasticity] plane has no effect: the mesh is not 2D planar")
     for message in getattr(mesh, "warnings", []):
         _warn(case, message)
+
+
+def _check_probes(case: Case, mesh) -> None:
+    """Every ``[output] probes`` point lies in the mesh (coordinates in m)."""
+    if not case.output.probes:
+        return
+    finder = mesh.mesh.element_finder()
+    lo, hi = mesh.mesh.p.min(axis=1), mesh.mesh.p.max(axis=1)
+    for name, point in case.output.probes.items():
+        try:
+            if np.any(np.asarray(point) < lo) or np.any(np.asarray(point) > hi):
+                raise ValueError("outside the bounding box")
+            finder(*(np.array([c]) for c in point))
+        except (ValueError, IndexError):
+            raise CaseError(f"[output] probes.{name} = {point} is outside the mesh "
+                            "(coordinates in m, after [mesh] scale)") from None
 
 
 def _check_geometry(case: Case, mesh) -> None:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import copy
 import keyword
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -156,6 +157,9 @@ def _read_source(source) -> tuple[dict, Path | None, Path]:
 # =============================================================================
 # The reader: TOML dict -> Case
 # =============================================================================
+
+
+_PROBE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _CaseReader:
@@ -530,8 +534,18 @@ class _CaseReader:
                     raise t.error(
                         f"times[{k}]", f"must be in (0, t_end = {t_end:g}] (got {time!r})"
                     )
+        probes = {}
+        if t.has("probes"):
+            table = t.table("probes")
+            for name in table.data:
+                if not isinstance(name, str) or not _PROBE_NAME.fullmatch(name):
+                    raise t.error(f"probes.{name}", "must be a name of letters, digits and _")
+                probes[name] = table.numbers(name)
+                if not 1 <= len(probes[name]) <= 3:
+                    raise t.error(f"probes.{name}", "needs one coordinate per dimension (m)")
         return OutputSpec(
             dir=t.string("dir", ""),
             every=t.integer("every", 1, ge=1),
             times=sorted(set(times)),
+            probes=probes,
         )

@@ -203,6 +203,7 @@ class OutputSpec:
     dir: str = ""
     every: int = 1
     times: list[float] = field(default_factory=list)
+    probes: dict[str, list[float]] = field(default_factory=dict)  # name -> point (m)
 
 
 @dataclass
@@ -347,7 +348,7 @@ SOLVER_KEYS = (
     "time_rtol",
 )
 TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
-OUTPUT_KEYS = ("dir", "every", "times")
+OUTPUT_KEYS = ("dir", "every", "times", "probes")
 
 RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
 RESERVED_NAMES += ("x", "y", "z", "t")

@@ -11,7 +11,8 @@ Everything here is model-agnostic.
 - :mod:`.eafe` -- the drift-diffusion flux terms: edge-averaged
   (Scharfetter-Gummel) on P1 simplices, Galerkin otherwise;
 - :mod:`.blocksum` -- :class:`BlockSum`, a model's Jacobian pieces summed
-  through a learned pattern.
+  through a learned pattern;
+- :mod:`.probes` -- :class:`Probes`, point fields interpolated at named points.
 """
 
 from .blocksum import BlockSum, same_array
@@ -24,6 +25,7 @@ from .eafe import (
 )
 from .pattern import Pattern
 from .points import PointSet, cell_points, facet_points, facet_prolongation
+from .probes import Probes
 from .space import Space, is_simplex, lagrange_element, metric, metric_degree
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "GalerkinDriftFlux",
     "Pattern",
     "PointSet",
+    "Probes",
     "Space",
     "bernoulli",
     "bernoulli_tables",

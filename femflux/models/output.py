@@ -53,16 +53,20 @@ class TransportOutput:
         return node, region, ideal_potential(s.spec.standard_potential, self.RT,
                                              x[s.offset + local], self.c_ref)
 
-    def boundary_fluxes(self, x: np.ndarray, rate: np.ndarray, t: float
-                        ) -> dict[str, dict[str, float]]:
+    def boundary_fluxes(self, x: np.ndarray, rate: np.ndarray, t: float,
+                        residual: np.ndarray | None = None) -> dict[str, dict[str, float]]:
         """Outward flux integral of every species through every named boundary.
 
         Prescribed fluxes are integrated directly; on concentration boundaries
         the flux is the weak-form residual ("reaction") at the Dirichlet dofs,
         shared between boundaries by the facet integrals of each basis function.
+        ``residual`` = rate + F(x, t) when the solver has it (a time step's
+        converged Newton residual): no re-assembly.
         """
-        F, _ = self.flux(x, t)
-        residual = rate + F
+        if residual is None:
+            residual = rate + self.flux(x, t)[0]
+        else:
+            residual = residual.copy()
         if self.ties is not None:
             residual[self.ties.other] = 0.0  # the node's total is at the representative
         out = {name: {s.name: 0.0 for s in self.species} for name in self.fem_mesh.boundaries}
@@ -73,10 +77,11 @@ class TransportOutput:
             f.boundary_fluxes(x, t, out)
         return out
 
-    def boundary_summary(self, x: np.ndarray, rate: np.ndarray, t: float) -> dict:
+    def boundary_summary(self, x: np.ndarray, rate: np.ndarray, t: float,
+                         residual: np.ndarray | None = None) -> dict:
         """summary.json ``boundaries``: flux, measure and the fields' entries
         (current, potential) of every named boundary."""
-        fluxes = self.boundary_fluxes(x, rate, t)
+        fluxes = self.boundary_fluxes(x, rate, t, residual)
         extra: dict = {}
         for f in self.fields:
             f.boundary_summary(x, t, fluxes, extra)

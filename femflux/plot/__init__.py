@@ -7,6 +7,8 @@ Public functions
 - :func:`plot_mesh` -- the named boundaries and regions of a mesh, one colour
   each, so that users can check their tags.
 - :func:`animate` -- a GIF (or MP4) of a transient series.
+- :func:`plot_history` -- line graphs of a transient run's history columns
+  (``boundaries.cathode.current`` against ``t`` or another column).
 - :func:`to_pyvista` -- a scikit-fem mesh (or :class:`femflux.mesh.FemMesh`)
   with point and cell data as a :class:`pyvista.UnstructuredGrid` (from
   :mod:`femflux.results.vtk`, the conversion the results files use).
@@ -32,6 +34,7 @@ Modules
 - :mod:`.pictures` -- :func:`plot_result`.
 - :mod:`.mesh_pictures` -- :func:`plot_mesh`.
 - :mod:`.animation` -- :func:`animate`.
+- :mod:`.history` -- :func:`plot_history`.
 """
 
 from femflux.results.vtk import to_pyvista
@@ -39,7 +42,9 @@ from femflux.results.vtk import to_pyvista
 from .animation import animate
 from .colors import tag_colors
 from .fields import field_unit
+from .history import plot_history
 from .mesh_pictures import plot_mesh
 from .pictures import plot_result
 
-__all__ = ["animate", "field_unit", "plot_mesh", "plot_result", "tag_colors", "to_pyvista"]
+__all__ = ["animate", "field_unit", "plot_history", "plot_mesh", "plot_result", "tag_colors",
+           "to_pyvista"]

@@ -15,6 +15,7 @@ import numpy as np
 from femflux.case import Case
 from femflux.mesh import FemMesh
 
+from .history import as_table
 from .vtk import to_pyvista
 from .writers import write_folder
 
@@ -42,6 +43,14 @@ class Result:
     cell_fields: dict[str, np.ndarray]
     summary: dict
     series: list[Frame] = field(default_factory=list)
+
+    @property
+    def history(self):
+        """The time-resolved observables (transient runs) as a table: columns
+        named by their dotted paths (``boundaries.cathode.current``), SI
+        units; a pandas DataFrame when pandas is installed, else a dict of
+        numpy arrays (:mod:`femflux.results.history`)."""
+        return as_table(self.summary.get("history", []))
 
     @property
     def converged(self) -> bool:

@@ -1,7 +1,8 @@
 """Writing the results folder of SPEC section 3, atomically.
 
 ``write_folder`` writes ``solution.vtu``, ``series.pvd`` with
-``step_NNNNN.vtu`` (transient), ``summary.json`` and ``case.toml`` into a
+``step_NNNNN.vtu`` and ``history.csv`` (transient), ``summary.json`` and
+``case.toml`` into a
 temporary folder beside the target and renames it into place, so a results
 folder is always complete; ``write_vtu`` and ``write_pvd`` write one file each.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .case_toml import dump_toml
+from .history import write_csv
 from .vtk import to_meshio
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ def write_folder(result: Result, directory: str | os.PathLike) -> Path:
                 write_vtu(staging / name, result.mesh, frame.point_data, frame.cell_data)
                 names.append((frame.t, name))
             write_pvd(staging / "series.pvd", names)
+        if "history" in result.summary:
+            write_csv(staging / "history.csv", result.summary["history"])
         (staging / "summary.json").write_text(
             json.dumps(_jsonable(result.summary), indent=2) + "\n")
         (staging / "case.toml").write_text(dump_toml(result.case.raw))

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Stats:
-    """Counters reported in summary.json."""
+    """Counters reported in summary.json, and the residual of the last
+    converged Newton solve (``residual``: the full R(x), fixed rows included,
+    whose rows at prescribed dofs are the boundary reactions)."""
 
     steps: int = 0
     rejected_steps: int = 0
@@ -36,6 +38,12 @@ class Stats:
     krylov_iterations: int = 0  # GMRES iterations preconditioned by an old factorisation
     continuation_steps: int = 0
     messages: list[str] = field(default_factory=list)
+    residual: np.ndarray | None = field(default=None, repr=False)
+
+    def converged(self, x: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """Newton's exit: keep R(x), return x."""
+        self.residual = R
+        return x
 
 
 @dataclass
@@ -98,7 +106,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     approximate = linear_solver.resolve  # an approximate inverse of the (scaled) Jacobian
     for iteration in range(options.max_iterations):
         if r <= goal and (r <= options.atol or iteration > 0):
-            return x
+            return stats.converged(x, R)
         model_inverse = precondition(J, x) if precondition is not None else None
         # J is Newton's own (assemble returns a fresh matrix) unless the model's
         # preconditioner keeps it: then scale a copy
@@ -149,7 +157,8 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                 break
             if step == 1.0 and r_new <= 2.0 * r and r_new < 1e-7 * max(r0, 1e-300):
                 log.debug("newton: at the residual's round-off floor")
-                return x_new  # 7 orders gained and no more: round-off, not divergence
+                # 7 orders gained and no more: round-off, not divergence
+                return stats.converged(x_new, R_new)
             if np.isfinite(r_new) and step >= 1e-3:
                 # natural monotonicity (Deuflhard): the simplified Newton
                 # correction with the old Jacobian must shrink; scale-invariant
@@ -173,11 +182,11 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         x, R, J, r = x_new, R_new, J_new, r_new
         R_new = J_new = None  # one reference: J is dropped once scaled (memory)
         if r <= goal:
-            return x
+            return stats.converged(x, R)
         if update < 1e-10 and step == 1.0:
-            return x  # the Newton correction is negligible: converged to round-off
+            return stats.converged(x, R)  # the correction is negligible: round-off
         if stagnant:
-            return x  # 7 orders gained and no more: the residual's round-off floor
+            return stats.converged(x, R)  # 7 orders gained and no more: round-off floor
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")
 

@@ -188,3 +188,6 @@ class Snapshot:
     rate: np.ndarray
     dt: float = 0.0
     newton_iterations: int = 0
+    #: R(x) = rate + F(x, t) of the step (None: not known), whose rows at the
+    #: prescribed dofs are the boundary reactions: fluxes without re-assembly
+    residual: np.ndarray | None = None

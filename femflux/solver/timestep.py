@@ -227,7 +227,8 @@ class _Stepper:
                        conserved=self.conserved, precondition=self.precondition)[: system.n]
         S_new, _ = system.storage(x_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
-                        newton_iterations=self.stats.newton_iterations - before)
+                        newton_iterations=self.stats.newton_iterations - before,
+                        residual=self.stats.residual[: system.n])
         if commit:
             self._commit(snap, S_new)
         return snap
