@@ -94,9 +94,7 @@ class DriftDiffusion:
             dA = self._pattern(s.space, s.space).assemble(dA)
             if psi is not None:
                 if len(linear) == 1:
-                    t0 = linear[0]
-                    field_space = self._field_space(t0)
-                    dP = self._pattern(s.space, field_space).assemble(dP)
+                    dP = self._pattern(s.space, linear[0].space).assemble(dP)
                 else:
                     dP = self._pattern(s.space, s.space).assemble(dP)
         F[s.slice] += residual
@@ -109,8 +107,4 @@ class DriftDiffusion:
             return
         for t in linear:  # d/d(field) = d/dpsi . d psi/d(field)
             pieces.append((s.offset, t.offset, (dP @ self._selection(s, t)).tocsr()))
-
-    def _field_space(self, term: DriftTerm) -> Space:
-        f = self.model.electric if term.field == "phi" else self.model.elastic
-        return f.space if term.field == "phi" else f.sh_space
 

@@ -260,7 +260,7 @@ class Elasticity(AuxiliaryField):
         if omega == 0.0:
             return None
         return Mechanical(omega, m.RT, m.field_index(s, self.sh_offset, self.sh_space),
-                          self.sh_offset, self.sh_space.n)
+                          self.sh_offset, self.sh_space)
 
     def nodal(self):
         return [(self.sh_offset, self.sh_space)] + [

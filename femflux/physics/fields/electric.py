@@ -117,7 +117,7 @@ class ElectricPotential(AuxiliaryField):
         if z == 0:
             return None
         return Electrostatic(z, self.model.RT, self.model.field_index(s, self.offset, self.space),
-                             self.offset, self.space.n)
+                             self.offset, self.space)
 
     @property
     def slice(self) -> slice:

@@ -31,7 +31,7 @@ class DriftTerm:
     ``field`` names the auxiliary field (``"phi"``, ``"sigma_h"``) the term is
     linear in, ``index`` is the position in the unknown vector of that field
     at each dof of the species (the copy of the same side where the field is
-    broken), ``offset`` and ``width`` place the field's block.  Terms of fixed
+    broken), ``offset`` and ``space`` place the field's block.  Terms of fixed
     fields (gravity) have ``field = None`` and override :meth:`psi`.
     """
 
@@ -41,16 +41,16 @@ class DriftTerm:
     field: str | None = None
 
     def __init__(self, coefficient: float, RT: float, index=None, offset: int = 0,
-                 width: int = 0):
+                 space=None):
         self.coefficient = float(coefficient)  # J/mol per unit of the field
         self.scale = self.coefficient / RT  # d psi / d(field), 1/unit
         self.index = index
         self.offset = offset
-        self.width = width
+        self.space = space  # the field's femflux.fem.Space
         # (column of the field at each species dof within the field's block,
         # the block's width): where d(flux)/d(psi) goes in the Jacobian; one
         # array for the whole run (the flux assembly caches its pattern by it)
-        self.columns = None if index is None else (index - offset, width)
+        self.columns = None if index is None else (index - offset, space.n)
 
     def psi(self, x: np.ndarray) -> np.ndarray:
         """The term's drift on the species' dofs (dimensionless)."""

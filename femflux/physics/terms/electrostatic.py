@@ -16,6 +16,6 @@ class Electrostatic(DriftTerm):
     name = "electrostatic"
     field = "phi"
 
-    def __init__(self, charge: int, RT: float, index, offset: int, width: int):
-        super().__init__(charge * FARADAY, RT, index, offset, width)
+    def __init__(self, charge: int, RT: float, index, offset: int, space):
+        super().__init__(charge * FARADAY, RT, index, offset, space)
         self.charge = charge

@@ -17,6 +17,6 @@ class Mechanical(DriftTerm):
     name = "mechanical"
     field = "sigma_h"
 
-    def __init__(self, omega: float, RT: float, index, offset: int, width: int):
-        super().__init__(-omega, RT, index, offset, width)
+    def __init__(self, omega: float, RT: float, index, offset: int, space):
+        super().__init__(-omega, RT, index, offset, space)
         self.omega = omega
