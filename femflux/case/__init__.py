@@ -29,6 +29,7 @@ from .schema import (
     NPP,
     ONSAGER,
     STRESS,
+    Arrhenius,
     Boundary,
     ButlerVolmer,
     Case,
@@ -45,10 +46,13 @@ from .schema import (
     Species,
     Thermo,
     Transport,
+    Trap,
     Value,
 )
 
 __all__ = [
+    "Arrhenius",
+    "Trap",
     "DIFFUSION",
     "FUNCTIONS",
     "MODEL_KINDS",

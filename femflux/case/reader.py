@@ -87,6 +87,8 @@ from .schema import (
     THERMO_KEYS,
     TOP_KEYS,
     TRANSPORT_KEYS,
+    TRAP_KEYS,
+    Arrhenius,
     Boundary,
     ButlerVolmer,
     Case,
@@ -101,6 +103,7 @@ from .schema import (
     Species,
     Thermo,
     Transport,
+    Trap,
 )
 from .table import _REQUIRED, _show, _Table, _unknown_species
 
@@ -159,6 +162,14 @@ def _read_source(source) -> tuple[dict, Path | None, Path]:
 # =============================================================================
 
 
+def _read_rate(t: _Table, key: str) -> Arrhenius:
+    """A rate: a number >= 0, or ``{ pre = ..., energy = ... }`` (Arrhenius, J/mol)."""
+    if isinstance(t.get(key), dict):
+        table = t.table(key, ("pre", "energy"))
+        return Arrhenius(pre=table.number("pre", ge=0), energy=table.number("energy", 0.0))
+    return Arrhenius(pre=t.number(key, ge=0))
+
+
 _PROBE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -191,6 +202,7 @@ class _CaseReader:
         case.transport = self.read_transport()
         case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
         case.reactions = self.read_reactions()
+        case.traps = self.read_traps()
         case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
         case.solver = self.read_solver()
         case.output = self.read_output()
@@ -461,6 +473,34 @@ class _CaseReader:
             t = _Table(entry, REACTION_KEYS, f"reaction {index}", f"reaction.{index}")
             reactions.append(_read_reaction(t, self.case.species))
         return reactions
+
+    def read_traps(self) -> list[Trap]:
+        """``[[trap]]`` entries (by index): McNabb-Foster traps of a mobile species."""
+        traps, count = [], {}
+        taken = set(self.names)
+        for index, entry in enumerate(self.entries("trap")):
+            t = _Table(entry, TRAP_KEYS, f"trap {index}", f"trap.{index}")
+            species = t.string("species")
+            if species not in self.names:
+                raise t.error("species", _unknown_species(species, self.names))
+            if self.case.model.kind == ONSAGER:
+                raise t.error("species", "traps are not available with model kind 'onsager'")
+            count[species] = count.get(species, 0) + 1
+            name = t.string("name", f"{species}_trap{count[species]}")
+            _check_species_name(name)
+            if name in taken:
+                raise t.error("name", f"{name!r} is already a species or trap name")
+            taken.add(name)
+            mobile = self.case.species_by_name(species)
+            traps.append(Trap(
+                name=name, species=species,
+                density=t.value("density", ge=0, static=True),
+                trapping=_read_rate(t, "trapping"),
+                detrapping=_read_rate(t, "detrapping"),
+                initial=t.value("initial", 0.0, ge=0, static=True),
+                regions=t.names("regions") or list(mobile.regions)))
+        _check_output_names([s.name for s in self.case.species] + [tr.name for tr in traps])
+        return traps
 
     def read_boundary(self, t: _Table, name: str) -> Boundary:
         present = {"electrostatics": self.case.has_electrostatics}

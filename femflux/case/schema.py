@@ -9,12 +9,14 @@ Nothing here reads or checks input.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.constants import R as GAS_CONSTANT
 
 from .expressions import Expression
 
@@ -113,6 +115,33 @@ class Thermo:
 class Transport:
     onsager: np.ndarray | str | None = None  # (N, N) array or "einstein"
     diffusivity_matrix: np.ndarray | None = None  # (N, N)
+
+
+@dataclass
+class Arrhenius:
+    """A rate or coefficient ``pre * exp(-energy / (R T))`` (energy in J/mol)."""
+
+    pre: float
+    energy: float = 0.0
+
+    def at(self, temperature: float) -> float:
+        return self.pre * math.exp(-self.energy / (GAS_CONSTANT * temperature))
+
+
+@dataclass
+class Trap:
+    """A McNabb-Foster trap of a mobile species: trapped concentration c_t
+    (an immobile species named ``name``) with
+    dc_t/dt = k c_m (N - c_t) - p c_t, N the trap density (mol/m^3),
+    k the trapping rate constant (m^3/(mol s)), p the detrapping rate (1/s)."""
+
+    name: str
+    species: str
+    density: Value
+    trapping: Arrhenius
+    detrapping: Arrhenius
+    initial: Value = 0.0
+    regions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -217,6 +246,7 @@ class Case:
     thermo: Thermo | None = None
     transport: Transport | None = None
     reactions: list[Reaction] = field(default_factory=list)
+    traps: list[Trap] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     boundaries: list[Boundary] = field(default_factory=list)
     solver: SolverSpec = field(default_factory=SolverSpec)
@@ -282,7 +312,7 @@ MODEL_SECTIONS = {  # section -> the model kinds that may hold it
 # when that section is given.
 PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
 GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
-ARRAY_SECTIONS = ("species", "reaction", "region", "boundary")
+ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary")
 TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output")
 MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
 GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
@@ -310,6 +340,7 @@ ELASTICITY_KEYS = (
 THERMO_KEYS = ("model", "interactions", "free_energy", "gradient_energy", "reference_concentration")
 TRANSPORT_KEYS = ("onsager", "diffusivity_matrix")
 REACTION_KEYS = ("equation", "forward", "backward", "regions")
+TRAP_KEYS = ("name", "species", "density", "trapping", "detrapping", "initial", "regions")
 REGION_KEYS = (
     "name",
     "relative_permittivity",

@@ -2,10 +2,11 @@
 
 A species that no boundary exchanges with the outside (no concentration,
 inward_flux, mass_transfer or butler_volmer on it) keeps its amount; with
-reactions, the combinations m with sum_i m_i nu_i = 0 for every reaction are
-kept.  A steady run then solves for the steady state with those amounts
-(bordered constraints of the solver), and its prescribed inward fluxes must
-balance along every conserved combination.
+reactions (and traps, mobile -> trapped), the combinations m with
+sum_i m_i nu_i = 0 for every reaction are kept.  A steady run then solves
+for the steady state with those amounts (bordered constraints of the
+solver), and its prescribed inward fluxes must balance along every
+conserved combination.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import scipy.linalg
 
 from ..errors import CaseError
 from .boundary.species import InwardFlux
+from .traps import all_species
 
 
 def exchanged_species(case) -> set[str]:
@@ -40,7 +42,7 @@ def conserved_combinations(case) -> np.ndarray:
     """(k, nspecies) combinations m with sum_i m_i dAmount_i/dt = 0 for
     species that exchange nothing with the outside (beyond prescribed inward
     fluxes, which must then balance)."""
-    index = {spec.name: i for i, spec in enumerate(case.species)}
+    index = {spec.name: i for i, spec in enumerate(all_species(case))}
     nsp = len(index)
     rows = []
     for r in case.reactions:
@@ -49,6 +51,10 @@ def conserved_combinations(case) -> np.ndarray:
             row[index[name]] += nu
         for name, nu in r.reactants.items():
             row[index[name]] -= nu
+        rows.append(row)
+    for trap in case.traps:  # mobile -> trapped
+        row = np.zeros(nsp)
+        row[index[trap.species]], row[index[trap.name]] = -1.0, 1.0
         rows.append(row)
     flux_only = set()
     for b in case.boundaries:
