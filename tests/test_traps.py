@@ -50,6 +50,24 @@ def test_low_occupancy_permeation_has_the_effective_diffusivity_time_lag():
     assert trapped == pytest.approx(N * K * c0 / P * L / 2, rel=2e-3)
 
 
+def test_equilibrium_traps_are_the_fast_exchange_limit():
+    """Oriani (`equilibrium = true`): the same time lag, and the same exit
+    flux as kinetic traps whose rates are 1000x faster (same k/p)."""
+    c0 = 1e-4
+    t_lag = L**2 * (1 + N * K / P) / (6 * D)
+    oriani = femflux.solve(membrane(c0, 9 * t_lag, equilibrium=True))
+    t, J = exit_flux(oriani)
+    Q = np.concatenate([[0.0], np.cumsum(0.5 * (J[1:] + J[:-1]) * np.diff(t))])
+    late = t > 6 * t_lag
+    slope, intercept = np.polyfit(t[late], Q[late], 1)
+    assert -intercept / slope == pytest.approx(t_lag, rel=1e-2)
+    fast = femflux.solve(membrane(c0, 4 * t_lag, trapping=1e3 * K, detrapping=1e3 * P))
+    tf, Jf = exit_flux(fast)
+    times = np.linspace(0.5, 3.5, 7) * t_lag
+    assert np.max(np.abs(np.interp(times, t, J) - np.interp(times, tf, Jf))) \
+        < 5e-3 * D * c0 / L
+
+
 def _method_of_lines(c0, times, n=400):
     """An independent finite-difference solve: c_m, c_t at n + 1 nodes."""
     h = L / n

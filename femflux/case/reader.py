@@ -498,7 +498,8 @@ class _CaseReader:
                 trapping=_read_rate(t, "trapping"),
                 detrapping=_read_rate(t, "detrapping"),
                 initial=t.value("initial", 0.0, ge=0, static=True),
-                regions=t.names("regions") or list(mobile.regions)))
+                regions=t.names("regions") or list(mobile.regions),
+                equilibrium=t.boolean("equilibrium", False)))
         _check_output_names([s.name for s in self.case.species] + [tr.name for tr in traps])
         return traps
 

@@ -142,6 +142,7 @@ class Trap:
     detrapping: Arrhenius
     initial: Value = 0.0
     regions: list[str] = field(default_factory=list)
+    equilibrium: bool = False  # Oriani: c_t = N k c_m / (k c_m + p) at every instant
 
 
 @dataclass
@@ -340,7 +341,8 @@ ELASTICITY_KEYS = (
 THERMO_KEYS = ("model", "interactions", "free_energy", "gradient_energy", "reference_concentration")
 TRANSPORT_KEYS = ("onsager", "diffusivity_matrix")
 REACTION_KEYS = ("equation", "forward", "backward", "regions")
-TRAP_KEYS = ("name", "species", "density", "trapping", "detrapping", "initial", "regions")
+TRAP_KEYS = ("name", "species", "density", "trapping", "detrapping", "initial", "regions",
+             "equilibrium")
 REGION_KEYS = (
     "name",
     "relative_permittivity",

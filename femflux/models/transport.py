@@ -116,6 +116,11 @@ class SpeciesTransport(TransportOutput, System):
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
         self.x_scale, self.r_scale = self._scales()
+        for r in self.reactions:  # Oriani traps: their storage goes to the mobile rows
+            if isinstance(r, TrapKinetics) and r.trap.equilibrium:
+                own, mobile = r.storage_coupling(self._storage_matrix.shape)
+                self._storage_matrix = (self._storage_matrix - own + mobile).tocsr()
+                self._storage_matrix.eliminate_zeros()
         if self.ties is not None:
             self._balance_drift_rows()
         # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
