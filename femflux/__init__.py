@@ -24,15 +24,28 @@ from .results import Result  # noqa: E402
 from .simulation import solve as _solve  # noqa: E402
 
 
-def solve(case, progress: bool = False) -> Result:
+def solve(case, progress: bool = False, initial=None) -> Result:
     """Solve a :class:`Case` (or a dict/path, loaded first) and return its :class:`Result`.
+
+    ``initial``: start from this unknown vector (``Result.state`` of an earlier
+    solve of the same model) instead of the case's initial values.
 
     Raises :class:`CaseError` for bad input and :class:`SolverError` when the
     solver fails (its ``result`` is the last converged state).
     """
     if not isinstance(case, Case):
         case = load_case(case)
-    return _solve(case, progress=progress)
+    return _solve(case, progress=progress, initial=initial)
 
 
-__all__ = ["Case", "CaseError", "Result", "SolverError", "load_case", "solve", "__version__"]
+def sweep(case, vary=None, **options):
+    """Run a parameter sweep on Dask (see :func:`femflux.study.sweep`) and
+    return its table: a pandas DataFrame if pandas is importable, else a dict
+    of lists.  ``vary={"boundary.right.potential": "linspace(-1, 1, 21)"}``."""
+    from .study import sweep as _sweep
+
+    return _sweep(case, vary=vary, **options)
+
+
+__all__ = ["Case", "CaseError", "Result", "SolverError", "load_case", "solve", "sweep",
+           "__version__"]

@@ -47,6 +47,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar or report")
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
+    sweep = sub.add_parser("sweep", help="solve a case at many points (product or zip of "
+                           "values) on Dask; DIR/points/NNNN, DIR/sweep.csv, DIR/sweep.png")
+    sweep.add_argument("case", help="the case file (TOML); its [sweep] table gives what the "
+                       "options do not")
+    sweep.add_argument("--vary", action="append", metavar="KEY=VALUES",
+                       help="a dotted key and its values: a TOML list, v1,v2,..., "
+                       "linspace(a, b, n) or logspace(a, b, n) (replaces [sweep] vary)")
+    sweep.add_argument("--zip", action=argparse.BooleanOptionalAction, default=None,
+                       help="zip the value lists instead of their product")
+    sweep.add_argument("--chain", action=argparse.BooleanOptionalAction, default=None,
+                       help="run the points in order, each from the previous converged state")
+    sweep.add_argument("--collect", action="extend", nargs="+", metavar="PATH",
+                       help="dotted summary.json paths for the table (default: every "
+                       "boundary's fluxes, current and potential)")
+    sweep.add_argument("--out", help="sweep folder (default: results/<case stem>-sweep)")
+    sweep.add_argument("--workers", type=int, help="worker processes of the embedded Dask "
+                       "cluster (default: one per core)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, "
+                       "e.g. tcp://host:8786, instead of the embedded cluster")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one key of every point")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or report")
+    sweep.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
     check = sub.add_parser("check", help="validate a case and its mesh without solving")
     check.add_argument("case")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -166,6 +190,25 @@ def _report(result, out: Path) -> None:
     print(f"results in {out}")
 
 
+def cmd_sweep(args) -> int:
+    from .study import run_sweep
+
+    outcome = run_sweep(args.case, vary=args.vary, zip=args.zip, chain=args.chain,
+                        collect=args.collect, out=args.out, workers=args.workers,
+                        scheduler=args.scheduler, overrides=list(args.set),
+                        progress=not args.quiet and sys.stderr.isatty())
+    n, folder = len(outcome.rows), outcome.folder
+    if not args.quiet:
+        print(f"swept {n} points ({outcome.computed} solved now, {outcome.skipped} complete "
+              f"before): {n - outcome.failed} ok, {outcome.failed} failed")
+        print(f"table {folder.table_path}" + (f", graph {outcome.graph}" if outcome.graph
+                                              else ""))
+    if outcome.failed:
+        raise SolverError(f"{outcome.failed} of {n} points failed (status and message in "
+                          f"{folder.table_path})")
+    return 0
+
+
 def cmd_check(args) -> int:
     from .simulation import prepare
 
@@ -228,7 +271,7 @@ def cmd_animate(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "info": cmd_info, "plot": cmd_plot,
+COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "check": cmd_check, "info": cmd_info, "plot": cmd_plot,
             "animate": cmd_animate}
 
 if __name__ == "__main__":

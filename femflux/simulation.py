@@ -8,7 +8,7 @@ import numpy as np
 
 from ._version import __version__
 from .case import Case, check_against_mesh
-from .errors import SolverError
+from .errors import CaseError, SolverError
 from .fem import Probes
 from .memory import trim
 from .mesh import load_mesh
@@ -39,16 +39,22 @@ def prepare(case: Case):
     return fem_mesh, model
 
 
-def solve(case: Case, progress: bool = False) -> Result:
+def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None) -> Result:
     """Solve ``case``; raise :class:`SolverError` (with the last converged
-    state as ``.result``) when the solver fails."""
+    state as ``.result``) when the solver fails.
+
+    ``initial``: the unknown vector to start from instead of the case's
+    initial values (``Result.state`` of an earlier solve of the same model,
+    e.g. the previous point of a continuation); its Dirichlet values are
+    replaced by this case's, and closed species keep the amounts it holds.
+    """
     started = time.perf_counter()
     fem_mesh, model = prepare(case)
     stats = Stats()
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
     probes = Probes(fem_mesh, case.output.probes)
-    x0 = _initial(model, s.linear)
+    x0 = _initial(model, s.linear) if initial is None else _given(model, initial)
     if s.steady:
         try:
             snap = solve_steady(model, options, s.linear, stats, progress, x0=x0)
@@ -94,6 +100,17 @@ def _initial(model, linear: str) -> np.ndarray:
     """The consistent initial state, computed once per run (the solvers start
     from it, and it is the first frame and history entry)."""
     return consistent_initial_state(model, linear)
+
+
+def _given(model, initial) -> np.ndarray:
+    """A given starting state with this case's Dirichlet values at t = 0."""
+    x = np.array(initial, dtype=float)
+    if x.shape != (model.n,):
+        raise CaseError(f"the initial state has shape {x.shape}; this case's model has "
+                        f"{model.n} unknowns")
+    fixed, values = model.dirichlet(0.0)
+    x[fixed] = values
+    return x
 
 
 def _frame(model, t: float, x: np.ndarray) -> Frame:
@@ -151,4 +168,5 @@ def _result(case, model, probes: Probes, snap: Snapshot, stats: Stats, started: 
     if frames and frames[-1].t != snap.t:
         frames = frames + [_frame(model, snap.t, snap.x)]
     return Result(case=case, mesh=model.fem_mesh, fields=fields, cell_fields=cell_fields,
-                  summary=summary, series=frames if not case.solver.steady else [])
+                  summary=summary, series=frames if not case.solver.steady else [],
+                  state=np.array(snap.x, copy=True))

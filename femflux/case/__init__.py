@@ -15,6 +15,8 @@ Modules
 - :mod:`.reader`: :func:`load_case`, TOML -> :class:`Case`;
 - :mod:`.pieces`: readers of small pieces (reactions, matrices, boundary exclusions);
 - :mod:`.checks`: cross-checks of a whole case and its warnings;
+- :mod:`.sweep`: the ``[sweep]`` table and ``--vary KEY=VALUES`` (what a sweep
+  varies, checked against the case; :mod:`femflux.study` runs it);
 - :mod:`.mesh_checks`: :func:`check_against_mesh`, the checks that need the mesh.
 
 Everything other modules use is importable from ``femflux.case`` directly.
@@ -44,11 +46,13 @@ from .schema import (
     Region,
     SolverSpec,
     Species,
+    Sweep,
     Thermo,
     Transport,
     Trap,
     Value,
 )
+from .sweep import base_raw, check_sweep, parse_vary, read_collect
 
 __all__ = [
     "Arrhenius",
@@ -75,11 +79,16 @@ __all__ = [
     "Region",
     "SolverSpec",
     "Species",
+    "Sweep",
     "Thermo",
     "Transport",
     "Value",
+    "base_raw",
     "check_against_mesh",
+    "check_sweep",
     "evaluate",
     "is_expression",
     "load_case",
+    "parse_vary",
+    "read_collect",
 ]

@@ -105,6 +105,7 @@ from .schema import (
     Transport,
     Trap,
 )
+from .sweep import check_sweep, read_sweep, sweep_warning
 from .table import _REQUIRED, _show, _Table, _unknown_species
 
 
@@ -209,6 +210,10 @@ class _CaseReader:
         _check_case(case)
         if case.mesh.file is not None:
             case.raw["mesh"]["file"] = case.mesh.file.as_posix()
+        if "sweep" in self.root.data:
+            case.sweep = read_sweep(self.root.data["sweep"])
+            check_sweep(case, case.sweep)
+            case.warnings.append(sweep_warning(case.sweep))
         return case
 
     # -- sections ------------------------------------------------------------------

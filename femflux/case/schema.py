@@ -9,6 +9,7 @@ Nothing here reads or checks input.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -237,6 +238,29 @@ class OutputSpec:
 
 
 @dataclass
+class Sweep:
+    """``[sweep]`` (SPEC 6): the points are the product (or, with ``zip``, the
+    zip) of the values of the varied dotted keys, in the order given (the first
+    key varies slowest)."""
+
+    vary: dict[str, list[Any]] = field(default_factory=dict)  # dotted key -> values
+    zip: bool = False
+    chain: bool = False  # each point starts from the previous converged state
+    collect: list[str] = field(default_factory=list)  # dotted summary.json paths
+    log_keys: list[str] = field(default_factory=list)  # keys whose values came from logspace
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        """Each point's values, ``{key: value}`` in the order of ``vary``."""
+        keys = list(self.vary)
+        if self.zip:
+            combos = zip(*self.vary.values(), strict=True)
+        else:
+            combos = itertools.product(*self.vary.values())
+        return [dict(zip(keys, combo, strict=True)) for combo in combos]
+
+
+@dataclass
 class Case:
     title: str = ""
     mesh: MeshSpec = field(default_factory=MeshSpec)
@@ -252,6 +276,7 @@ class Case:
     boundaries: list[Boundary] = field(default_factory=list)
     solver: SolverSpec = field(default_factory=SolverSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
+    sweep: Sweep | None = None  # [sweep]: run by femflux sweep, not by a solve
     path: Path | None = None  # the case file, when read from one
     raw: dict[str, Any] = field(default_factory=dict)  # the case as run (after overrides)
     warnings: list[str] = field(default_factory=list)
@@ -314,7 +339,9 @@ MODEL_SECTIONS = {  # section -> the model kinds that may hold it
 PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
 GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
 ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary")
-TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output")
+TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output",
+            "sweep")
+SWEEP_KEYS = ("vary", "zip", "chain", "collect")
 MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
 GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
 MODEL_KEYS = ("kind", "temperature", "reference_concentration", "gravity")

@@ -43,6 +43,9 @@ class Result:
     cell_fields: dict[str, np.ndarray]
     summary: dict
     series: list[Frame] = field(default_factory=list)
+    #: the solver's unknown vector of the final state: ``femflux.solve(case,
+    #: initial=result.state)`` starts another solve of the same model from it
+    state: np.ndarray | None = None
 
     @property
     def history(self):

@@ -1,0 +1,117 @@
+"""Dask distributed for sweeps: where the points run, and running them there.
+
+:func:`dask_client` opens an embedded ``LocalCluster`` (one single-threaded
+worker process per core, or ``workers``) or connects to a running scheduler
+(``tcp://host:8786``; its workers must import femflux and see the sweep
+folder and the case's files at the same paths).  :func:`run_points` submits
+the points and hands each record to a callback as it arrives: all at once, or
+with ``chain`` one after the other, each starting from the state file of the
+last converged point before it.  Dask does the scheduling, the data
+transfer and the recovery from lost workers; a point whose task fails in Dask
+(a worker killed twice, say) is recorded as an ``error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import CaseError
+from .folder import ERROR, write_record
+from .plan import PointTask
+from .point import run_point
+
+CONNECT_TIMEOUT = 20  # s to reach a scheduler
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None,
+                tasks: int = 1) -> Iterator:
+    """A ``distributed.Client``: of the scheduler at ``scheduler``, else of a
+    LocalCluster of ``workers`` (default: one per core, at most ``tasks``)
+    single-threaded worker processes, closed on exit."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        if workers is not None:
+            raise CaseError("--workers and --scheduler exclude each other: the scheduler's "
+                            "cluster has its own workers")
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise CaseError(f"--scheduler {scheduler}: no Dask scheduler reached "
+                            f"({' '.join(str(exc).split())})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if workers is not None and workers < 1:
+        raise CaseError(f"--workers must be >= 1 (got {workers})")
+    n = max(1, min(workers or default_workers(), tasks))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           preload=["femflux.study.point"])
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def run_points(client, tasks: list[PointTask], chain: bool, last_state: Callable,
+               on_done: Callable[[dict], None]) -> None:
+    """Run ``tasks`` on ``client``'s cluster, calling ``on_done(record)`` for each.
+
+    With ``chain`` the tasks run in order, each with ``initial`` set to
+    ``last_state(index)`` (the state file of the last converged point before
+    it, or None) once the point before it has finished.
+    """
+    from distributed import as_completed
+
+    tag = uuid.uuid4().hex[:8]
+
+    def submit(task):
+        return client.submit(run_point, task, key=f"femflux-point-{task.index}-{tag}",
+                             pure=False)
+
+    if chain:
+        for task in tasks:
+            task.initial = last_state(task.index)
+            future = submit(task)
+            on_done(_outcome(future, task))
+            future.release()
+        return
+    futures = {submit(task): task for task in tasks}
+    for future in as_completed(futures):
+        on_done(_outcome(future, futures[future]))
+        future.release()
+
+
+def _outcome(future, task: PointTask) -> dict:
+    """The point's record, or an ``error`` record when its task failed in Dask."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a lost worker, a crash: recorded, not raised
+        record = {"point": task.index, "status": ERROR, "exit": 1,
+                  "message": " ".join(f"{type(exc).__name__}: {exc}".split())}
+        try:
+            write_record(Path(task.record), record)
+        except OSError:
+            pass  # the client's table still shows it
+        return record
