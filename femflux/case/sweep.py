@@ -191,7 +191,7 @@ def check_sweep(case: Case, sweep: Sweep, label: str = "[sweep]") -> None:
             try:
                 point = load_case(base, overrides={key: value})
             except CaseError as exc:
-                raise CaseError(f"{where} {key!r} = {_show(value)}: {exc}") from None
+                raise CaseError(f"{where} {key!r} = {value!r}: {exc}") from None
             if sweep.chain and not point.solver.steady:
                 raise CaseError(f"{label} chain needs steady points ([solver] steady = true): "
                                 f"continuation starts each point from the previous steady state")

@@ -62,7 +62,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
         raise CaseError(f"--workers must be >= 1 (got {workers})")
     n = max(1, min(workers or default_workers(), tasks))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=":0", silence_logs=logging.ERROR,
                            preload=["femflux.study.point"])
     try:
         client = Client(cluster)

@@ -90,10 +90,11 @@ class SweepFolder:
         except (OSError, ValueError) as exc:
             raise CaseError(f"sweep folder {self.root}: {MANIFEST} cannot be read ({exc}); "
                             f"choose another --out") from None
-        for key, what in (("base", "base case"), ("points", "points"), ("chain", "chain")):
+        for key, what in (("base", "base case differs"), ("points", "points differ"),
+                          ("chain", "chain setting differs")):
             if _canonical(old.get(key)) != _canonical(manifest[key]):
-                raise CaseError(f"sweep folder {self.root} holds another sweep (its {what} "
-                                f"differ): choose another --out, or remove it to start afresh")
+                raise CaseError(f"sweep folder {self.root} holds another sweep (its {what}): "
+                                f"choose another --out, or remove it to start afresh")
 
     # -- what is done ----------------------------------------------------------------------
     def complete(self, i: int) -> bool:

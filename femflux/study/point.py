@@ -4,7 +4,8 @@ its results folder and its record (see :mod:`.folder` for the order).
 The outcome is the record (also returned to the client)::
 
     {"point": i, "status": "ok" | "not_converged" | "bad_input" | "error",
-     "exit": 0 | 3 | 2 | 1, "message": one line, "wall_time_s": s}
+     "exit": 0 | 3 | 2 | 1, "message": one line, "wall_time_s": s,
+     "host": the worker's host name, "pid": its process id}
 
 ``not_converged`` (a :class:`SolverError`, exit 3) keeps the last converged
 state as a complete folder whose summary says ``"converged": false``;
@@ -14,6 +15,8 @@ anything else (a bug, not the user's input), reported the same way.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from pathlib import Path
 
@@ -50,6 +53,7 @@ def run_point(task: PointTask) -> dict:
 def _finish(task: PointTask, status: str, code: int, message, started: float) -> dict:
     record = {"point": task.index, "status": status, "exit": code,
               "message": " ".join(str(message).split()),
-              "wall_time_s": time.perf_counter() - started}
+              "wall_time_s": time.perf_counter() - started, "host": socket.gethostname(),
+              "pid": os.getpid()}
     write_record(Path(task.record), record)
     return record
