@@ -1,6 +1,8 @@
-"""Polarisation curve of copper deposition: sweep the metal potential of
-cases/copper_polarisation.toml and plot the current against the limiting
-current 2 n F D_Cu c / L of an unsupported binary electrolyte.
+"""Polarisation curve of copper deposition: the [sweep] of
+cases/copper_polarisation.toml (the metal potential from 0.32 to -0.2 V;
+``femflux sweep cases/copper_polarisation.toml`` runs it alone, with its own
+graph) drawn against the limiting current 2 n F D_Cu c / L of an unsupported
+binary electrolyte.
 
     python cases/copper_polarisation.py [--out cases/gallery/copper_polarisation.png]
 """
@@ -19,15 +21,16 @@ HERE = Path(__file__).resolve().parent
 FARADAY = physical_constants["Faraday constant"][0]
 
 
-def polarisation_curve(potentials):
-    """Current density into the electrolyte (A/m^2, cathodic < 0) at each potential."""
-    currents = []
-    for phi_m in potentials:
-        case = femflux.load_case(HERE / "copper_polarisation.toml",
-                                 overrides={"boundary.xmin.potential": float(phi_m)})
-        flux = femflux.solve(case).summary["boundaries"]["xmin"]["flux"]["Cu"]  # outward
-        currents.append(-2 * FARADAY * flux)
-    return np.array(currents)
+def polarisation_curve(out, potentials=None, workers=None):
+    """Metal potentials (V) and current densities into the electrolyte (A/m^2,
+    cathodic < 0) of the case's [sweep], or of ``potentials`` instead."""
+    vary = None if potentials is None else {"boundary.xmin.potential": list(potentials)}
+    table = femflux.sweep(HERE / "copper_polarisation.toml", vary=vary, out=out,
+                          workers=workers)
+    if any(status != "ok" for status in table["status"]):
+        raise SystemExit(f"some points failed: see {Path(out) / 'sweep.csv'}")
+    flux = np.array(table["boundaries.xmin.flux.Cu"], dtype=float)  # outward
+    return np.array(table["boundary.xmin.potential"], dtype=float), -2 * FARADAY * flux
 
 
 def limiting_current(D=7.2e-10, c=10.0, L=100e-6):
@@ -37,9 +40,12 @@ def limiting_current(D=7.2e-10, c=10.0, L=100e-6):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "gallery" / "copper_polarisation.png"))
+    parser.add_argument("--sweep-out", default="results/copper_polarisation-sweep",
+                        help="the sweep folder (complete points are not solved again)")
+    parser.add_argument("--workers", type=int, help="Dask worker processes (default: one "
+                        "per core)")
     args = parser.parse_args()
-    potentials = np.linspace(0.32, -0.2, 27)
-    currents = polarisation_curve(potentials)
+    potentials, currents = polarisation_curve(args.sweep_out, workers=args.workers)
     i_lim = limiting_current()
     for phi, i in zip(potentials, currents, strict=True):
         print(f"phi_M = {phi:+.3f} V   i = {i:+9.4f} A/m^2   i/i_lim = {i / i_lim:6.3f}")

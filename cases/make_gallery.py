@@ -4,13 +4,16 @@
     python cases/make_gallery.py nanopore   # some
 
 Each case in cases/*.toml is solved and drawn with femflux's default picture
-for its model (plus the options below); the study scripts beside the cases
-(sweeps, profiles, F(t), zooms) draw their own plots, and for the cases in
-DRAWN_BY_SCRIPT their script's picture is the case's picture.
+for its model (plus the options below); the graph of a case's [sweep] (run by
+femflux.sweep into results/<case>-sweep, resuming what is complete) is the
+picture SWEEP_PICTURES names; the study scripts beside the cases (sweeps with
+reference curves, profiles, F(t), zooms) draw their own plots, and for the
+cases in DRAWN_BY_SCRIPT their script's picture is the case's picture.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,8 +40,10 @@ EXTRA = {
                                                                     "contours": 10}},
 }
 #: study scripts that draw their own figure into cases/gallery/
-SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
+SCRIPTS = ["copper_polarisation.py", "nanopore_conductance.py",
            "lithium_particle.py", "hydrogen_ct_specimen.py"]
+#: gallery pictures that are the graph of a case's [sweep]: picture name -> case
+SWEEP_PICTURES = {"conical_nanopore_iv": "conical_nanopore"}
 #: cases whose gallery picture is drawn by their script (cases/<name>.py), not draw_case
 DRAWN_BY_SCRIPT = {"lithium_particle", "hydrogen_ct_specimen"}
 
@@ -57,12 +62,23 @@ def draw_case(path: Path) -> Path:
     return out
 
 
+def draw_sweep(name: str, case: str) -> Path:
+    """The case's [sweep] on Dask; its graph (sweep.png) is the picture."""
+    femflux.sweep(HERE / f"{case}.toml", out=Path("results") / f"{case}-sweep")
+    out = GALLERY / f"{name}.png"
+    shutil.copyfile(Path("results") / f"{case}-sweep" / "sweep.png", out)
+    return out
+
+
 def main(names: list[str]) -> None:
     GALLERY.mkdir(exist_ok=True)
     for path in sorted(HERE.glob("*.toml")):
         if (names and path.stem not in names) or path.stem in DRAWN_BY_SCRIPT:
             continue
         print(f"{path.stem}: {draw_case(path)}", flush=True)
+    for name, case in SWEEP_PICTURES.items():
+        if not names or name in names or case in names:
+            print(f"{name}: {draw_sweep(name, case)}", flush=True)
     for script in SCRIPTS + sorted(p.name for p in HERE.glob("*.py")
                                    if p.name not in SCRIPTS and p.name != Path(__file__).name):
         if names and Path(script).stem not in names:

@@ -1,6 +1,10 @@
 """Conductance of the charged cylindrical nanopore (cases/nanopore.toml)
-against KCl concentration: bulk conduction at high salt, a plateau set by the
-surface charge's counter-ions at low salt.
+against KCl concentration, drawn against textbook estimates: bulk conduction
+at high salt, a plateau set by the surface charge's counter-ions at low salt.
+
+The points are the case's [sweep] table (``femflux sweep cases/nanopore.toml``
+runs them alone, with its own graph); this script runs that sweep (resuming
+whatever is complete in --sweep-out) and adds the estimates to the picture.
 
     python cases/nanopore_conductance.py [--out cases/gallery/nanopore_conductance.png]
 """
@@ -21,13 +25,13 @@ RADIUS, LENGTH, SIGMA, VOLTAGE, T = 3e-9, 10e-9, 0.02, 0.1, 298.15
 D_K, D_CL = 1.96e-9, 2.03e-9
 
 
-def conductance(c):
-    """Pore conductance (S) at KCl concentration c (mol/m^3)."""
-    overrides = {"boundary.top.concentration": {"K": c, "Cl": c},
-                 "boundary.bottom.concentration": {"K": c, "Cl": c},
-                 "species.K.initial": c, "species.Cl.initial": c}
-    case = femflux.load_case(HERE / "nanopore.toml", overrides=overrides)
-    return -femflux.solve(case).summary["boundaries"]["top"]["current"] / VOLTAGE
+def conductances(out, workers=None):
+    """KCl concentrations (mol/m^3) and pore conductances (S) of the case's sweep."""
+    table = femflux.sweep(HERE / "nanopore.toml", out=out, workers=workers)
+    if any(status != "ok" for status in table["status"]):
+        raise SystemExit(f"some points failed: see {Path(out) / 'sweep.csv'}")
+    concentrations = np.array(table["boundary.top.concentration.K"], dtype=float)
+    return concentrations, -np.array(table["boundaries.top.current"], dtype=float) / VOLTAGE
 
 
 def models(c):
@@ -42,9 +46,12 @@ def models(c):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "gallery" / "nanopore_conductance.png"))
+    parser.add_argument("--sweep-out", default="results/nanopore-sweep",
+                        help="the sweep folder (complete points are not solved again)")
+    parser.add_argument("--workers", type=int, help="Dask worker processes (default: one "
+                        "per core)")
     args = parser.parse_args()
-    concentrations = np.array([1.0, 3.0, 10.0, 30.0, 100.0, 300.0])
-    values = np.array([conductance(c) for c in concentrations])
+    concentrations, values = conductances(args.sweep_out, args.workers)
     for c, g in zip(concentrations, values, strict=True):
         print(f"c = {c:7.1f} mM   G = {g * 1e9:8.4f} nS")
     import matplotlib

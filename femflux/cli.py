@@ -271,8 +271,8 @@ def cmd_animate(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "check": cmd_check, "info": cmd_info, "plot": cmd_plot,
-            "animate": cmd_animate}
+COMMANDS = {"run": cmd_run, "sweep": cmd_sweep, "check": cmd_check, "info": cmd_info,
+            "plot": cmd_plot, "animate": cmd_animate}
 
 if __name__ == "__main__":
     sys.exit(main())

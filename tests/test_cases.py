@@ -82,7 +82,7 @@ def _copper_current(phi_m, i0=1.0, alpha=0.5, n=2, e_eq=0.34, c_ref=1000.0, d_cu
     return i_lim * (1 - c_s / c_bulk)
 
 
-def test_copper_polarisation_open_circuit_and_limiting_current():
+def test_copper_polarisation_open_circuit_and_limiting_current(tmp_path):
     import sys
 
     sys.path.insert(0, str(CASES))
@@ -90,9 +90,14 @@ def test_copper_polarisation_open_circuit_and_limiting_current():
 
     from femflux.physics.constants import FARADAY
 
+    # the case's [sweep] is the curve of README's picture
+    sweep = femflux.load_case(CASES / "copper_polarisation.toml").sweep
+    assert sweep.points[0] == {"boundary.xmin.potential": 0.32}
+    assert len(sweep.points) == 27
+    assert sweep.points[-1]["boundary.xmin.potential"] == pytest.approx(-0.2)
     vt = 8.314462618 * 298.15 / FARADAY
     nernst = 0.34 + vt / 2 * np.log(10.0 / 1000.0)  # phi_M - phi_bulk at i = 0
-    i_open, i_deep = polarisation_curve([nernst, -0.3])
+    _, (i_open, i_deep) = polarisation_curve(tmp_path / "sweep", [nernst, -0.3], workers=1)
     assert abs(i_open) < 1e-6 * abs(limiting_current())
     assert i_deep == pytest.approx(limiting_current(), rel=5e-3)
     # README: open circuit at 0.281 V, saturation at 27.8 A/m^2 (measured 27.90:
@@ -109,21 +114,31 @@ def test_copper_polarisation_open_circuit_and_limiting_current():
     assert current == pytest.approx(-9.03, rel=1e-2)
 
 
-def test_conical_nanopore_rectifies():
-    """Negative wall charge: the pore conducts more with the base side negative."""
-    currents = {}
-    for v in (-1.0, 1.0):
-        case = femflux.load_case(CASES / "conical_nanopore.toml",
-                                 overrides={"boundary.top.potential": v})
-        b = femflux.solve(case).summary["boundaries"]
-        assert b["top"]["current"] == pytest.approx(-b["bottom"]["current"], rel=1e-6)
-        currents[v] = -b["top"]["current"]
-    ratio = abs(currents[-1.0] / currents[1.0])
-    assert currents[-1.0] < 0 < currents[1.0]
+def test_conical_nanopore_rectifies(tmp_path):
+    """Negative wall charge: the pore conducts more with the base side negative.
+    The case's [sweep] (-2 to +2 V, chained) at every other volt, by continuation."""
+    sweep = femflux.load_case(CASES / "conical_nanopore.toml").sweep
+    assert sweep.chain and len(sweep.points) == 17
+    assert [p["boundary.top.potential"] for p in sweep.points[::4]] == [-2.0, -1.0, 0.0, 1.0,
+                                                                         2.0]
+    table = femflux.sweep(CASES / "conical_nanopore.toml",
+                          vary={"boundary.top.potential": "linspace(-2, 2, 5)"},
+                          out=tmp_path / "iv", workers=1)
+    assert list(table["status"]) == ["ok"] * 5
+    current = dict(zip(table["boundary.top.potential"], table["boundaries.bottom.current"],
+                       strict=True))  # from the base side through the pore
+    top = np.array(table["boundaries.top.current"], dtype=float)
+    np.testing.assert_allclose(top, -np.array(table["boundaries.bottom.current"]), rtol=1e-6,
+                               atol=1e-20)
+    assert current[-1.0] < 0 < current[1.0]
     # README: 2.94 (-1.03 nA vs 0.35 nA); measured 2.944, -1.031 nA, 0.3504 nA
-    assert ratio == pytest.approx(2.94, rel=1e-2)
-    assert currents[-1.0] == pytest.approx(-1.03e-9, rel=1e-2)
-    assert currents[1.0] == pytest.approx(0.35e-9, rel=1e-2)
+    assert abs(current[-1.0] / current[1.0]) == pytest.approx(2.94, rel=1e-2)
+    assert current[-1.0] == pytest.approx(-1.03e-9, rel=1e-2)
+    assert current[1.0] == pytest.approx(0.35e-9, rel=1e-2)
+    # README: at +-2 V, 2.99 (-2.40 nA vs 0.80 nA); measured 2.988, -2.399 nA, 0.8029 nA
+    assert abs(current[-2.0] / current[2.0]) == pytest.approx(2.99, rel=1e-2)
+    assert current[-2.0] == pytest.approx(-2.40e-9, rel=1e-2)
+    assert current[2.0] == pytest.approx(0.80e-9, rel=1e-2)
 
 
 def test_nanopore_conductance():

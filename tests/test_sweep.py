@@ -210,7 +210,8 @@ def test_sweep_points_are_separate_runs_of_the_same_points(tmp_path):
     folder is what ``femflux run --set`` writes for its values, and the table
     holds its values and outputs."""
     write(tmp_path, "pnp.toml", PNP)
-    code, out, err = femflux_cli("sweep", "pnp.toml", "--vary", "boundary.xmax.potential=[0.0, 0.05]",
+    code, out, err = femflux_cli("sweep", "pnp.toml",
+                                 "--vary", "boundary.xmax.potential=[0.0, 0.05]",
                                  "--vary", "species.K.diffusivity=1e-9,2e-9", "--workers", "2",
                                  "--collect", "boundaries.xmax.current", "boundaries.xmax.flux.K",
                                  "--out", "sweep", cwd=tmp_path)
@@ -253,9 +254,11 @@ def test_sweep_table_of_a_case_file(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     path = write(tmp_path, "salt.toml", PNP + """
 [sweep]
-vary = { "boundary.xmax.concentration.K" = "logspace(-1, 1, 3)", boundary.xmax.concentration.Cl = "logspace(-1, 1, 3)" }
 zip = true
 collect = ["boundaries.xmax.current", "newton_iterations"]
+[sweep.vary]
+"boundary.xmax.concentration.K" = "logspace(-1, 1, 3)"
+boundary.xmax.concentration.Cl = "logspace(-1, 1, 3)"  # unquoted: TOML nests it
 """)
     table = femflux.sweep(path, workers=1)
     assert list(table) == ["point", "boundary.xmax.concentration.K",

@@ -148,7 +148,8 @@ def _flatten(table: dict, prefix: str = ""):
 
 
 def read_collect(value, where: str) -> list[str]:
-    """``collect``: a list of dotted summary.json paths (checked for shape by :func:`check_sweep`)."""
+    """``collect``: a list of dotted summary.json paths (their shape is checked
+    by :func:`check_collect`)."""
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

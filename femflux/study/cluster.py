@@ -92,7 +92,8 @@ def run_points(client, tasks: list[PointTask], chain: bool, last_state: Callable
 
     if chain:
         for task in tasks:
-            task.initial = last_state(task.index)
+            initial = last_state(task.index)
+            task.initial = None if initial is None else str(initial)
             future = submit(task)
             on_done(_outcome(future, task))
             future.release()
