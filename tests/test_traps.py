@@ -121,3 +121,49 @@ def test_trap_keys_arrhenius_names_and_bad_input():
         membrane(1.0, 10.0, trapping=-1.0)
     over = femflux.load_case(membrane(1.0, 10.0).raw, overrides={"trap.0.density": 5.0})
     assert over.traps[0].density == 5.0
+
+
+# -- surface kinetics: H2 <=> 2 H at the faces -----------------------------------------
+
+
+def _steady_permeation_flux(Kd, Kr, p):
+    """J with J = Kd p - Kr c1^2 = D (c1 - c2)/L = Kr c2^2 (exit at p = 0),
+    solved independently for the entry concentration c1."""
+    from scipy.optimize import brentq
+
+    def gap(c1):
+        J = Kd * p - Kr * c1**2
+        c2 = np.sqrt(max(J, 0.0) / Kr)
+        return D * (c1 - c2) / L - J
+
+    c1 = brentq(gap, 0.0, np.sqrt(Kd * p / Kr))
+    return Kd * p - Kr * c1**2, c1
+
+
+@pytest.mark.parametrize("Kr, p, regime", [(1e-6, 1e5, "mixed"), (1e-2, 1e5, "diffusion-limited"),
+                                           (1e-10, 1.0, "surface-limited")])
+def test_surface_kinetics_steady_permeation(Kr, p, regime):
+    """Steady flux through a membrane with dissociation/recombination on
+    both faces (p at the entry, 0 at the exit) against the closed-form balance;
+    diffusion-limited: D sqrt(Kd p/Kr)/L (Sieverts at the entry);
+    surface-limited: Kd p / 2 (both faces recombine alike)."""
+    Kd = 1e-5
+    case = femflux.load_case({
+        "mesh": {"generate": {"shape": "interval", "length": [L], "cells": [50]}},
+        "model": {"kind": "diffusion"},
+        "species": [{"name": "H", "diffusivity": D, "initial": 0.0}],
+        "boundary": [{"name": "xmin", "surface_kinetics": {
+            "dissociation": Kd, "recombination": Kr, "pressure": p}},
+                     {"name": "xmax", "surface_kinetics": {
+            "dissociation": {"pre": Kd, "energy": 0.0}, "recombination": Kr}}],
+    })
+    result = femflux.solve(case)
+    J, c1 = _steady_permeation_flux(Kd, Kr, p)
+    out = result.summary["boundaries"]["xmax"]["flux"]["H"]
+    assert out == pytest.approx(J, rel=1e-6)
+    assert result.summary["boundaries"]["xmin"]["flux"]["H"] == pytest.approx(-J, rel=1e-6)
+    assert result.fields["H"][0] == pytest.approx(c1, rel=1e-6)
+    if regime == "diffusion-limited":
+        assert J == pytest.approx(D * np.sqrt(Kd * p / Kr) / L, rel=0.05)
+    if regime == "surface-limited":
+        assert J == pytest.approx(Kd * p / 2, rel=0.05)

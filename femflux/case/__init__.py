@@ -52,6 +52,7 @@ from .schema import (
 
 __all__ = [
     "Arrhenius",
+    "SurfaceKinetics",
     "Trap",
     "DIFFUSION",
     "FUNCTIONS",

@@ -83,6 +83,7 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
+    SURFACE_KINETICS_KEYS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
@@ -101,6 +102,7 @@ from .schema import (
     Region,
     SolverSpec,
     Species,
+    SurfaceKinetics,
     Thermo,
     Transport,
     Trap,
@@ -527,11 +529,36 @@ class _CaseReader:
             displacement=t.vector("displacement"),
             traction=t.vector("traction"),
             pressure=t.value("pressure", None),
+            surface_kinetics=self.surface_kinetics(t),
         )
         _check_boundary_exclusions(t, boundary)
+        sk = boundary.surface_kinetics
+        if sk is not None and any(sk.species in getattr(boundary, key)
+                                  for key in ("concentration", "inward_flux", "mass_transfer")):
+            raise t.error("surface_kinetics", f"species {sk.species!r} has another condition "
+                          "here (at most one per species)")
         if boundary.traction is not None:  # a "free" traction component is traction-free
             boundary.traction = [0.0 if v is None else v for v in boundary.traction]
         return boundary
+
+    def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
+        """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
+        pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+        if not t.has("surface_kinetics"):
+            return None
+        sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
+        mobile = [s.name for s in self.case.species]
+        if sk.has("species"):
+            species = sk.string("species")
+            if species not in mobile:
+                raise sk.error("species", _unknown_species(species, mobile))
+        elif len(mobile) == 1:
+            species = mobile[0]
+        else:
+            raise sk.error("species", "is required when the case has several species")
+        return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
+                               recombination=_read_rate(sk, "recombination"),
+                               pressure=sk.value("pressure", 0.0, ge=0))
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):

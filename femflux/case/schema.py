@@ -197,6 +197,17 @@ class ButlerVolmer:
 
 
 @dataclass
+class SurfaceKinetics:
+    """Dissociation and recombination at a metal surface: inward flux
+    K_d p - K_r c^2 (K_d in mol/(m^2 s Pa), K_r in m^4/(mol s), p in Pa)."""
+
+    species: str
+    dissociation: Arrhenius
+    recombination: Arrhenius
+    pressure: Value = 0.0
+
+
+@dataclass
 class Boundary:
     name: str
     concentration: dict[str, Value] = field(default_factory=dict)
@@ -210,6 +221,7 @@ class Boundary:
     displacement: list[Value | None] | None = None  # None entry = "free"
     traction: list[Value] | None = None
     pressure: Value | None = None
+    surface_kinetics: SurfaceKinetics | None = None
 
 
 @dataclass
@@ -363,7 +375,9 @@ ELECTRIC_CONDITIONS = (
     "butler_volmer",
 )
 MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
-BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS)
+BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS,
+                 "surface_kinetics")
+SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
 BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential")
 SOLVER_KEYS = (

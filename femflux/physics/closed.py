@@ -26,6 +26,8 @@ def exchanged_species(case) -> set[str]:
         names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
         if b.butler_volmer is not None:
             names.add(b.butler_volmer.species)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
@@ -35,6 +37,8 @@ def _dirichlet_like(case) -> set[str]:
         names |= set(b.concentration) | set(b.mass_transfer)
         if b.butler_volmer is not None:
             names.add(b.butler_volmer.species)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
