@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import femflux
-from femflux.plot import plot_result
+from femflux.plot import plot_history, plot_result
 
 HERE = Path(__file__).resolve().parent
 GALLERY = HERE / "gallery"
@@ -36,6 +36,10 @@ EXTRA = {
     "polymer_electrolyte_notch": {"polymer_electrolyte_notch_phi": {"field": "phi",
                                                                     "contours": 10}},
 }
+#: cases whose picture is a graph of their history: case -> (columns, x column)
+HISTORY = {
+    "tds_tungsten": (["boundaries.xmin.flux.H"], "temperature"),
+}
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
            "lithium_particle.py", "hydrogen_ct_specimen.py"]
@@ -48,6 +52,10 @@ def draw_case(path: Path) -> Path:
     out = GALLERY / f"{path.stem}.png"
     with tempfile.TemporaryDirectory() as tmp:
         folder = result.save(Path(tmp) / path.stem)
+        if path.stem in HISTORY:
+            ys, x = HISTORY[path.stem]
+            plot_history(folder, ys, x=x, out=out)
+            return out
         pictures = {path.stem: OPTIONS.get(path.stem, {}), **EXTRA.get(path.stem, {})}
         for name, options in pictures.items():
             plotter = plot_result(folder, out=GALLERY / f"{name}.png", window=(1200, 900),

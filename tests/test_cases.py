@@ -25,6 +25,7 @@ _OTHER_MODEL_CASES = [
     "hydrogen_notched_plate", "stressed_rod",  # tests/test_stress_diffusion.py
     "spinodal_bm1a", "spinodal_sphere_3d", "darken_fe_si_c", "ternary_couple",  # test_onsager
     "polymer_electrolyte_notch",  # tests/test_combined_physics.py
+    "tds_tungsten",  # tests/test_traps.py
 ]
 
 

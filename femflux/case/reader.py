@@ -47,11 +47,12 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError
 from .checks import _check_case, _without
-from .expressions import Expression
+from .expressions import Expression, evaluate
 from .overrides import _plain, apply_overrides
 from .pieces import (
     _check_boundary_exclusions,
@@ -66,6 +67,7 @@ from .pieces import (
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
+    DIFFUSION,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
@@ -268,11 +270,28 @@ class _CaseReader:
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
         kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
+        program = None
+        if isinstance(t.get("temperature"), str):
+            temperature = t.value("temperature", symbols=("t",), ge=0)
+        else:
+            temperature = t.number("temperature", 298.15, gt=0)
+        if isinstance(temperature, Expression):
+            if kind != DIFFUSION:
+                raise t.error("temperature", "as an expression of t needs model kind "
+                              "'diffusion' (traps, Arrhenius diffusivities)")
+            program = temperature
+            temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
+        if not temperature > 0:
+            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+        gravity = self.gravity(t, kind)
+        if program is not None and gravity is not None:
+            raise t.error("temperature", "as an expression of t cannot combine with gravity")
         return ModelSpec(
             kind=kind,
-            temperature=t.number("temperature", 298.15, gt=0),
+            temperature=temperature,
+            temperature_program=program,
             reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
-            gravity=self.gravity(t, kind),
+            gravity=gravity,
         )
 
     def gravity(self, t: _Table, kind: str) -> list[float] | None:
@@ -327,8 +346,12 @@ class _CaseReader:
         if t.has("diffusivity") and t.has("mobility"):
             raise CaseError(f"species {name!r}: give diffusivity or mobility, not both")
         mobility = t.number("mobility", None, ge=0)
+        activation = 0.0
         if mobility is not None:
             diffusivity = mobility * GAS_CONSTANT * self.case.model.temperature
+        elif isinstance(t.get("diffusivity"), dict):  # Arrhenius: D = pre exp(-E/RT)
+            rate = _read_rate(t, "diffusivity")
+            diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
         return Species(
@@ -342,6 +365,7 @@ class _CaseReader:
             standard_potential=t.number("standard_potential", 0.0),
             mobility=mobility,
             molar_mass=t.number("molar_mass", 0.0, ge=0),
+            activation_energy=activation,
         )
 
     def read_electrostatics(self) -> Electrostatics | None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
-from .expressions import Expression
+from .expressions import Expression, evaluate
 
 Value = float | Expression  # a number, or an expression of x, y, z, t
 
@@ -64,9 +64,16 @@ class MeshSpec:
 @dataclass
 class ModelSpec:
     kind: str = "diffusion"  # diffusion | nernst-planck-poisson | stress-diffusion | onsager
-    temperature: float = 298.15  # K
+    temperature: float = 298.15  # K (at t = 0 when it is programmed)
     reference_concentration: float = 1000.0  # mol/m^3
     gravity: list[float] | None = None  # m/s^2, one entry per dimension; mu_i -= M_i g.x
+    temperature_program: Expression | None = None  # T(t) in K (a ramp: TDS)
+
+    def temperature_at(self, t: float) -> float:
+        """T (K) at time t (s)."""
+        if self.temperature_program is None:
+            return self.temperature
+        return float(np.asarray(evaluate(self.temperature_program, np.zeros((1, 1)), t)).ravel()[0])
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Species:
     standard_potential: float = 0.0  # J/mol
     mobility: float | None = None  # as given, mol m^2/(J s)
     molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
+    activation_energy: float = 0.0  # J/mol: D = pre exp(-E/RT); diffusivity is D(T(0))
 
     def exists_in(self, region: str) -> bool:
         """True where the species has unknowns (``regions`` empty means everywhere)."""

@@ -60,6 +60,8 @@ def unit(column: str) -> str:
         return "1"
     if parts[0] == "free_energy":
         return "J"
+    if parts[0] == "temperature":
+        return "K"
     if parts[0] == "amount" or "amount" in parts[:-1]:
         return "mol"
     if parts[0] == "boundaries":

@@ -97,17 +97,17 @@ class SurfaceKinetics(SpeciesCondition):
     K_r (m^4/(mol s)) at the case's temperature (Arrhenius allowed).  At
     steady state with no flux, Sieverts: c = sqrt(K_d p / K_r)."""
 
-    def __init__(self, model, b, s, value):
-        super().__init__(model, b, s, value)
-        T = model.case.model.temperature
-        self.K_d, self.K_r = value.dissociation.at(T), value.recombination.at(T)
+    def _rates(self, t: float) -> tuple[float, float]:
+        T = self.model.temperature(t)
+        return self.value.dissociation.at(T), self.value.recombination.at(T)
 
     def _inflow(self, x, t):
         s = self.species
+        K_d, K_r = self._rates(t)
         pts, P = self._at_points()
         inv_gamma = 1.0 / s.gamma[pts.region]
         c = (P @ x[s.slice]) * inv_gamma
-        g = self.K_d * evaluate(self.value.pressure, pts.x, t) - self.K_r * c * c
+        g = K_d * evaluate(self.value.pressure, pts.x, t) - K_r * c * c
         return P.T @ (pts.weight * g), c, inv_gamma
 
     def residual(self, x, t, F, rows, cols, vals):
@@ -115,7 +115,8 @@ class SurfaceKinetics(SpeciesCondition):
         pts, P = self._at_points()
         inflow, c, inv_gamma = self._inflow(x, t)
         F[s.slice] -= inflow
-        add_coo(P.T @ sp.diags(pts.weight * 2.0 * self.K_r * c * inv_gamma) @ P, s.offset,
+        K_r = self._rates(t)[1]
+        add_coo(P.T @ sp.diags(pts.weight * 2.0 * K_r * c * inv_gamma) @ P, s.offset,
                 s.offset, rows, cols, vals)
 
     def report_flux(self, x, t, out):
