@@ -5,7 +5,8 @@ inward_flux, mass_transfer or butler_volmer on it) keeps its amount; with
 reactions, the combinations m with sum_i m_i nu_i = 0 for every reaction are
 kept.  A redox electrode (``butler_volmer`` with ``reduced``: O + n e- <=> R,
 both in solution) exchanges electrons, not matter: like a reaction O -> R it
-keeps the amount of O + R.  A metal electrode (no ``reduced``) exchanges O.  A steady run then solves for the steady state with those amounts
+keeps the amount of O + R.  A metal electrode (no ``reduced``) exchanges O.
+A steady run then solves for the steady state with those amounts
 (bordered constraints of the solver), and its prescribed inward fluxes must
 balance along every conserved combination.
 """
