@@ -29,6 +29,7 @@ from .schema import (
     NPP,
     ONSAGER,
     STRESS,
+    Arrhenius,
     Boundary,
     ButlerVolmer,
     Case,
@@ -45,10 +46,14 @@ from .schema import (
     Species,
     Thermo,
     Transport,
+    Trap,
     Value,
 )
 
 __all__ = [
+    "Arrhenius",
+    "SurfaceKinetics",
+    "Trap",
     "DIFFUSION",
     "FUNCTIONS",
     "MODEL_KINDS",

@@ -433,6 +433,14 @@ def _check_names(case: Case, boundaries: set[str], regions: set[str], mesh: str)
         for name in reaction.regions:
             if name not in regions:
                 raise fail(f"reaction {index}: region", name, regions)
+    for index, trap in enumerate(case.traps):
+        mobile = case.species_by_name(trap.species)
+        for name in trap.regions:
+            if name not in regions:
+                raise fail(f"trap {index}: region", name, regions)
+            if mobile.regions and name not in mobile.regions:
+                raise CaseError(f"trap {index}: species {trap.species!r} does not exist in "
+                                f"region {name!r}")
 
 
 def _check_vector_lengths(case: Case, dim: int) -> None:

@@ -105,6 +105,8 @@ def _check_species_near_boundaries(case: Case, mesh) -> None:
             named.add(b.butler_volmer.species)
             if b.butler_volmer.reduced is not None:
                 named.add(b.butler_volmer.reduced)
+        if b.surface_kinetics is not None:
+            named.add(b.surface_kinetics.species)
         if not named:
             continue
         regions = _regions_next_to(mesh, b.name)

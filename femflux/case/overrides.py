@@ -3,7 +3,7 @@
 Owns the override syntax (SPEC section 1): ``KEY=VALUE`` strings whose VALUE
 is read as TOML, or a dict of dotted keys (Python API, a value None removes
 the key); ``[[species]]``, ``[[region]]`` and ``[[boundary]]`` entries are
-addressed by name, ``[[reaction]]`` entries by 0-based index; setting one of
+addressed by name, ``[[reaction]]`` and ``[[trap]]`` entries by 0-based index; setting one of
 two alternative keys (``mesh.file`` / ``mesh.generate``, ``diffusivity`` /
 ``mobility``) drops the other.  Also :func:`_plain`, which turns Python values
 into TOML types (tuples, numpy scalars, paths, expressions).
@@ -122,10 +122,10 @@ def _override_entry(raw: dict, key: str, parts: list[str]) -> dict:
     entries = (
         [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
     )
-    if section == "reaction":
+    if section in ("reaction", "trap"):
         if not name.isdigit() or int(name) >= len(entries):
-            numbers = f"0 to {len(entries) - 1}" if entries else "none: the case has no reactions"
-            raise CaseError(f"override {key!r}: no [[reaction]] number {name} ({numbers})")
+            numbers = f"0 to {len(entries) - 1}" if entries else f"none: the case has no {section}s"
+            raise CaseError(f"override {key!r}: no [[{section}]] number {name} ({numbers})")
         return entries[int(name)]
     for entry in entries:
         if entry.get("name") == name:

@@ -83,10 +83,13 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
+    SURFACE_KINETICS_KEYS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
     TRANSPORT_KEYS,
+    TRAP_KEYS,
+    Arrhenius,
     Boundary,
     ButlerVolmer,
     Case,
@@ -99,8 +102,10 @@ from .schema import (
     Region,
     SolverSpec,
     Species,
+    SurfaceKinetics,
     Thermo,
     Transport,
+    Trap,
 )
 from .table import _REQUIRED, _show, _Table, _unknown_species
 
@@ -159,6 +164,14 @@ def _read_source(source) -> tuple[dict, Path | None, Path]:
 # =============================================================================
 
 
+def _read_rate(t: _Table, key: str) -> Arrhenius:
+    """A rate: a number >= 0, or ``{ pre = ..., energy = ... }`` (Arrhenius, J/mol)."""
+    if isinstance(t.get(key), dict):
+        table = t.table(key, ("pre", "energy"))
+        return Arrhenius(pre=table.number("pre", ge=0), energy=table.number("energy", 0.0))
+    return Arrhenius(pre=t.number(key, ge=0))
+
+
 _PROBE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -191,6 +204,7 @@ class _CaseReader:
         case.transport = self.read_transport()
         case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
         case.reactions = self.read_reactions()
+        case.traps = self.read_traps()
         case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
         case.solver = self.read_solver()
         case.output = self.read_output()
@@ -462,6 +476,35 @@ class _CaseReader:
             reactions.append(_read_reaction(t, self.case.species))
         return reactions
 
+    def read_traps(self) -> list[Trap]:
+        """``[[trap]]`` entries (by index): McNabb-Foster traps of a mobile species."""
+        traps, count = [], {}
+        taken = set(self.names)
+        for index, entry in enumerate(self.entries("trap")):
+            t = _Table(entry, TRAP_KEYS, f"trap {index}", f"trap.{index}")
+            species = t.string("species")
+            if species not in self.names:
+                raise t.error("species", _unknown_species(species, self.names))
+            if self.case.model.kind == ONSAGER:
+                raise t.error("species", "traps are not available with model kind 'onsager'")
+            count[species] = count.get(species, 0) + 1
+            name = t.string("name", f"{species}_trap{count[species]}")
+            _check_species_name(name)
+            if name in taken:
+                raise t.error("name", f"{name!r} is already a species or trap name")
+            taken.add(name)
+            mobile = self.case.species_by_name(species)
+            traps.append(Trap(
+                name=name, species=species,
+                density=t.value("density", ge=0, static=True),
+                trapping=_read_rate(t, "trapping"),
+                detrapping=_read_rate(t, "detrapping"),
+                initial=t.value("initial", 0.0, ge=0, static=True),
+                regions=t.names("regions") or list(mobile.regions),
+                equilibrium=t.boolean("equilibrium", False)))
+        _check_output_names([s.name for s in self.case.species] + [tr.name for tr in traps])
+        return traps
+
     def read_boundary(self, t: _Table, name: str) -> Boundary:
         present = {"electrostatics": self.case.has_electrostatics}
         present["elasticity"] = self.case.has_elasticity
@@ -486,11 +529,36 @@ class _CaseReader:
             displacement=t.vector("displacement"),
             traction=t.vector("traction"),
             pressure=t.value("pressure", None),
+            surface_kinetics=self.surface_kinetics(t),
         )
         _check_boundary_exclusions(t, boundary)
+        sk = boundary.surface_kinetics
+        if sk is not None and any(sk.species in getattr(boundary, key)
+                                  for key in ("concentration", "inward_flux", "mass_transfer")):
+            raise t.error("surface_kinetics", f"species {sk.species!r} has another condition "
+                          "here (at most one per species)")
         if boundary.traction is not None:  # a "free" traction component is traction-free
             boundary.traction = [0.0 if v is None else v for v in boundary.traction]
         return boundary
+
+    def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
+        """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
+        pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+        if not t.has("surface_kinetics"):
+            return None
+        sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
+        mobile = [s.name for s in self.case.species]
+        if sk.has("species"):
+            species = sk.string("species")
+            if species not in mobile:
+                raise sk.error("species", _unknown_species(species, mobile))
+        elif len(mobile) == 1:
+            species = mobile[0]
+        else:
+            raise sk.error("species", "is required when the case has several species")
+        return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
+                               recombination=_read_rate(sk, "recombination"),
+                               pressure=sk.value("pressure", 0.0, ge=0))
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):

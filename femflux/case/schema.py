@@ -9,12 +9,14 @@ Nothing here reads or checks input.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.constants import R as GAS_CONSTANT
 
 from .expressions import Expression
 
@@ -116,6 +118,34 @@ class Transport:
 
 
 @dataclass
+class Arrhenius:
+    """A rate or coefficient ``pre * exp(-energy / (R T))`` (energy in J/mol)."""
+
+    pre: float
+    energy: float = 0.0
+
+    def at(self, temperature: float) -> float:
+        return self.pre * math.exp(-self.energy / (GAS_CONSTANT * temperature))
+
+
+@dataclass
+class Trap:
+    """A McNabb-Foster trap of a mobile species: trapped concentration c_t
+    (an immobile species named ``name``) with
+    dc_t/dt = k c_m (N - c_t) - p c_t, N the trap density (mol/m^3),
+    k the trapping rate constant (m^3/(mol s)), p the detrapping rate (1/s)."""
+
+    name: str
+    species: str
+    density: Value
+    trapping: Arrhenius
+    detrapping: Arrhenius
+    initial: Value = 0.0
+    regions: list[str] = field(default_factory=list)
+    equilibrium: bool = False  # Oriani: c_t = N k c_m / (k c_m + p) at every instant
+
+
+@dataclass
 class Reaction:
     equation: str
     reactants: dict[str, int]  # species -> stoichiometric coefficient
@@ -168,6 +198,17 @@ class ButlerVolmer:
 
 
 @dataclass
+class SurfaceKinetics:
+    """Dissociation and recombination at a metal surface: inward flux
+    K_d p - K_r c^2 (K_d in mol/(m^2 s Pa), K_r in m^4/(mol s), p in Pa)."""
+
+    species: str
+    dissociation: Arrhenius
+    recombination: Arrhenius
+    pressure: Value = 0.0
+
+
+@dataclass
 class Boundary:
     name: str
     concentration: dict[str, Value] = field(default_factory=dict)
@@ -181,6 +222,7 @@ class Boundary:
     displacement: list[Value | None] | None = None  # None entry = "free"
     traction: list[Value] | None = None
     pressure: Value | None = None
+    surface_kinetics: SurfaceKinetics | None = None
 
 
 @dataclass
@@ -218,6 +260,7 @@ class Case:
     thermo: Thermo | None = None
     transport: Transport | None = None
     reactions: list[Reaction] = field(default_factory=list)
+    traps: list[Trap] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     boundaries: list[Boundary] = field(default_factory=list)
     solver: SolverSpec = field(default_factory=SolverSpec)
@@ -283,7 +326,7 @@ MODEL_SECTIONS = {  # section -> the model kinds that may hold it
 # when that section is given.
 PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
 GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
-ARRAY_SECTIONS = ("species", "reaction", "region", "boundary")
+ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary")
 TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output")
 MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
 GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
@@ -311,6 +354,8 @@ ELASTICITY_KEYS = (
 THERMO_KEYS = ("model", "interactions", "free_energy", "gradient_energy", "reference_concentration")
 TRANSPORT_KEYS = ("onsager", "diffusivity_matrix")
 REACTION_KEYS = ("equation", "forward", "backward", "regions")
+TRAP_KEYS = ("name", "species", "density", "trapping", "detrapping", "initial", "regions",
+             "equilibrium")
 REGION_KEYS = (
     "name",
     "relative_permittivity",
@@ -331,7 +376,9 @@ ELECTRIC_CONDITIONS = (
     "butler_volmer",
 )
 MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
-BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS)
+BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS,
+                 "surface_kinetics")
+SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
 BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential",
                       "reduced")

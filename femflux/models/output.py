@@ -32,6 +32,8 @@ class TransportOutput:
             f.point_fields(x, fields)
         vertices = self.fem_mesh.mesh.p
         for s in self.species:
+            if s.name in self.trapped:
+                continue  # trapped concentrations: no chemical potential of their own
             terms = self.terms[s.name]
             if s.space.broken and self.electric_term(s) is not None:
                 node, _, mu = self._side_potentials(s, x, s.regions)
@@ -182,6 +184,8 @@ class TransportOutput:
             f.region_point_fields(x, region, out)
         vertices = self.fem_mesh.mesh.p
         for s in self.species:
+            if s.name in self.trapped:
+                continue
             node, _, mu = self._side_potentials(s, x, s.regions & mask)
             mu_s = np.full(nv, np.nan)
             mu_s[node] = mu

@@ -44,6 +44,7 @@ from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
 from ..physics.species import SpeciesField, species_coefficients
 from ..physics.terms import DriftTerm, Electrostatic, Gravity, drift_potential
+from ..physics.traps import TrapKinetics, all_species
 from ..solver import System
 from .output import TransportOutput
 
@@ -81,7 +82,9 @@ class SpeciesTransport(TransportOutput, System):
         # 2. the species' unknowns
         self.species: list[SpeciesField] = []
         offset = 0
-        for i, spec in enumerate(case.species):
+        self.specs = all_species(case)  # the case's species, then the trapped ones
+        self.trapped = {trap.name for trap in case.traps}
+        for i, spec in enumerate(self.specs):
             field = self._make_species(i, spec, offset)
             self.species.append(field)
             offset += field.space.n
@@ -107,11 +110,17 @@ class SpeciesTransport(TransportOutput, System):
             self._stiffness = sp.block_diag(
                 [self._species_stiffness(s) for s in self.species]
                 + [sp.csr_matrix((self.n - self.n_species,) * 2)], format="csr")
-        self.reactions = [MassAction(self, r) for r in case.reactions]
+        self.reactions = [MassAction(self, r) for r in case.reactions] \
+            + [TrapKinetics(self, trap) for trap in case.traps]
         self.linear = self._stiffness is not None and self._is_linear()
-        self.symmetric = not case.reactions and self._stiffness is not None \
+        self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
         self.x_scale, self.r_scale = self._scales()
+        for r in self.reactions:  # Oriani traps: their storage goes to the mobile rows
+            if isinstance(r, TrapKinetics) and r.trap.equilibrium:
+                own, mobile = r.storage_coupling(self._storage_matrix.shape)
+                self._storage_matrix = (self._storage_matrix - own + mobile).tocsr()
+                self._storage_matrix.eliminate_zeros()
         if self.ties is not None:
             self._balance_drift_rows()
         # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
@@ -238,6 +247,10 @@ class SpeciesTransport(TransportOutput, System):
                       for m in r.products]
             for name in list(r.reactants) + list(r.products):
                 k_char[name] = max(k_char[name], max(rates))
+        for r in self.reactions:
+            if isinstance(r, TrapKinetics):
+                for name, rate in r.characteristic_rates(c_scales).items():
+                    k_char[name] = max(k_char[name], rate)
         for s in self.species:
             sl = s.slice
             x_scale[sl] = c_scales[s.name]
@@ -260,7 +273,7 @@ class SpeciesTransport(TransportOutput, System):
         its own side."""
         x = np.zeros(self.n)
         region_ids = self.fem_mesh.region_ids
-        for s, spec in zip(self.species, self.case.species, strict=True):
+        for s, spec in zip(self.species, self.specs, strict=True):
             space = s.space
             total = np.zeros(space.n)
             count = np.zeros(space.n)

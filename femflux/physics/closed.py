@@ -2,13 +2,14 @@
 
 A species that no boundary exchanges with the outside (no concentration,
 inward_flux, mass_transfer or butler_volmer on it) keeps its amount; with
-reactions, the combinations m with sum_i m_i nu_i = 0 for every reaction are
-kept.  A redox electrode (``butler_volmer`` with ``reduced``: O + n e- <=> R,
-both in solution) exchanges electrons, not matter: like a reaction O -> R it
-keeps the amount of O + R.  A metal electrode (no ``reduced``) exchanges O.
-A steady run then solves for the steady state with those amounts
-(bordered constraints of the solver), and its prescribed inward fluxes must
-balance along every conserved combination.
+reactions (and traps, mobile -> trapped), the combinations m with
+sum_i m_i nu_i = 0 for every reaction are kept.  A redox electrode
+(``butler_volmer`` with ``reduced``: O + n e- <=> R, both in solution)
+exchanges electrons, not matter: like a reaction O -> R it keeps the amount
+of O + R.  A metal electrode (no ``reduced``) exchanges O.  A steady run
+then solves for the steady state with those amounts (bordered constraints of
+the solver), and its prescribed inward fluxes must balance along every
+conserved combination.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import scipy.linalg
 
 from ..errors import CaseError
 from .boundary.species import InwardFlux
+from .traps import all_species
 
 
 def _metal_electrode_species(b) -> set[str]:
@@ -38,6 +40,8 @@ def exchanged_species(case) -> set[str]:
     for b in case.boundaries:
         names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
         names |= _metal_electrode_species(b)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
@@ -46,6 +50,8 @@ def _dirichlet_like(case) -> set[str]:
     for b in case.boundaries:
         names |= set(b.concentration) | set(b.mass_transfer)
         names |= _metal_electrode_species(b)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
@@ -53,7 +59,7 @@ def conserved_combinations(case) -> np.ndarray:
     """(k, nspecies) combinations m with sum_i m_i dAmount_i/dt = 0 for
     species that exchange nothing with the outside (beyond prescribed inward
     fluxes, which must then balance)."""
-    index = {spec.name: i for i, spec in enumerate(case.species)}
+    index = {spec.name: i for i, spec in enumerate(all_species(case))}
     nsp = len(index)
     rows = []
     for r in case.reactions:
@@ -62,6 +68,10 @@ def conserved_combinations(case) -> np.ndarray:
             row[index[name]] += nu
         for name, nu in r.reactants.items():
             row[index[name]] -= nu
+        rows.append(row)
+    for trap in case.traps:  # mobile -> trapped
+        row = np.zeros(nsp)
+        row[index[trap.species]], row[index[trap.name]] = -1.0, 1.0
         rows.append(row)
     for oxidised, reduced in redox_couples(case):  # O -> R at an electrode
         row = np.zeros(nsp)

@@ -1,0 +1,106 @@
+"""Traps (McNabb-Foster): hydrogen bound at trap sites of density N (SPEC 6).
+
+A trap of a mobile species m holds the trapped concentration c_t (mol/m^3),
+an immobile species of its own (output field named after the trap) with
+
+    dc_t/dt = v,   v = k c_m (N - c_t) - p c_t,
+    dc_m/dt = -div J_m - sum over its traps of v,
+
+k the trapping rate constant (m^3/(mol s)), p the detrapping rate (1/s), both
+constants or Arrhenius k0 exp(-E_k/RT), p0 exp(-E_p/RT), and N the trap
+density (mol/m^3, a number or an expression of x, y, z) in the trap's
+regions.  In local equilibrium (fast exchange, c_m << p/k) the mobile species
+diffuses with D_eff = D / (1 + N k/p).  With ``equilibrium = true`` (Oriani)
+the trap is in that equilibrium at every instant: its row is the algebraic
+c_t (k c_m + p) - k N c_m = 0 and the mobile species' storage holds c_m + c_t
+(:meth:`TrapKinetics.storage_coupling`).  The rate is evaluated at the
+model's cell points like the homogeneous reactions
+(:mod:`femflux.physics.reactions`), with its exact Jacobian.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..case import Species, Trap, evaluate
+
+
+def trapped_species(case) -> list[Species]:
+    """The immobile species that hold the trapped concentrations, one per trap."""
+    return [Species(name=trap.name, diffusivity=0.0, initial=trap.initial,
+                    regions=list(trap.regions)) for trap in case.traps]
+
+
+def all_species(case) -> list[Species]:
+    """The case's species, then the trapped concentrations of its traps."""
+    return list(case.species) + trapped_species(case)
+
+
+class TrapKinetics:
+    """The exchange v = k c_m (N - c_t) - p c_t of one trap on a model."""
+
+    linear = False
+
+    def __init__(self, model, trap: Trap):
+        self.model, self.trap = model, trap
+        T = model.case.model.temperature
+        self.k = trap.trapping.at(T)
+        self.p = trap.detrapping.at(T)
+        self.mobile = model.by_name[trap.species]
+        self.trapped = model.by_name[trap.name]
+        points = model.points
+        self.mask = self.trapped.regions[points.region] & self.mobile.regions[points.region]
+        self.index = np.flatnonzero(self.mask)
+        self.density = np.broadcast_to(
+            evaluate(trap.density, points.x[:, self.index], 0.0), self.index.shape).copy()
+        self.nu = {trap.species: -1, trap.name: 1}
+
+    def rates(self, x):
+        """(v, dv/dc_m, dv/dc_t) at the trap's points (mol/m^3/s)."""
+        m, t = self.mobile, self.trapped
+        region = self.model.points.region[self.index]
+        c_m = (m.P[self.index] @ x[m.slice]) / m.gamma[region]
+        c_t = t.P[self.index] @ x[t.slice]
+        v = self.k * c_m * (self.density - c_t) - self.p * c_t
+        return v, self.k * (self.density - c_t) / m.gamma[region], -(self.k * c_m + self.p)
+
+    def residual(self, x, F, rows, cols, vals) -> None:
+        """F_t -= int v w, F_m += int v w and their Jacobian entries; in
+        equilibrium the trap row is int (-v) w = 0 alone."""
+        m, t = self.mobile, self.trapped
+        w = self.model.points.weight[self.index]
+        v, dv_m, dv_t = self.rates(x)
+        P_m, P_t = m.P[self.index], t.P[self.index]
+        F[t.slice] -= P_t.T @ (w * v)
+        rows_of = ((-1.0, P_t, t),)
+        if not self.trap.equilibrium:
+            F[m.slice] += P_m.T @ (w * v)
+            rows_of += ((1.0, P_m, m),)
+        for sign, P_row, row in rows_of:
+            for dv, P_col, col in ((dv_m, P_m, m), (dv_t, P_t, t)):
+                block = (P_row.T @ sp.diags(sign * w * dv) @ P_col).tocoo()
+                rows.append(block.row + row.offset)
+                cols.append(block.col + col.offset)
+                vals.append(block.data)
+
+    def storage_coupling(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Equilibrium traps: (the trap's own storage block to remove, the
+        block int c_t v_m that the mobile rows hold instead), global numbering."""
+        m, t = self.mobile, self.trapped
+        w = self.model.points.weight[self.index]
+        P_m, P_t = m.P[self.index], t.P[self.index]
+
+        def placed(block, row, col):
+            block = sp.coo_matrix(block)
+            return sp.csr_matrix((block.data, (block.row + row.offset, block.col + col.offset)),
+                                 shape=shape)
+
+        return (placed(P_t.T @ sp.diags(w) @ P_t, t, t),
+                placed(P_m.T @ sp.diags(w) @ P_t, m, t))
+
+    def characteristic_rates(self, c_scale: dict[str, float]) -> dict[str, float]:
+        """The fastest first-order rates (1/s) of the mobile and trapped species."""
+        N = float(np.max(self.density, initial=0.0))
+        return {self.trap.species: self.k * N,
+                self.trap.name: self.p + self.k * c_scale[self.trap.species]}
