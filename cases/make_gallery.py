@@ -4,9 +4,11 @@
     python cases/make_gallery.py nanopore   # some
 
 Each case in cases/*.toml is solved and drawn with femflux's default picture
-for its model (plus the options below); the study scripts beside the cases
-(sweeps, profiles, F(t), zooms) draw their own plots, and for the cases in
-DRAWN_BY_SCRIPT their script's picture is the case's picture.
+for its model (plus the options below); the cases in HISTORY also get line
+graphs of their history (probes, boundary currents); the study scripts beside
+the cases (sweeps, profiles, F(t), zooms, voltammograms) draw their own plots,
+and for the cases in DRAWN_BY_SCRIPT their script's picture is the case's
+picture.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import femflux
-from femflux.plot import plot_history, plot_result
+from femflux.plot import plot_result
 
 HERE = Path(__file__).resolve().parent
 GALLERY = HERE / "gallery"
@@ -36,15 +38,22 @@ EXTRA = {
     "polymer_electrolyte_notch": {"polymer_electrolyte_notch_phi": {"field": "phi",
                                                                     "contours": 10}},
 }
-#: cases whose picture is a graph of their history: case -> (columns, x column)
+#: line graphs of a case's history (as `femflux plot RESULT --history ... --x ...`):
+#: case -> {picture name: (history columns, x column)}
 HISTORY = {
-    "tds_tungsten": (["boundaries.xmin.flux.H"], "temperature"),
+    "lithium_particle": {
+        "lithium_particle_stress": (["probes.centre.sigma_xx", "probes.centre.sigma_h"], "t"),
+        "lithium_particle_surface": (["probes.tip.Li"], "t"),
+    },
+    "tds_tungsten": {"tds_tungsten": (["boundaries.xmin.flux.H"], "temperature")},
 }
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "conical_nanopore_iv.py", "nanopore_conductance.py",
-           "lithium_particle.py", "hydrogen_ct_specimen.py"]
+           "lithium_particle.py", "hydrogen_ct_specimen.py", "ferrocenemethanol_cv.py",
+           "hydrogen_permeation.py"]
 #: cases whose gallery picture is drawn by their script (cases/<name>.py), not draw_case
-DRAWN_BY_SCRIPT = {"lithium_particle", "hydrogen_ct_specimen"}
+DRAWN_BY_SCRIPT = {"lithium_particle", "hydrogen_ct_specimen", "ferrocenemethanol_cv",
+                   "hydrogen_permeation"}
 
 
 def draw_case(path: Path) -> Path:
@@ -52,10 +61,6 @@ def draw_case(path: Path) -> Path:
     out = GALLERY / f"{path.stem}.png"
     with tempfile.TemporaryDirectory() as tmp:
         folder = result.save(Path(tmp) / path.stem)
-        if path.stem in HISTORY:
-            ys, x = HISTORY[path.stem]
-            plot_history(folder, ys, x=x, out=out)
-            return out
         pictures = {path.stem: OPTIONS.get(path.stem, {}), **EXTRA.get(path.stem, {})}
         for name, options in pictures.items():
             plotter = plot_result(folder, out=GALLERY / f"{name}.png", window=(1200, 900),
@@ -65,11 +70,27 @@ def draw_case(path: Path) -> Path:
     return out
 
 
+def draw_history(path: Path) -> list[Path]:
+    """The HISTORY line graphs of a case, from its summary's history."""
+    from femflux.plot.history import plot_history
+
+    result = femflux.solve(femflux.load_case(path))
+    out = []
+    for name, (columns, x) in HISTORY[path.stem].items():
+        out.append(GALLERY / f"{name}.png")
+        plot_history(result.summary, columns, x=x, out=out[-1], window=(800, 500))
+    return out
+
+
 def main(names: list[str]) -> None:
     GALLERY.mkdir(exist_ok=True)
     for path in sorted(HERE.glob("*.toml")):
-        if (names and path.stem not in names) or path.stem in DRAWN_BY_SCRIPT:
+        if names and path.stem not in names:
             continue
+        if path.stem in HISTORY:
+            print(f"{path.stem}: {draw_history(path)}", flush=True)
+        if path.stem in DRAWN_BY_SCRIPT or path.stem in HISTORY.get(path.stem, {}):
+            continue  # its picture is its script's, or a history graph
         print(f"{path.stem}: {draw_case(path)}", flush=True)
     for script in SCRIPTS + sorted(p.name for p in HERE.glob("*.py")
                                    if p.name not in SCRIPTS and p.name != Path(__file__).name):

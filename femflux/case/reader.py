@@ -591,12 +591,19 @@ class _CaseReader:
         species = bv.string("species")
         if species not in self.names:
             raise bv.error("species", _unknown_species(species, self.names))
+        reduced = bv.string("reduced", None)
+        if reduced is not None and reduced not in self.names:
+            raise bv.error("reduced", _unknown_species(reduced, self.names))
+        if reduced == species:
+            raise bv.error("reduced", f"is the oxidised species {species!r} itself "
+                           "(O + n e- <=> R needs two species)")
         return ButlerVolmer(
             species=species,
             electrons=bv.integer("electrons", gt=0),
             exchange_current=bv.number("exchange_current", gt=0),
             alpha=bv.number("alpha", 0.5, gt=0, lt=1),
             equilibrium_potential=bv.number("equilibrium_potential", 0.0),
+            reduced=reduced,
         )
 
     def read_solver(self) -> SolverSpec:

@@ -202,6 +202,7 @@ class ButlerVolmer:
     exchange_current: float  # A/m^2
     alpha: float = 0.5
     equilibrium_potential: float = 0.0  # V
+    reduced: str | None = None  # soluble product R of O + n e- <=> R; None: the metal
 
 
 @dataclass
@@ -387,7 +388,8 @@ BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_
                  "surface_kinetics")
 SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
-BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential")
+BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential",
+                      "reduced")
 SOLVER_KEYS = (
     "steady",
     "t_end",
