@@ -126,11 +126,13 @@ def _history_entry(model, probes: Probes, snap: Snapshot, frame: Frame | None = 
     boundaries = model.boundary_summary(snap.x, rate, snap.t, snap.residual)
     for entry in boundaries.values():
         entry.pop("measure")
-    row = {"t": snap.t, "dt": snap.dt, "newton_iterations": snap.newton_iterations,
-           "amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x),
-           "boundaries": boundaries,
-           "regions": {name: {"amount": amounts}
-                       for name, amounts in model.region_amounts(snap.x).items()}}
+    row = {"t": snap.t, "dt": snap.dt, "newton_iterations": snap.newton_iterations}
+    if model.case.model.temperature_program is not None:
+        row["temperature"] = model.case.model.temperature_at(snap.t)
+    row |= {"amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x),
+            "boundaries": boundaries,
+            "regions": {name: {"amount": amounts}
+                        for name, amounts in model.region_amounts(snap.x).items()}}
     if probes:
         fields = frame.point_data if frame is not None else model.point_fields(snap.x)
         row["probes"] = probes.values(fields)

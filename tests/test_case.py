@@ -203,8 +203,14 @@ def test_expressions_in_the_case():
     assert case.boundaries[1].inward_flux["A"] == 6.0  # constant expressions become numbers
     fails(diffusion(), "species 'A': initial must not depend on t",
           overrides={"species.A.initial": "1 + t"})
-    fails(diffusion(), "[model] temperature must be a number", "string '300'",
-          overrides={"model.temperature": "300"})
+    # temperature: a number, or (kind diffusion) an expression of t only
+    assert load_case(diffusion(), overrides={"model.temperature": "300"}).model.temperature \
+        == 300.0
+    ramp = load_case(diffusion(), overrides={"model.temperature": "300 + 2*t"}).model
+    assert ramp.temperature == 300.0 and ramp.temperature_at(10.0) == 320.0
+    fails(diffusion(), "[model] temperature", "x", overrides={"model.temperature": "300 + x"})
+    fails(diffusion(), "[model] temperature", "must be > 0",
+          overrides={"model.temperature": "t - 1"})
     fails(diffusion(), "boundary 'xmin': concentration.A", "expression 'open(1)'",
           overrides={"boundary.xmin.concentration.A": "open(1)"})
 

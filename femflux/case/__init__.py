@@ -56,6 +56,7 @@ from .sweep import base_raw, check_sweep, parse_vary, read_collect
 
 __all__ = [
     "Arrhenius",
+    "SurfaceKinetics",
     "Trap",
     "DIFFUSION",
     "FUNCTIONS",

@@ -203,11 +203,19 @@ def _check_electric_boundary(case: Case, b: Boundary, neutral: bool) -> None:
     if bv is None:
         return
     charge = case.species_by_name(bv.species).charge
-    if charge != bv.electrons:
+    if bv.reduced is None and charge != bv.electrons:
         raise CaseError(
             f"{where} butler_volmer electrons = {bv.electrons} must equal the charge of "
             f"species {bv.species!r} ({charge}): O^z + n e- <=> M(s)"
         )
+    if bv.reduced is not None:
+        reduced = case.species_by_name(bv.reduced).charge
+        if charge - reduced != bv.electrons:
+            raise CaseError(
+                f"{where} butler_volmer electrons = {bv.electrons} must equal the charge of "
+                f"species {bv.species!r} ({charge}) minus that of reduced {bv.reduced!r} "
+                f"({reduced}): O^z + n e- <=> R^(z-n)"
+            )
     if not neutral and b.stern_capacitance is None:
         raise CaseError(
             f"{where} butler_volmer with full Poisson needs stern_capacitance "

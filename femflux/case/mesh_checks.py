@@ -103,6 +103,10 @@ def _check_species_near_boundaries(case: Case, mesh) -> None:
         named = {*b.concentration, *b.inward_flux, *b.mass_transfer}
         if b.butler_volmer is not None:
             named.add(b.butler_volmer.species)
+            if b.butler_volmer.reduced is not None:
+                named.add(b.butler_volmer.reduced)
+        if b.surface_kinetics is not None:
+            named.add(b.surface_kinetics.species)
         if not named:
             continue
         regions = _regions_next_to(mesh, b.name)

@@ -176,7 +176,8 @@ def _check_boundary_exclusions(t: _Table, b: Boundary) -> None:
     """SPEC 2.3: at most one condition per boundary and species, potential, component."""
     for species in {*b.concentration, *b.inward_flux, *b.mass_transfer}:
         given = [key for key in SPECIES_CONDITIONS if species in getattr(b, key)]
-        if b.butler_volmer is not None and b.butler_volmer.species == species:
+        if b.butler_volmer is not None and species in (b.butler_volmer.species,
+                                                       b.butler_volmer.reduced):
             given.append("butler_volmer")
         if len(given) > 1:
             raise t.error(

@@ -47,11 +47,12 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError
 from .checks import _check_case, _without
-from .expressions import Expression
+from .expressions import Expression, evaluate
 from .overrides import _plain, apply_overrides
 from .pieces import (
     _check_boundary_exclusions,
@@ -66,6 +67,7 @@ from .pieces import (
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
+    DIFFUSION,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
@@ -83,6 +85,7 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
+    SURFACE_KINETICS_KEYS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
@@ -101,6 +104,7 @@ from .schema import (
     Region,
     SolverSpec,
     Species,
+    SurfaceKinetics,
     Thermo,
     Transport,
     Trap,
@@ -271,11 +275,28 @@ class _CaseReader:
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
         kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
+        program = None
+        if isinstance(t.get("temperature"), str):
+            temperature = t.value("temperature", symbols=("t",), ge=0)
+        else:
+            temperature = t.number("temperature", 298.15, gt=0)
+        if isinstance(temperature, Expression):
+            if kind != DIFFUSION:
+                raise t.error("temperature", "as an expression of t needs model kind "
+                              "'diffusion' (traps, Arrhenius diffusivities)")
+            program = temperature
+            temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
+        if not temperature > 0:
+            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+        gravity = self.gravity(t, kind)
+        if program is not None and gravity is not None:
+            raise t.error("temperature", "as an expression of t cannot combine with gravity")
         return ModelSpec(
             kind=kind,
-            temperature=t.number("temperature", 298.15, gt=0),
+            temperature=temperature,
+            temperature_program=program,
             reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
-            gravity=self.gravity(t, kind),
+            gravity=gravity,
         )
 
     def gravity(self, t: _Table, kind: str) -> list[float] | None:
@@ -330,8 +351,12 @@ class _CaseReader:
         if t.has("diffusivity") and t.has("mobility"):
             raise CaseError(f"species {name!r}: give diffusivity or mobility, not both")
         mobility = t.number("mobility", None, ge=0)
+        activation = 0.0
         if mobility is not None:
             diffusivity = mobility * GAS_CONSTANT * self.case.model.temperature
+        elif isinstance(t.get("diffusivity"), dict):  # Arrhenius: D = pre exp(-E/RT)
+            rate = _read_rate(t, "diffusivity")
+            diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
         return Species(
@@ -345,6 +370,7 @@ class _CaseReader:
             standard_potential=t.number("standard_potential", 0.0),
             mobility=mobility,
             molar_mass=t.number("molar_mass", 0.0, ge=0),
+            activation_energy=activation,
         )
 
     def read_electrostatics(self) -> Electrostatics | None:
@@ -532,11 +558,36 @@ class _CaseReader:
             displacement=t.vector("displacement"),
             traction=t.vector("traction"),
             pressure=t.value("pressure", None),
+            surface_kinetics=self.surface_kinetics(t),
         )
         _check_boundary_exclusions(t, boundary)
+        sk = boundary.surface_kinetics
+        if sk is not None and any(sk.species in getattr(boundary, key)
+                                  for key in ("concentration", "inward_flux", "mass_transfer")):
+            raise t.error("surface_kinetics", f"species {sk.species!r} has another condition "
+                          "here (at most one per species)")
         if boundary.traction is not None:  # a "free" traction component is traction-free
             boundary.traction = [0.0 if v is None else v for v in boundary.traction]
         return boundary
+
+    def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
+        """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
+        pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+        if not t.has("surface_kinetics"):
+            return None
+        sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
+        mobile = [s.name for s in self.case.species]
+        if sk.has("species"):
+            species = sk.string("species")
+            if species not in mobile:
+                raise sk.error("species", _unknown_species(species, mobile))
+        elif len(mobile) == 1:
+            species = mobile[0]
+        else:
+            raise sk.error("species", "is required when the case has several species")
+        return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
+                               recombination=_read_rate(sk, "recombination"),
+                               pressure=sk.value("pressure", 0.0, ge=0))
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):
@@ -545,12 +596,19 @@ class _CaseReader:
         species = bv.string("species")
         if species not in self.names:
             raise bv.error("species", _unknown_species(species, self.names))
+        reduced = bv.string("reduced", None)
+        if reduced is not None and reduced not in self.names:
+            raise bv.error("reduced", _unknown_species(reduced, self.names))
+        if reduced == species:
+            raise bv.error("reduced", f"is the oxidised species {species!r} itself "
+                           "(O + n e- <=> R needs two species)")
         return ButlerVolmer(
             species=species,
             electrons=bv.integer("electrons", gt=0),
             exchange_current=bv.number("exchange_current", gt=0),
             alpha=bv.number("alpha", 0.5, gt=0, lt=1),
             equilibrium_potential=bv.number("equilibrium_potential", 0.0),
+            reduced=reduced,
         )
 
     def read_solver(self) -> SolverSpec:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
-from .expressions import Expression
+from .expressions import Expression, evaluate
 
 Value = float | Expression  # a number, or an expression of x, y, z, t
 
@@ -65,9 +65,16 @@ class MeshSpec:
 @dataclass
 class ModelSpec:
     kind: str = "diffusion"  # diffusion | nernst-planck-poisson | stress-diffusion | onsager
-    temperature: float = 298.15  # K
+    temperature: float = 298.15  # K (at t = 0 when it is programmed)
     reference_concentration: float = 1000.0  # mol/m^3
     gravity: list[float] | None = None  # m/s^2, one entry per dimension; mu_i -= M_i g.x
+    temperature_program: Expression | None = None  # T(t) in K (a ramp: TDS)
+
+    def temperature_at(self, t: float) -> float:
+        """T (K) at time t (s)."""
+        if self.temperature_program is None:
+            return self.temperature
+        return float(np.asarray(evaluate(self.temperature_program, np.zeros((1, 1)), t)).ravel()[0])
 
 
 @dataclass
@@ -82,6 +89,7 @@ class Species:
     standard_potential: float = 0.0  # J/mol
     mobility: float | None = None  # as given, mol m^2/(J s)
     molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
+    activation_energy: float = 0.0  # J/mol: D = pre exp(-E/RT); diffusivity is D(T(0))
 
     def exists_in(self, region: str) -> bool:
         """True where the species has unknowns (``regions`` empty means everywhere)."""
@@ -195,6 +203,18 @@ class ButlerVolmer:
     exchange_current: float  # A/m^2
     alpha: float = 0.5
     equilibrium_potential: float = 0.0  # V
+    reduced: str | None = None  # soluble product R of O + n e- <=> R; None: the metal
+
+
+@dataclass
+class SurfaceKinetics:
+    """Dissociation and recombination at a metal surface: inward flux
+    K_d p - K_r c^2 (K_d in mol/(m^2 s Pa), K_r in m^4/(mol s), p in Pa)."""
+
+    species: str
+    dissociation: Arrhenius
+    recombination: Arrhenius
+    pressure: Value = 0.0
 
 
 @dataclass
@@ -211,6 +231,7 @@ class Boundary:
     displacement: list[Value | None] | None = None  # None entry = "free"
     traction: list[Value] | None = None
     pressure: Value | None = None
+    surface_kinetics: SurfaceKinetics | None = None
 
 
 @dataclass
@@ -390,9 +411,12 @@ ELECTRIC_CONDITIONS = (
     "butler_volmer",
 )
 MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
-BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS)
+BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS,
+                 "surface_kinetics")
+SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
-BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential")
+BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential",
+                      "reduced")
 SOLVER_KEYS = (
     "steady",
     "t_end",

@@ -107,12 +107,14 @@ class SpeciesTransport(TransportOutput, System):
             self.drift_diffusion = DriftDiffusion(self)
             self._stiffness = None
         else:
+            self._species_K = [self._species_stiffness(s) for s in self.species]
             self._stiffness = sp.block_diag(
-                [self._species_stiffness(s) for s in self.species]
-                + [sp.csr_matrix((self.n - self.n_species,) * 2)], format="csr")
+                self._species_K + [sp.csr_matrix((self.n - self.n_species,) * 2)], format="csr")
         self.reactions = [MassAction(self, r) for r in case.reactions] \
             + [TrapKinetics(self, trap) for trap in case.traps]
-        self.linear = self._stiffness is not None and self._is_linear()
+        # a temperature program makes D (Arrhenius) and the rates functions of t
+        self.program = case.model.temperature_program
+        self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
         self.x_scale, self.r_scale = self._scales()
@@ -326,7 +328,7 @@ class SpeciesTransport(TransportOutput, System):
         F = np.zeros(self.n)
         self.add_species_fluxes(x, t, F, pieces)
         for reaction in self.reactions:
-            reaction.residual(x, F, rows, cols, vals)
+            reaction.residual(x, t, F, rows, cols, vals)
         for c in self.conditions:
             c.residual(x, t, F, rows, cols, vals)
         for name, source in self.sources.items():
@@ -468,6 +470,12 @@ class SpeciesTransport(TransportOutput, System):
         """The flux term int -J_i . grad v of every species: Galerkin diffusion
         (a constant matrix) or the drift-diffusion term of its potential terms.
         Models with other flux laws (Onsager) override this."""
+        if self._stiffness is not None and self.program is not None:
+            for s, K in zip(self.species, self._species_K, strict=True):
+                scaled = K * self.diffusivity_factor(s, t)  # D(T(t)) / D(T(0))
+                F[s.slice] += scaled @ x[s.slice]
+                pieces.append((s.offset, s.offset, scaled))
+            return
         if self._stiffness is not None:
             F += self._stiffness @ x
             pieces.append((0, 0, self._stiffness))
@@ -480,6 +488,18 @@ class SpeciesTransport(TransportOutput, System):
             region = self.fem_mesh.region_ids[s.space.elements]
             self._element_k[s.name] = (s.diffusivity / s.gamma)[region]
         return self._element_k[s.name]
+
+    def temperature(self, t: float) -> float:
+        """T (K) at time t: the case's temperature or its program T(t)."""
+        return self.case.model.temperature_at(t)
+
+    def diffusivity_factor(self, s: SpeciesField, t: float) -> float:
+        """D(T(t)) / D(T(0)) of an Arrhenius diffusivity (1 without one)."""
+        energy = s.spec.activation_energy
+        if not energy:
+            return 1.0
+        T0, T = self.case.model.temperature, self.temperature(t)
+        return float(np.exp(-energy / GAS_CONSTANT * (1.0 / T - 1.0 / T0)))
 
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""

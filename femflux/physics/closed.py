@@ -3,9 +3,12 @@
 A species that no boundary exchanges with the outside (no concentration,
 inward_flux, mass_transfer or butler_volmer on it) keeps its amount; with
 reactions (and traps, mobile -> trapped), the combinations m with
-sum_i m_i nu_i = 0 for every reaction are kept.  A steady run then solves
-for the steady state with those amounts (bordered constraints of the
-solver), and its prescribed inward fluxes must balance along every
+sum_i m_i nu_i = 0 for every reaction are kept.  A redox electrode
+(``butler_volmer`` with ``reduced``: O + n e- <=> R, both in solution)
+exchanges electrons, not matter: like a reaction O -> R it keeps the amount
+of O + R.  A metal electrode (no ``reduced``) exchanges O.  A steady run
+then solves for the steady state with those amounts (bordered constraints of
+the solver), and its prescribed inward fluxes must balance along every
 conserved combination.
 """
 
@@ -19,13 +22,26 @@ from .boundary.species import InwardFlux
 from .traps import all_species
 
 
+def _metal_electrode_species(b) -> set[str]:
+    """O of a metal electrode O^n+ + n e- <=> M(s): exchanged with the metal."""
+    bv = b.butler_volmer
+    return {bv.species} if bv is not None and bv.reduced is None else set()
+
+
+def redox_couples(case) -> list[tuple[str, str]]:
+    """(O, R) of every redox electrode O + n e- <=> R (both in solution)."""
+    return [(b.butler_volmer.species, b.butler_volmer.reduced) for b in case.boundaries
+            if b.butler_volmer is not None and b.butler_volmer.reduced is not None]
+
+
 def exchanged_species(case) -> set[str]:
     """Species that some boundary exchanges with the outside."""
     names = set()
     for b in case.boundaries:
         names |= set(b.concentration) | set(b.mass_transfer) | set(b.inward_flux)
-        if b.butler_volmer is not None:
-            names.add(b.butler_volmer.species)
+        names |= _metal_electrode_species(b)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
@@ -33,8 +49,9 @@ def _dirichlet_like(case) -> set[str]:
     names = set()
     for b in case.boundaries:
         names |= set(b.concentration) | set(b.mass_transfer)
-        if b.butler_volmer is not None:
-            names.add(b.butler_volmer.species)
+        names |= _metal_electrode_species(b)
+        if b.surface_kinetics is not None:
+            names.add(b.surface_kinetics.species)
     return names
 
 
@@ -55,6 +72,11 @@ def conserved_combinations(case) -> np.ndarray:
     for trap in case.traps:  # mobile -> trapped
         row = np.zeros(nsp)
         row[index[trap.species]], row[index[trap.name]] = -1.0, 1.0
+        rows.append(row)
+    for oxidised, reduced in redox_couples(case):  # O -> R at an electrode
+        row = np.zeros(nsp)
+        row[index[oxidised]] -= 1.0
+        row[index[reduced]] += 1.0
         rows.append(row)
     flux_only = set()
     for b in case.boundaries:

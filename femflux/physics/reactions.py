@@ -37,7 +37,7 @@ class MassAction:
         return sum(r.reactants.values()) == 1 and (not r.reversible
                                                    or sum(r.products.values()) == 1)
 
-    def residual(self, x, F, rows, cols, vals) -> None:
+    def residual(self, x, t, F, rows, cols, vals) -> None:
         """F_i -= int R_i v dx and its Jacobian entries (COO, global numbering)."""
         m, reaction, mask = self.model, self.reaction, self.mask
         w = m.points.weight[mask]

@@ -44,9 +44,7 @@ class TrapKinetics:
 
     def __init__(self, model, trap: Trap):
         self.model, self.trap = model, trap
-        T = model.case.model.temperature
-        self.k = trap.trapping.at(T)
-        self.p = trap.detrapping.at(T)
+        self.at(0.0)
         self.mobile = model.by_name[trap.species]
         self.trapped = model.by_name[trap.name]
         points = model.points
@@ -55,6 +53,12 @@ class TrapKinetics:
         self.density = np.broadcast_to(
             evaluate(trap.density, points.x[:, self.index], 0.0), self.index.shape).copy()
         self.nu = {trap.species: -1, trap.name: 1}
+
+    def at(self, t: float) -> None:
+        """k and p at the temperature of time t (Arrhenius)."""
+        T = self.model.temperature(t)
+        self.k = self.trap.trapping.at(T)
+        self.p = self.trap.detrapping.at(T)
 
     def rates(self, x):
         """(v, dv/dc_m, dv/dc_t) at the trap's points (mol/m^3/s)."""
@@ -65,9 +69,11 @@ class TrapKinetics:
         v = self.k * c_m * (self.density - c_t) - self.p * c_t
         return v, self.k * (self.density - c_t) / m.gamma[region], -(self.k * c_m + self.p)
 
-    def residual(self, x, F, rows, cols, vals) -> None:
+    def residual(self, x, time, F, rows, cols, vals) -> None:
         """F_t -= int v w, F_m += int v w and their Jacobian entries; in
         equilibrium the trap row is int (-v) w = 0 alone."""
+        if self.model.program is not None:
+            self.at(time)
         m, t = self.mobile, self.trapped
         w = self.model.points.weight[self.index]
         v, dv_m, dv_t = self.rates(x)

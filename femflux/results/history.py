@@ -60,10 +60,13 @@ def unit(column: str) -> str:
         return "1"
     if parts[0] == "free_energy":
         return "J"
+    if parts[0] == "temperature":
+        return "K"
     if parts[0] == "amount" or "amount" in parts[:-1]:
         return "mol"
     if parts[0] == "boundaries":
-        return {"flux": "mol/s", "current": "A", "potential": "V"}.get(parts[2], "")
+        return {"flux": "mol/s", "current": "A", "potential": "V",
+                "electrode_potential": "V"}.get(parts[2], "")
     if parts[0] == "probes":
         field = parts[-1]
         if field.startswith("mu_"):

@@ -10,7 +10,11 @@
 - :class:`ButlerVolmer` — O^z + n e- <=> M(s) with overpotential
   eta = phi_M - phi - E_eq and current density into the electrolyte
   i = i0 [exp((1 - alpha) n F eta/RT) - (a_O/c_ref) exp(-alpha n F eta/RT)];
-  inward flux of O = i/(nF);
+  inward flux of O = i/(nF).  With a soluble product (``reduced`` = R:
+  O^z + n e- <=> R^(z-n)) the anodic term carries R's activity,
+  i = i0 [(a_R/c_ref) exp((1 - alpha) n F eta/RT) - (a_O/c_ref) exp(-alpha n F eta/RT)],
+  and R flows in at -i/(nF) (R is produced where O is consumed); at i = 0
+  this is Nernst, phi_M - phi = E_eq + (RT/nF) ln(a_O/a_R);
 - :class:`Galvanostatic` — with ``applied_current`` and kinetics: the total
   current int i dA equals the applied current (the row of phi_M);
 - :class:`FloatingReservoir` — ``applied_current`` on a boundary whose ions
@@ -43,6 +47,10 @@ class Electrode(BoundaryCondition):
         self.field = field
         self.unknown = unknown
         self.unknowns = 0 if unknown is None else 1
+        #: phi_M differs from the electrolyte's phi (kinetics, Stern layer) or
+        #: is solved for: reported as ``electrode_potential``
+        self.has_metal = unknown is not None or b.butler_volmer is not None \
+            or b.stern_capacitance is not None
 
     def metal_potential(self, x, t) -> tuple[float, int | None]:
         """phi_M (V) and its dof (None when prescribed)."""
@@ -73,8 +81,12 @@ class Electrode(BoundaryCondition):
             bv = b.butler_volmer
             s = m.by_name[bv.species]
             a = np.mean(m.boundary_prolongation(b.name, s) @ x[s.slice])
+            a_r = m.c_ref
+            if bv.reduced is not None:
+                r = m.by_name[bv.reduced]
+                a_r = np.mean(m.boundary_prolongation(b.name, r) @ x[r.slice])
             x[self.unknown] = bv.equilibrium_potential + self.field.thermal_voltage \
-                / bv.electrons * np.log(max(a, 1e-30) / m.c_ref)
+                / bv.electrons * np.log(max(a, 1e-30) / max(a_r, 1e-30))
 
 
 class Potential(BoundaryCondition):
@@ -126,55 +138,93 @@ class SternCapacitance(BoundaryCondition):
 
 
 class ButlerVolmer(BoundaryCondition):
-    """Electrode kinetics O^z + n e- <=> M(s) (see the module docstring)."""
+    """Electrode kinetics O^z + n e- <=> M(s), or O^z + n e- <=> R^(z-n) with
+    ``reduced`` (see the module docstring)."""
 
     def __init__(self, field, b, electrode: Electrode):
         super().__init__(b)
         self.field, self.electrode = field, electrode
         self.kinetics = b.butler_volmer
-        self.species = field.model.by_name[self.kinetics.species]
+        model = field.model
+        self.species = model.by_name[self.kinetics.species]
+        self.reduced = (None if self.kinetics.reduced is None
+                        else model.by_name[self.kinetics.reduced])
+        # a soluble couple reacts only where both species exist
+        self.active = 1.0
+        if self.reduced is not None:
+            name = b.name
+            self.active = np.ones(len(model.boundary_points(name).weight))
+            for s in (self.species, self.reduced):
+                P = model.boundary_prolongation(name, s)
+                self.active *= np.asarray(abs(P).sum(axis=1)).ravel() > 0
 
     def current(self, x, t):
         """Current density into the electrolyte i (A/m^2) at the boundary points
-        and its derivatives d/da_O, d/deta, and the dof of phi_M (or None)."""
+        and its derivatives d/da_O, d/da_R (None for a metal), d/deta, and the
+        dof of phi_M (or None)."""
         f, m, bv = self.field, self.field.model, self.kinetics
         s, name = self.species, self.boundary.name
         a = m.boundary_prolongation(name, s) @ x[s.slice]
         phi_m, dof = self.electrode.metal_potential(x, t)
         eta = phi_m - f.boundary_P(name) @ x[f.slice] - bv.equilibrium_potential
         nf = bv.electrons / f.thermal_voltage
+        i0 = bv.exchange_current * self.active
         anodic = np.exp((1 - bv.alpha) * nf * eta)
         cathodic = np.exp(-bv.alpha * nf * eta)
-        i0 = bv.exchange_current
+        di_da_r = None
+        if self.reduced is not None:
+            r = self.reduced
+            a_r = m.boundary_prolongation(name, r) @ x[r.slice]
+            di_da_r = i0 * anodic / m.c_ref
+            anodic = anodic * a_r / m.c_ref
         i = i0 * (anodic - a / m.c_ref * cathodic)
         di_deta = i0 * ((1 - bv.alpha) * nf * anodic + bv.alpha * nf * a / m.c_ref * cathodic)
         di_da = -i0 * cathodic / m.c_ref
-        return i, di_da, di_deta, dof
+        return i, di_da, di_da_r, di_deta, dof
+
+    def _flows(self):
+        """(species, sign): inward flux of each species = sign i/(nF)."""
+        flows = [(self.species, 1.0)]
+        if self.reduced is not None:
+            flows.append((self.reduced, -1.0))
+        return flows
 
     def residual(self, x, t, F, rows, cols, vals):
         f, m, bv = self.field, self.field.model, self.kinetics
-        s, name = self.species, self.boundary.name
+        name = self.boundary.name
         pts = m.boundary_points(name)
-        P_s = m.boundary_prolongation(name, s)
         P_phi = f.boundary_P(name)
-        i, di_da, di_deta, dof = self.current(x, t)
-        scale = pts.weight / (bv.electrons * FARADAY)  # inward flux of O = i/(nF)
-        F[s.slice] -= P_s.T @ (scale * i)
-        add_coo(-(P_s.T @ sp.diags(scale * di_da) @ P_s), s.offset, s.offset, rows, cols, vals)
-        add_coo(P_s.T @ sp.diags(scale * di_deta) @ P_phi, s.offset, f.offset, rows, cols, vals)
-        if dof is not None:
-            column = -(P_s.T @ (scale * di_deta))
-            add_coo(sp.csr_matrix(column[:, None]), s.offset, dof, rows, cols, vals)
+        i, di_da, di_da_r, di_deta, dof = self.current(x, t)
+        P_o = m.boundary_prolongation(name, self.species)
+        # d i / d(activities): (species, derivative, its prolongation)
+        columns = [(self.species, di_da, P_o)]
+        if self.reduced is not None:
+            columns.append((self.reduced, di_da_r,
+                            m.boundary_prolongation(name, self.reduced)))
+        for s, sign in self._flows():
+            scale = sign * pts.weight / (bv.electrons * FARADAY)  # inward flux sign i/(nF)
+            P_s = m.boundary_prolongation(name, s)
+            F[s.slice] -= P_s.T @ (scale * i)
+            for c, di, P_c in columns:
+                add_coo(-(P_s.T @ sp.diags(scale * di) @ P_c), s.offset, c.offset,
+                        rows, cols, vals)
+            add_coo(P_s.T @ sp.diags(scale * di_deta) @ P_phi, s.offset, f.offset,
+                    rows, cols, vals)
+            if dof is not None:
+                column = -(P_s.T @ (scale * di_deta))
+                add_coo(sp.csr_matrix(column[:, None]), s.offset, dof, rows, cols, vals)
 
     def report_flux(self, x, t, out):
-        """Outward flux of O: -int i/(nF) over the points where O exists."""
+        """Outward flux of O, -int i/(nF) over the points where O exists, and
+        of R, +int i/(nF) (the same points: where both exist)."""
         m, bv = self.field.model, self.kinetics
-        i, _, _, _ = self.current(x, t)
+        i, _, _, _, _ = self.current(x, t)
         weight = m.boundary_points(self.boundary.name).weight
-        P = m.boundary_prolongation(self.boundary.name, self.species)
-        present = np.asarray(abs(P).sum(axis=1)).ravel() > 0
-        out[self.boundary.name][bv.species] = -float(weight[present] @ i[present]) / (
-            bv.electrons * FARADAY)
+        for s, sign in self._flows():
+            P = m.boundary_prolongation(self.boundary.name, s)
+            present = np.asarray(abs(P).sum(axis=1)).ravel() > 0
+            out[self.boundary.name][s.name] = -sign * float(weight[present] @ i[present]) / (
+                bv.electrons * FARADAY)
 
 
 class Galvanostatic(BoundaryCondition):
@@ -187,13 +237,16 @@ class Galvanostatic(BoundaryCondition):
     def residual(self, x, t, F, rows, cols, vals):
         f, m = self.field, self.field.model
         name, unknown = self.boundary.name, self.electrode.unknown
-        s = self.kinetics.species
         pts = m.boundary_points(name)
-        P_s = m.boundary_prolongation(name, s)
         P_phi = f.boundary_P(name)
-        i, di_da, di_deta, _ = self.kinetics.current(x, t)
+        i, di_da, di_da_r, di_deta, _ = self.kinetics.current(x, t)
         F[unknown] += float(pts.weight @ i) - _scalar(self.boundary.applied_current, m.dim, t)
-        add_coo(sp.csr_matrix((pts.weight * di_da) @ P_s), unknown, s.offset, rows, cols, vals)
+        columns = [(self.kinetics.species, di_da)]
+        if self.kinetics.reduced is not None:
+            columns.append((self.kinetics.reduced, di_da_r))
+        for s, di in columns:
+            P_s = m.boundary_prolongation(name, s)
+            add_coo(sp.csr_matrix((pts.weight * di) @ P_s), unknown, s.offset, rows, cols, vals)
         add_coo(sp.csr_matrix(-(pts.weight * di_deta) @ P_phi), unknown, f.offset,
                 rows, cols, vals)
         rows.append(np.array([unknown]))

@@ -6,7 +6,9 @@ fluxes in mol/m^2/s (into the domain).
   residual ("reaction") at the Dirichlet dofs, shared between boundaries by
   the facet integrals of each basis function (:func:`report_concentration_fluxes`);
 - :class:`InwardFlux` — -int g v dA in the species' rows;
-- :class:`MassTransfer` — inward flux k (c_bulk - c): -int k (c_bulk - a/gamma) v dA.
+- :class:`MassTransfer` — inward flux k (c_bulk - c): -int k (c_bulk - a/gamma) v dA;
+- :class:`SurfaceKinetics` — dissociation and recombination at a metal
+  surface, inward flux K_d p - K_r c^2 (hydrogen: H2 <=> 2 H).
 """
 
 from __future__ import annotations
@@ -89,6 +91,38 @@ class MassTransfer(SpeciesCondition):
         out[self.boundary.name][self.species.name] = -float(self._inflow(x, t)[0].sum())
 
 
+class SurfaceKinetics(SpeciesCondition):
+    """Inward flux K_d p - K_r c^2: dissociative adsorption from a gas at
+    pressure p (Pa) minus recombinative desorption; K_d (mol/(m^2 s Pa)) and
+    K_r (m^4/(mol s)) at the case's temperature (Arrhenius allowed).  At
+    steady state with no flux, Sieverts: c = sqrt(K_d p / K_r)."""
+
+    def _rates(self, t: float) -> tuple[float, float]:
+        T = self.model.temperature(t)
+        return self.value.dissociation.at(T), self.value.recombination.at(T)
+
+    def _inflow(self, x, t):
+        s = self.species
+        K_d, K_r = self._rates(t)
+        pts, P = self._at_points()
+        inv_gamma = 1.0 / s.gamma[pts.region]
+        c = (P @ x[s.slice]) * inv_gamma
+        g = K_d * evaluate(self.value.pressure, pts.x, t) - K_r * c * c
+        return P.T @ (pts.weight * g), c, inv_gamma
+
+    def residual(self, x, t, F, rows, cols, vals):
+        s = self.species
+        pts, P = self._at_points()
+        inflow, c, inv_gamma = self._inflow(x, t)
+        F[s.slice] -= inflow
+        K_r = self._rates(t)[1]
+        add_coo(P.T @ sp.diags(pts.weight * 2.0 * K_r * c * inv_gamma) @ P, s.offset,
+                s.offset, rows, cols, vals)
+
+    def report_flux(self, x, t, out):
+        out[self.boundary.name][self.species.name] = -float(self._inflow(x, t)[0].sum())
+
+
 def species_conditions(model) -> list[SpeciesCondition]:
     """The species conditions of every boundary of the case, in order."""
     out = []
@@ -97,6 +131,9 @@ def species_conditions(model) -> list[SpeciesCondition]:
                             (MassTransfer, b.mass_transfer)):
             for name, value in table.items():
                 out.append(kind(model, b, model.by_name[name], value))
+        if b.surface_kinetics is not None:
+            sk = b.surface_kinetics
+            out.append(SurfaceKinetics(model, b, model.by_name[sk.species], sk))
     return out
 
 

@@ -292,7 +292,10 @@ class ElectricPotential(AuxiliaryField):
             c.report_flux(x, t, out)
 
     def boundary_summary(self, x, t, fluxes, out):
-        """current (A, out of the domain) and potential of every named boundary."""
+        """current (A, out of the domain) and potential of every named boundary
+        (the mean phi, or the solved electrode potential), and the metal
+        potential phi_M of electrodes (kinetics, Stern layer or applied
+        current) as ``electrode_potential``."""
         m = self.model
         phi = x[self.slice]
         for name in m.fem_mesh.boundaries:
@@ -303,4 +306,7 @@ class ElectricPotential(AuxiliaryField):
             e = self.electrodes.get(name)
             potential = float(x[e.unknown]) if e is not None and e.unknown is not None \
                 else mean_phi
-            out.setdefault(name, {}).update({"current": current, "potential": potential})
+            entry = {"current": current, "potential": potential}
+            if e is not None and e.has_metal:  # phi_M (V): applied, or solved for
+                entry["electrode_potential"] = e.metal_potential(x, t)[0]
+            out.setdefault(name, {}).update(entry)
