@@ -18,6 +18,9 @@ points with ``--workers 1``; the marginal cost per point is the slope of the
 wall time between two sweep sizes, the overhead per point that slope minus
 the serial cost of a point (load, solve, write), and the fixed cost (Python,
 the cluster) the intercept; each sweep is timed three times, the best kept.
+
+Both sides run single-threaded BLAS (femflux's default, set before numpy
+loads; Dask's workers set it too), so the speed-up is that of the processes.
 """
 
 from __future__ import annotations
@@ -31,10 +34,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
-
-import femflux
 
 REPO = Path(__file__).resolve().parents[1]
 NANOPORE = REPO / "cases" / "nanopore.toml"
@@ -80,6 +79,10 @@ def femflux_sweep(case: Path, vary: list[str], out: Path, *options: str) -> floa
 
 
 def speedup(workers: int, scratch: Path) -> None:
+    import numpy as np
+
+    import femflux
+
     print(f"nanopore conductance, {len(CONCENTRATIONS)} points "
           f"({', '.join(f'{c:g}' for c in CONCENTRATIONS)} mM)", flush=True)
     serial, cpu0, started = [], cpu_seconds(), time.perf_counter()
@@ -111,6 +114,8 @@ def speedup(workers: int, scratch: Path) -> None:
 
 
 def overhead(scratch: Path, sizes=(20, 420), repeat: int = 3) -> None:
+    import femflux
+
     case = scratch / "slab.toml"
     case.write_text(SLAB)
     n = max(sizes)
@@ -145,6 +150,10 @@ def main():
     parser.add_argument("--only", choices=["speedup", "overhead"])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    # femflux first: it makes BLAS single-threaded (as in the sweep's workers) before
+    # numpy loads; threaded BLAS on vector-sized work slows a busy machine down
+    import femflux  # noqa: F401
+
     scratch = Path(tempfile.mkdtemp(prefix="bench_sweep-"))
     try:
         if args.only in (None, "overhead"):

@@ -35,7 +35,6 @@ from .table import _show, _suggest, _Table
 #: the top-level keys of summary.json a collected path may start with
 SUMMARY_PATHS = ("converged", "time", "steps", "newton_iterations", "rejected_steps",
                  "continuation_steps", "dofs", "wall_time_s", "boundaries", "regions", "probes")
-_BOUNDARY_QUANTITIES = ("flux", "current", "potential", "measure")
 _SPACING = re.compile(r"\s*(linspace|logspace)\s*\((.*)\)\s*\Z", re.DOTALL)
 
 
@@ -201,9 +200,9 @@ def check_sweep(case: Case, sweep: Sweep, label: str = "[sweep]") -> None:
 
 def check_collect(case: Case, paths: list[str], where: str) -> None:
     """Each collected path has the shape of a summary.json entry: a known top
-    level, and for boundaries, regions and probes the quantities and species or
-    fields they hold (boundary and region names are the mesh's, checked after
-    the points are solved)."""
+    level, a species after ``flux`` and ``amount``, a probe of the case
+    (boundary and region names are the mesh's, and a boundary's quantities
+    depend on its conditions: those are checked after the points are solved)."""
     for path in paths:
         parts = path.split(".")
         head = parts[0]
@@ -213,13 +212,8 @@ def check_collect(case: Case, paths: list[str], where: str) -> None:
         if head in ("boundaries", "regions", "probes") and len(parts) < 3:
             raise CaseError(f"{where} {path!r} is a table, not a value "
                             f"(e.g. boundaries.NAME.current)")
-        if head == "boundaries":
-            quantity = parts[2]
-            if quantity not in _BOUNDARY_QUANTITIES:
-                raise CaseError(f"{where} {path!r}: a boundary has "
-                                f"{', '.join(_BOUNDARY_QUANTITIES)}, not {quantity!r}"
-                                f"{_suggest(quantity, _BOUNDARY_QUANTITIES)}")
-            _check_species_part(case, path, parts, quantity == "flux", where)
+        if head == "boundaries":  # flux.SPECIES, current, potential, measure, ...
+            _check_species_part(case, path, parts, parts[2] == "flux", where)
         elif head == "regions":
             if parts[2] != "amount":
                 raise CaseError(f"{where} {path!r}: a region has amount, not {parts[2]!r}")
