@@ -7,11 +7,11 @@ of ``femflux.solve``, and the overhead a point costs.
 
 speedup: cases/nanopore.toml (3D PNP, 65,470 tets) at 8 KCl concentrations
 (the salt in both reservoirs and the initial state, as
-cases/nanopore_conductance.py varies it): a serial loop in this process
+cases/nanopore_conductance.py varies it): a serial loop of femflux.solve
 (load, solve, write the results folder: what a sweep does per point) against
-``femflux sweep --vary ... --zip --workers N`` run as a command (everything
-included: Python start, the LocalCluster, the table and the graph).  The
-conductances of both must agree.
+``femflux sweep --vary ... --zip --workers N``, each run as a command
+(everything included: Python start, for the sweep the LocalCluster, the
+table and the graph).  The conductances of both must agree.
 
 overhead: a 1D 8-cell slab (a point solves in milliseconds) swept over n
 points with ``--workers 1``; the marginal cost per point is the slope of the
@@ -37,7 +37,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NANOPORE = REPO / "cases" / "nanopore.toml"
-CONCENTRATIONS = [1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 30.0]  # mol/m^3 (points of similar cost)
+#: mol/m^3: 8 points of similar cost (5-7 s each on the 2-core machine); the
+#: speed-up of a sweep whose points differ in cost is also limited by the
+#: imbalance (try --concentrations 1,2,3,5,7,10,20,30: 5-16 s per point)
+CONCENTRATIONS = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 15.0]
 SALT_KEYS = ["boundary.top.concentration.K", "boundary.top.concentration.Cl",
              "boundary.bottom.concentration.K", "boundary.bottom.concentration.Cl",
              "species.K.initial", "species.Cl.initial"]
@@ -78,38 +81,61 @@ def femflux_sweep(case: Path, vary: list[str], out: Path, *options: str) -> floa
     return time.perf_counter() - started
 
 
-def speedup(workers: int, scratch: Path) -> None:
-    import numpy as np
-
+def serial_loop(scratch: Path, concentrations: list[float]) -> None:
+    """The serial loop (run as its own command by :func:`speedup`): load, solve,
+    write each point; print the conductances."""
     import femflux
 
-    print(f"nanopore conductance, {len(CONCENTRATIONS)} points "
-          f"({', '.join(f'{c:g}' for c in CONCENTRATIONS)} mM)", flush=True)
-    serial, cpu0, started = [], cpu_seconds(), time.perf_counter()
-    for k, c in enumerate(CONCENTRATIONS):
+    for k, c in enumerate(concentrations):
         t = time.perf_counter()
         case = femflux.load_case(NANOPORE, overrides={key: c for key in SALT_KEYS})
         result = femflux.solve(case)
-        result.save(scratch / "serial" / f"{k:04d}")
-        serial.append(-result.summary["boundaries"]["top"]["current"] / VOLTAGE)
+        result.save(scratch / f"{k:04d}")
+        conductance = -result.summary["boundaries"]["top"]["current"] / VOLTAGE
         print(f"  serial point {k}: {time.perf_counter() - t:6.1f} s  "
-              f"G = {serial[-1] * 1e9:.4f} nS", flush=True)
+              f"G = {conductance * 1e9:.4f} nS  {conductance!r}", flush=True)
+
+
+def speedup(workers: int, scratch: Path, concentrations: list[float]) -> None:
+    import csv
+
+    import numpy as np
+
+    print(f"nanopore conductance, {len(concentrations)} points "
+          f"({', '.join(f'{c:g}' for c in concentrations)} mM)", flush=True)
+    listed = ",".join(repr(c) for c in concentrations)
+    cpu0, started = cpu_seconds(), time.perf_counter()
+    loop = subprocess.run([sys.executable, __file__, "--serial-loop", str(scratch / "serial"),
+                           "--concentrations", listed],
+                          check=True, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
     t_serial, cpu_serial = time.perf_counter() - started, cpu_seconds() - cpu0
-    values = "[" + ", ".join(repr(c) for c in CONCENTRATIONS) + "]"
+    print(loop.stdout, end="")
+    serial = [float(line.split()[-1]) for line in loop.stdout.splitlines()]
+    values = "[" + ", ".join(repr(c) for c in concentrations) + "]"
     cpu0 = cpu_seconds()
     t_sweep = femflux_sweep(NANOPORE, [f"{key}={values}" for key in SALT_KEYS],
                             scratch / "sweep", "--zip", "--workers", str(workers),
                             "--collect", "boundaries.top.current")
     cpu_sweep = cpu_seconds() - cpu0
-    import csv
-
     with open(scratch / "sweep" / "sweep.csv") as stream:
         swept = [-float(row["boundaries.top.current"]) / VOLTAGE
                  for row in csv.DictReader(stream)]
     difference = float(np.max(np.abs(np.array(swept) / np.array(serial) - 1)))
-    print(f"serial loop of femflux.solve: {t_serial:7.1f} s  (CPU {cpu_serial:.1f} s)")
-    print(f"femflux sweep --workers {workers}:  {t_sweep:7.1f} s  (CPU of the command and "
-          f"its workers {cpu_sweep:.1f} s)")
+    import json
+
+    busy: dict[int, float] = {}
+    for path in sorted((scratch / "sweep" / "records").glob("*.json")):
+        record = json.loads(path.read_text())
+        busy[record["pid"]] = busy.get(record["pid"], 0.0) + record["wall_time_s"]
+    solves = sum(float(line.split()[3]) for line in loop.stdout.splitlines())
+    print(f"points' time in the workers {sum(busy.values()):.1f} s (serially {solves:.1f} s: "
+          f"x{sum(busy.values()) / solves:.2f} with two solving at once); per worker "
+          + ", ".join(f"{t:.1f} s" for t in busy.values()))
+    print(f"serial loop of femflux.solve (python script): {t_serial:6.1f} s  "
+          f"(CPU {cpu_serial:.1f} s)")
+    print(f"femflux sweep --workers {workers}:                {t_sweep:6.1f} s  "
+          f"(CPU of the command and its workers {cpu_sweep:.1f} s)")
     print(f"speed-up {t_serial / t_sweep:.2f}x; conductances agree to {difference:.1e}")
 
 
@@ -149,17 +175,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["speedup", "overhead"])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concentrations", default=",".join(map(repr, CONCENTRATIONS)),
+                        help="KCl concentrations of the speed-up sweep, mol/m^3")
+    parser.add_argument("--serial-loop", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     # femflux first: it makes BLAS single-threaded (as in the sweep's workers) before
     # numpy loads; threaded BLAS on vector-sized work slows a busy machine down
     import femflux  # noqa: F401
 
+    concentrations = [float(c) for c in args.concentrations.split(",")]
+    if args.serial_loop:
+        serial_loop(Path(args.serial_loop), concentrations)
+        return
     scratch = Path(tempfile.mkdtemp(prefix="bench_sweep-"))
     try:
         if args.only in (None, "overhead"):
             overhead(scratch)
         if args.only in (None, "speedup"):
-            speedup(args.workers, scratch)
+            speedup(args.workers, scratch, concentrations)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -16,11 +16,11 @@ Modules
   address) and the submission of the points (at once, or chained);
 - :mod:`.table`: collected outputs, ``sweep.csv``, DataFrame or dict of lists;
 - :mod:`.graph`: ``sweep.png``;
-- :mod:`.sweep`: :func:`sweep` (``femflux.sweep``) and :func:`run_sweep`.
+- :mod:`.runner`: :func:`sweep` (``femflux.sweep``) and :func:`run_sweep`.
 
 Dask is imported only when a sweep runs, so ``import femflux`` stays light.
 """
 
-from .sweep import SweepOutcome, run_sweep, sweep
+from .runner import SweepOutcome, run_sweep, sweep
 
 __all__ = ["SweepOutcome", "run_sweep", "sweep"]

@@ -4,11 +4,12 @@
 worker process per core, or ``workers``) or connects to a running scheduler
 (``tcp://host:8786``; its workers must import femflux and see the sweep
 folder and the case's files at the same paths).  :func:`run_points` submits
-the points and hands each record to a callback as it arrives: all at once, or
-with ``chain`` one after the other, each starting from the state file of the
-last converged point before it.  Dask does the scheduling, the data
-transfer and the recovery from lost workers; a point whose task fails in Dask
-(a worker killed twice, say) is recorded as an ``error``.
+the points and hands each record to a callback as it arrives: all at once
+(from both ends of the sweep inwards), or with ``chain`` one after the other,
+each starting from the state file of the last converged point before it.
+Dask does the scheduling, the data transfer and the recovery from lost
+workers; a point whose task fails in Dask (a worker killed twice, say) is
+recorded as an ``error``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ from .plan import PointTask
 from .point import run_point
 
 CONNECT_TIMEOUT = 20  # s to reach a scheduler
+#: Dask settings of the embedded cluster (points are long, single-threaded tasks):
+#: - Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which turns
+#:   glibc's dynamic mmap threshold off: every large temporary array is then a
+#:   fresh mmap, with 8x the page faults and 15 % more time per nanopore solve
+#:   (measured); femflux gives freed memory back itself (femflux.memory.trim);
+#: - the statistical profiler samples the solving thread every 10 ms: 4 % of a
+#:   solve (measured), for a dashboard nobody looks at;
+#: - a worker takes its next point when it is free (no second point queued on
+#:   a busy worker while another worker idles).
+#: BLAS stays single-threaded (Dask's default, and femflux's).
+LOCAL_CLUSTER = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                 "distributed.worker.profile.enabled": False,
+                 "distributed.scheduler.worker-saturation": 1.0}
 
 
 def default_workers() -> int:
@@ -42,6 +56,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
     """A ``distributed.Client``: of the scheduler at ``scheduler``, else of a
     LocalCluster of ``workers`` (default: one per core, at most ``tasks``)
     single-threaded worker processes, closed on exit."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -61,9 +76,10 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
     if workers is not None and workers < 1:
         raise CaseError(f"--workers must be >= 1 (got {workers})")
     n = max(1, min(workers or default_workers(), tasks))
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR,
-                           preload=["femflux.study.point"])
+    with dask.config.set(LOCAL_CLUSTER):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR,
+                               preload=["femflux.study.point"])
     try:
         client = Client(cluster)
         try:
@@ -78,17 +94,18 @@ def run_points(client, tasks: list[PointTask], chain: bool, last_state: Callable
                on_done: Callable[[dict], None]) -> None:
     """Run ``tasks`` on ``client``'s cluster, calling ``on_done(record)`` for each.
 
-    With ``chain`` the tasks run in order, each with ``initial`` set to
-    ``last_state(index)`` (the state file of the last converged point before
-    it, or None) once the point before it has finished.
+    Without ``chain`` they are submitted at once, started from both ends of the
+    sweep inwards (:func:`_ends_first`).  With ``chain`` they run in order, each
+    with ``initial`` set to ``last_state(index)`` (the state file of the last
+    converged point before it, or None) once the point before it has finished.
     """
     from distributed import as_completed
 
     tag = uuid.uuid4().hex[:8]
 
-    def submit(task):
+    def submit(task, priority=0):
         return client.submit(run_point, task, key=f"femflux-point-{task.index}-{tag}",
-                             pure=False)
+                             pure=False, priority=priority)
 
     if chain:
         for task in tasks:
@@ -98,10 +115,30 @@ def run_points(client, tasks: list[PointTask], chain: bool, last_state: Callable
             on_done(_outcome(future, task))
             future.release()
         return
-    futures = {submit(task): task for task in tasks}
+    futures = {}
+    for rank, task in enumerate(_ends_first(tasks)):
+        futures[submit(task, priority=len(tasks) - rank)] = task
     for future in as_completed(futures):
         on_done(_outcome(future, futures[future]))
         future.release()
+
+
+def _ends_first(tasks: list) -> list:
+    """The tasks from both ends of the sweep inwards (first, last, second, ...).
+
+    The cost of a point often grows towards one end of a range (more salt,
+    more voltage, a thinner layer): started in order, the dearest points would
+    start last, on one worker, while the others idle at the end.  From both
+    ends they start early; for costs without a trend the order is neutral.
+    """
+    order = []
+    low, high = 0, len(tasks) - 1
+    while low <= high:
+        order.append(tasks[low])
+        if high != low:
+            order.append(tasks[high])
+        low, high = low + 1, high - 1
+    return order
 
 
 def _outcome(future, task: PointTask) -> dict:
