@@ -1,6 +1,7 @@
 """The sweep's picture (``sweep.png``): the first collected output against the
-first varied key, one line per combination of the other varied keys (a
-product sweep), over the points that converged.  A key given by ``logspace``,
+first varied key (for a zip sweep, all keys vary along it), one line per
+combination of the other varied keys (a product sweep), over the points that
+converged.  A key given by ``logspace``,
 or positive values spanning two decades or more, gets a log axis (so does an
 output spanning two decades); values that are not numbers are spaced evenly
 and labelled.
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import textwrap
 from pathlib import Path
 
 from .folder import OK
 
 
 def draw(path: Path, table: list[dict], keys: list[str], output: str, log_keys: list[str],
-         title: str = "") -> Path | None:
-    """Draw ``output`` against ``keys[0]`` into ``path``; None when nothing converged
-    or the output is not a number."""
+         title: str = "", zipped: bool = False) -> Path | None:
+    """Draw ``output`` against ``keys[0]`` into ``path`` (one line: with
+    ``zipped`` the keys vary together); None when nothing converged or the
+    output is not a number."""
     ok = [row for row in table if row["status"] == OK and _number(row.get(output))]
     if not ok or not keys:
         return None
@@ -27,7 +30,7 @@ def draw(path: Path, table: list[dict], keys: list[str], output: str, log_keys: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x_key, others = keys[0], keys[1:]
+    x_key, others = keys[0], ([] if zipped else keys[1:])
     numeric = all(_number(row[x_key]) for row in ok)
     labels = list(dict.fromkeys(str(row[x_key]) for row in ok))
     lines: dict[tuple, list[dict]] = {}
@@ -50,7 +53,7 @@ def draw(path: Path, table: list[dict], keys: list[str], output: str, log_keys: 
         ax.set_xlabel(x_key)
         ax.set_ylabel(output)
         if title:
-            ax.set_title(title, fontsize=9)
+            ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=9)
         ax.grid(alpha=0.3, which="both")
         if others and len(lines) <= 12:
             ax.legend(fontsize=7)

@@ -141,7 +141,7 @@ def _finish(plan: SweepPlan, folder: SweepFolder, records, computed: int) -> Swe
     picture = None
     if collect:
         picture = graph.draw(folder.graph_path, rows, plan.keys, collect[0],
-                             plan.sweep.log_keys, plan.case.title)
+                             plan.sweep.log_keys, plan.case.title, zipped=plan.sweep.zip)
     outcome = SweepOutcome(folder=folder, plan=plan, columns=columns, rows=rows,
                            computed=computed, skipped=n - computed, graph=picture)
     absent = table.missing(plan.sweep.collect, [s for s in summaries if s is not None])
