@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
         raise CaseError(message)
 
 
-MAX_WINDOW = 8192  # pixels a side
+MAX_WINDOW = 8192  # pixels a side (femflux.plot.view.MAX_WINDOW)
 
 
 def _window(text: str) -> tuple[int, int]:
@@ -39,8 +39,8 @@ def _window(text: str) -> tuple[int, int]:
         size = int(w), int(h)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"must look like 1200x900 (got {text[:40]!r})") from exc
-    if not all(1 <= n <= MAX_WINDOW for n in size):
-        raise argparse.ArgumentTypeError(f"{size[0]}x{size[1]}: each side must be 1 to "
+    if not all(16 <= n <= MAX_WINDOW for n in size):
+        raise argparse.ArgumentTypeError(f"{size[0]}x{size[1]}: each side must be 16 to "
                                          f"{MAX_WINDOW} pixels")
     return size
 

@@ -380,6 +380,30 @@ def test_a_signal_during_save_leaves_old_or_new_results(tmp_path, signum, late):
     assert debris(tmp_path) == []
 
 
+def test_keyboard_interrupt_during_result_save_cleans_up(tmp_path):
+    """Python API: Ctrl-C in Result.save leaves the old results and no staging folder."""
+    (tmp_path / "many.toml").write_text(MANY_STEPS)
+    script = ("import sys, femflux\n"
+              "t_end = {'solver.t_end': float(sys.argv[1])}\n"
+              "case = femflux.load_case('many.toml', overrides=t_end)\n"
+              "femflux.solve(case).save('res')\n")
+    (tmp_path / "save.py").write_text(script)
+    subprocess.run([sys.executable, "save.py", "0.01"], cwd=tmp_path, check=True,
+                   timeout=TIMEOUT)
+    before = snapshot(tmp_path / "res")
+    proc = subprocess.Popen([sys.executable, "save.py", "1.0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(tmp_path, proc, late=False)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in err
+    assert snapshot(tmp_path / "res") == before
+    assert debris(tmp_path) == []
+
+
 # -- 1c. case.toml in UTF-8 --------------------------------------------------------------
 
 
@@ -396,8 +420,8 @@ def test_case_toml_with_emoji_runs_again(tmp_path, monkeypatch):
     assert again.title == TITLE
     assert again.raw == case.raw
 
-    (tmp_path / "emoji.toml").write_text(f'title = "⚡ {chr(0x1F4A7)}"\n' + STEADY.split("\n", 1)[1],
-                                         encoding="utf-8")
+    text = f'title = "⚡ {chr(0x1F4A7)}"\n' + STEADY.split("\n", 1)[1]
+    (tmp_path / "emoji.toml").write_text(text, encoding="utf-8")
     code, _, err = femflux_cli("run", "emoji.toml", "--quiet", "--out", "first", cwd=tmp_path)
     assert code == 0, err
     code, _, err = femflux_cli("run", "first/case.toml", "--quiet", "--out", "second",
