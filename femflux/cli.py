@@ -10,15 +10,12 @@ numpy, VTK and the like are not shown beside it.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import signal
 import sys
-import threading
 import traceback
-import warnings
 from pathlib import Path
 
+from ._signals import catch_signals, quiet, restore_signals
 from ._version import __version__
 from .errors import CaseError, SolverError, clip_message
 
@@ -121,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     own_process = argv is None  # an in-process call gets its signal handlers back
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
-    previous = _catch_signals()
+    previous = catch_signals()
     try:
-        with _quiet(debug):
+        with quiet(debug):
             args = build_parser().parse_args(argv)
             return COMMANDS[args.command](args)
     except CaseError as exc:
@@ -137,51 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signum
     finally:
         if not own_process:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-
-class _Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM: unwinds like KeyboardInterrupt (results being written
-    are cleaned up); the exit code is 128 + ``signum``."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum, frame):
-    for other in (signal.SIGINT, signal.SIGTERM):  # one interrupt; the clean-up runs whole
-        signal.signal(other, signal.SIG_IGN)
-    raise _Interrupted(signum)
-
-
-def _catch_signals() -> dict:
-    """SIGINT and SIGTERM raise :class:`_Interrupted` (unless ignored, e.g. by
-    nohup); returns the previous handlers."""
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) not in (signal.SIG_IGN, None):
-                previous[signum] = signal.signal(signum, _on_signal)
-    return previous
-
-
-@contextlib.contextmanager
-def _quiet(debug: bool):
-    """No Python warnings and no log records of libraries (VTK errors reach
-    the log through PyVista) on stderr, unless ``--debug``."""
-    if debug:
-        yield
-        return
-    null = logging.NullHandler()
-    logging.getLogger().addHandler(null)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logging.getLogger().removeHandler(null)
+            restore_signals(previous)
 
 
 def _fail(exc: Exception, code: int, debug: bool) -> int:
