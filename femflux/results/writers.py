@@ -376,10 +376,10 @@ def _remove_debris(target: Path) -> None:
     behind (only ``.NAME.partial-XXXXXXXX`` / ``.NAME.old-XXXXXXXX`` folders not
     locked by a running save); when the target itself is missing, an old
     folder's results are put back first."""
-    pattern = _debris_pattern(target)
+    pattern, prefix = _debris_pattern(target), f".{target.name}."
     try:
-        entries = [e for e in os.scandir(target.parent)
-                   if pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+        entries = [e for e in os.scandir(target.parent) if e.name.startswith(prefix)
+                   and pattern.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
     except OSError:
         return
     for entry in sorted(entries, key=lambda e: e.name):
