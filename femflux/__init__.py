@@ -19,7 +19,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from ._version import __version__  # noqa: E402
 from .case import Case, load_case  # noqa: E402
-from .errors import CaseError, SolverError  # noqa: E402
+from .errors import CaseError, SolverError, WriteError  # noqa: E402
 from .results import Result  # noqa: E402
 from .simulation import solve as _solve  # noqa: E402
 
@@ -47,5 +47,5 @@ def sweep(case, vary=None, **options):
     return _sweep(case, vary=vary, **options)
 
 
-__all__ = ["Case", "CaseError", "Result", "SolverError", "load_case", "solve", "sweep",
-           "__version__"]
+__all__ = ["Case", "CaseError", "Result", "SolverError", "WriteError", "load_case", "solve",
+           "sweep", "__version__"]

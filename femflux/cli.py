@@ -1,19 +1,23 @@
 """The ``femflux`` command (SPEC section 1): a thin layer over the Python API.
 
 Exit codes: 0 solved; 2 bad input (case, mesh, option); 3 the solver did not
-converge.  Failures print one line ``femflux: error: ...`` (a traceback only
-with ``--debug``).
+converge, or the results could not be written (no space, file too large);
+130 interrupted (SIGINT), 143 terminated (SIGTERM).  Failures print one line
+``femflux: error: ...`` (a traceback only with ``--debug``); warnings of
+numpy, VTK and the like are not shown beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from pathlib import Path
 
+from ._signals import catch_signals, quiet, restore_signals
 from ._version import __version__
-from .errors import CaseError, SolverError
+from .errors import CaseError, SolverError, clip_message
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,12 +27,33 @@ class _Parser(argparse.ArgumentParser):
         raise CaseError(message)
 
 
+MAX_WINDOW = 8192  # pixels a side (femflux.plot.view.MAX_WINDOW)
+
+
 def _window(text: str) -> tuple[int, int]:
     try:
         w, h = text.lower().split("x")
-        return int(w), int(h)
+        size = int(w), int(h)
     except ValueError as exc:
-        raise CaseError(f"--window must look like 1200x900 (got '{text}')") from exc
+        raise argparse.ArgumentTypeError(f"must look like 1200x900 (got {text[:40]!r})") from exc
+    if not all(16 <= n <= MAX_WINDOW for n in size):
+        raise argparse.ArgumentTypeError(f"{size[0]}x{size[1]}: each side must be 16 to "
+                                         f"{MAX_WINDOW} pixels")
+    return size
+
+
+def _warp(text: str) -> str | float:
+    """--warp: "auto" or a finite factor."""
+    if text == "auto":
+        return text
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = float("nan")
+    if factor != factor or abs(factor) == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a factor (a number) or nothing "
+                                         f"(got {text[:40]!r})")
+    return factor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="slice normal to an axis, or three orthogonal slices")
     plot.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
                       help="cut away half of a 3D body (default in 3D) or not")
-    plot.add_argument("--warp", nargs="?", const="auto", default=None,
+    plot.add_argument("--warp", nargs="?", const="auto", default=None, type=_warp,
                       help="warp by the displacement (optional factor; 0 = off)")
     plot.add_argument("--contours", type=int)
     plot.add_argument("--log", action="store_true", help="log10 colour scale")
@@ -114,24 +139,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # an in-process call gets its signal handlers back
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    previous = catch_signals()
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        with quiet(debug):
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except CaseError as exc:
         return _fail(exc, 2, debug)
     except SolverError as exc:
         return _fail(exc, 3, debug)
-    except KeyboardInterrupt:
-        print("femflux: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"femflux: {'terminated' if signum == signal.SIGTERM else 'interrupted'}",
+              file=sys.stderr)
+        return 128 + signum
+    finally:
+        if not own_process:
+            restore_signals(previous)
 
 
 def _fail(exc: Exception, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-    message = " ".join(str(exc).split("\n"))
+    message = clip_message(" ".join(str(exc).splitlines()))
     print(f"femflux: error: {message}", file=sys.stderr)
     return code
 
@@ -164,17 +197,11 @@ def cmd_run(args) -> int:
 
 
 def _check_out(out: Path) -> None:
-    """Refuse a results folder that would replace files that are not results."""
-    resolved = out.resolve()
-    for parent in [resolved, *resolved.parents]:
-        if parent.exists() and not parent.is_dir():
-            raise CaseError(f"results folder {out}: {parent} is a file")
-    cwd = Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise CaseError(f"results folder {out} is the working directory or contains it")
-    if resolved.is_dir() and any(resolved.iterdir()) and not (resolved / "summary.json").exists():
-        raise CaseError(f"results folder {out} exists and is not a femflux results folder "
-                        "(no summary.json); choose another --out")
+    """Before solving: refuse a results folder that femflux may not replace or
+    cannot write (the rules of :mod:`femflux.results.writers`)."""
+    from .results.writers import check_target
+
+    check_target(out)
 
 
 def _report(result, out: Path) -> None:
@@ -251,10 +278,8 @@ def cmd_plot(args) -> int:
     if source.is_dir() or source.suffix.lower() in _RESULT_SUFFIXES:
         folder = source if source.is_dir() else source.parent
         out = Path(args.out) if args.out else folder / f"{args.field or 'plot'}.png"
-        warp = None if args.warp is None else (args.warp if args.warp == "auto"
-                                               else float(args.warp))
         plot.plot_result(source, field=args.field, out=out, slice_axis=args.slice_axis,
-                         clip=args.clip, warp=warp, contours=args.contours, log=args.log,
+                         clip=args.clip, warp=args.warp, contours=args.contours, log=args.log,
                          camera=args.camera, window=args.window)
     else:
         out = Path(args.out) if args.out else Path(f"{source.stem}.png")

@@ -461,12 +461,12 @@ def test_failed_transient_keeps_last_converged_state(tmp_path):
     code, _, err = femflux_cli("run", "blowup.toml", "--quiet", "--set", "solver.t_end=0.5",
                                cwd=tmp_path)
     assert code == 0, err  # before the blow-up the case solves
-    (folder / "stale.txt").write_text("from an older run")
+    (folder / "step_00999.vtu").write_text("from an older run")
 
     code, _, err = femflux_cli("run", "blowup.toml", cwd=tmp_path)
     assert code == 3, err
     assert folder.is_dir()
-    assert not (folder / "stale.txt").exists()  # the old folder was replaced completely
+    assert not (folder / "step_00999.vtu").exists()  # the old folder was replaced completely
     assert_no_staging(folder.parent)
     s = assert_results_folder(folder, ["A"], transient=True)
     assert s["converged"] is False
@@ -523,7 +523,7 @@ def test_rerun_replaces_existing_folder_completely(tmp_path):
     code, _, err = femflux_cli("run", "slab.toml", "--quiet",
                                "--set", "species.A.diffusivity=2e-9", cwd=tmp_path)
     assert code == 0, err
-    (folder / "stale.txt").write_text("not from this run")
+    (folder / "A.png").write_text("a picture of the older run")  # what femflux plot writes
     (folder / "step_00007.vtu").write_text("not a vtu")
 
     code, _, err = femflux_cli("run", "slab.toml", "--quiet", cwd=tmp_path)

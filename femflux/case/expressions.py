@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CaseError
+from ..errors import CaseError, clip
 
 SPACE_TIME = ("x", "y", "z", "t")
 UNARY_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs")
@@ -226,7 +226,7 @@ class Expression:
     # -- parsing ---------------------------------------------------------------
     def _error(self, problem: str) -> CaseError:
         head = f"{self.where}: " if self.where else ""
-        return CaseError(f"{head}expression {self.text!r}: {problem}")
+        return CaseError(f"{head}expression {clip(repr(self.text))}: {problem}")
 
     def _parse(self):
         text = self.text.strip()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CaseError
+from ..errors import CaseError, clip
 from .expressions import Expression
 from .schema import ARRAY_SECTIONS, TOP_KEYS
 from .table import _suggest
@@ -56,10 +56,15 @@ def _override_items(overrides) -> list[tuple[str, Any]]:
         return [(str(key), _plain(value)) for key, value in overrides.items()]
     if isinstance(overrides, str):
         overrides = [overrides]
+    if not isinstance(overrides, list | tuple):
+        raise CaseError(
+            "overrides must be a dict of dotted keys or a list of 'KEY=VALUE' strings "
+            f"(got {type(overrides).__name__})"
+        )
     items = []
     for item in overrides:
         if not isinstance(item, str) or "=" not in item:
-            raise CaseError(f"override {item!r} must read KEY=VALUE")
+            raise CaseError(f"override {clip(repr(item))} must read KEY=VALUE")
         key, _, text = item.partition("=")
         items.append((key.strip(), _toml_value(text.strip())))
     return items

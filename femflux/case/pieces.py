@@ -8,6 +8,8 @@ one boundary (SPEC 2.3: at most one per species, potential, component).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import CaseError
@@ -16,6 +18,7 @@ from .schema import (
     GENERATED_DIMENSIONS,
     MASS_TRANSFER_KEYS,
     MATRIX_RTOL,
+    MAX_GENERATED_CELLS,
     REACTION_TERM,
     RESERVED_NAMES,
     SPECIES_CONDITIONS,
@@ -44,6 +47,11 @@ def _read_generate(t: _Table, spec: MeshSpec) -> GenerateSpec:
         origin=t.numbers("origin", [0.0] * dim, length=dim),
         cell=t.choice("cell", "simplex", GENERATED_CELLS[shape]),
     )
+    if math.prod(generate.cells) > MAX_GENERATED_CELLS:
+        raise t.error(
+            "cells", f"make more than {MAX_GENERATED_CELLS:.0e} cells, more than a generated "
+            "mesh may have (use a mesh file)"
+        )
     if spec.axisymmetric and shape != "rectangle":
         raise CaseError(f"[mesh] axisymmetric needs a 2D mesh (generate shape is {shape!r})")
     if spec.symmetry != "planar" and shape != "interval":

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
-from ..errors import CaseError
+from ..errors import CaseError, clip
 from .checks import _check_case, _without
 from .expressions import Expression, evaluate
 from .overrides import _plain, apply_overrides
@@ -75,6 +75,7 @@ from .schema import (
     GRAVITY_KINDS,
     MECHANICAL_CONDITIONS,
     MESH_KEYS,
+    MIN_DT_FRACTION,
     MODEL_KEYS,
     MODEL_KINDS,
     MODEL_SECTIONS,
@@ -138,9 +139,37 @@ def load_case(source: str | os.PathLike | dict, overrides=None) -> Case:
     CaseError
         One line naming the key, value or file at fault.
     """
-    raw, path, folder = _read_source(source)
-    apply_overrides(raw, overrides)
-    return _CaseReader(raw, path, folder).read()
+    try:
+        raw, path, folder = _read_source(source)
+        apply_overrides(raw, overrides)
+        _check_text(raw)
+        return _CaseReader(raw, path, folder).read()
+    except RecursionError:
+        raise CaseError(
+            "the case is nested too deeply (or a table or list contains itself)"
+        ) from None
+
+
+def _check_text(value, where: str = "") -> None:
+    """Every key and string of ``value`` is Unicode text that can be written
+    to case.toml (no lone surrogates, e.g. from undecodable bytes on a
+    command line)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            inner = f"{where}.{clip(key, 60)}" if where else clip(key, 60)
+            _check_text(item, inner if isinstance(key, str) else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, where)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = f"{where}: " if where else ""
+            raise CaseError(
+                f"{shown}{clip(repr(value))} is not valid Unicode text (a lone surrogate)"
+            ) from None
 
 
 def _read_source(source) -> tuple[dict, Path | None, Path]:
@@ -149,15 +178,22 @@ def _read_source(source) -> tuple[dict, Path | None, Path]:
         return _plain(copy.deepcopy(source)), None, Path.cwd()
     if not isinstance(source, str | os.PathLike):
         raise CaseError(f"a case is a TOML file or a dict (got {type(source).__name__})")
-    path = Path(source)
+    try:
+        path = Path(source)
+    except TypeError:  # a PathLike of bytes
+        raise CaseError(f"a case file path must be text (got {clip(repr(source))})") from None
+    if "\0" in os.fspath(path):
+        raise CaseError(f"case file {clip(repr(os.fspath(path)))}: a path cannot contain NUL")
     try:
         with open(path, "rb") as stream:
             raw = tomllib.load(stream)
+    except RecursionError:
+        raise CaseError(f"case file '{path}' is nested too deeply to read") from None
     except FileNotFoundError:
         raise CaseError(f"case file '{path}' not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(f"case file '{path}' is not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CaseError(f"case file '{path}' cannot be read: {exc}") from None
     return raw, path.resolve(), path.resolve().parent
 
@@ -334,7 +370,12 @@ class _CaseReader:
         text = t.string("file")
         if not text.strip():
             raise t.error("file", "is empty")
-        path = (self.folder / Path(text).expanduser()).resolve()
+        if "\0" in text:
+            raise t.error("file", f"{clip(repr(text))} cannot contain NUL")
+        try:
+            path = (self.folder / Path(text).expanduser()).resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            raise t.error("file", f"{clip(repr(text))} cannot be resolved ({exc})") from None
         if not path.is_file():
             raise CaseError(f"[mesh] file '{text}' not found (looked for {path})")
         return path
@@ -613,7 +654,7 @@ class _CaseReader:
 
     def read_solver(self) -> SolverSpec:
         t = self.section("solver", SOLVER_KEYS)
-        return SolverSpec(
+        spec = SolverSpec(
             steady=t.boolean("steady", True),
             t_end=t.number("t_end", 1.0, gt=0),
             dt=t.number("dt", 1e-3, gt=0),
@@ -627,6 +668,12 @@ class _CaseReader:
             linear=t.choice("linear", "auto", ("auto", "direct", "iterative")),
             time_rtol=t.number("time_rtol", 1e-3, gt=0, lt=1),
         )
+        if not spec.steady and spec.dt < MIN_DT_FRACTION * spec.t_end:
+            raise t.error(
+                "dt", f"= {spec.dt:g} s is too small for t_end = {spec.t_end:g} s "
+                f"(at least {MIN_DT_FRACTION:g} t_end)"
+            )
+        return spec
 
     def read_output(self) -> OutputSpec:
         t = self.section("output", OUTPUT_KEYS)

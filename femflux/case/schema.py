@@ -440,6 +440,8 @@ SPECIES_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 REACTION_TERM = re.compile(r"\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
 GENERATED_CELLS = {"interval": ("simplex",), "rectangle": ("simplex", "quad")}
 GENERATED_CELLS["box"] = ("simplex", "hex")
+MAX_GENERATED_CELLS = 10**8  # a generated mesh beyond this could not be solved anyway
+MIN_DT_FRACTION = 1e-12  # [solver] dt below this fraction of t_end is refused
 SYMMETRIES = ("planar", "cylindrical", "spherical")
 ELECTRONEUTRAL_RTOL = 1e-9  # SPEC 2.3: |sum z_i c_i + X| <= 1e-9 max |z_i c_i|
 MATRIX_RTOL = 1e-10  # symmetry / definiteness of matrices, relative to their norm

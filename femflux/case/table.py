@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..errors import CaseError
+from ..errors import CaseError, clip
 from .expressions import Expression
 from .schema import ARRAY_SECTIONS, TOP_KEYS, Value
 
@@ -42,8 +42,8 @@ def _show(value) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"string {value!r}"
-    return repr(value)
+        return f"string {clip(repr(value))}"
+    return clip(repr(value))
 
 
 def _range_problem(value: float, gt=None, ge=None, lt=None, le=None) -> str | None:
@@ -66,9 +66,16 @@ def _to_number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         hint = " (expressions are not allowed here)" if isinstance(value, str) else ""
         raise CaseError(f"{where} must be a number (got {_show(value)}){hint}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise CaseError(
+            f"{where} is too large for a floating-point number (an integer of "
+            f"{value.bit_length()} bits; at most about 1.8e308)"
+        ) from None
+    if not math.isfinite(number):
         raise CaseError(f"{where} must be finite (got {value})")
-    return float(value)
+    return number
 
 
 class _Table:
@@ -293,7 +300,7 @@ def _read_value(value, where: str, symbols=("x", "y", "z", "t"), ge=None, static
         number = _to_number(value, where)
     problem = _range_problem(number, ge=ge)
     if problem:
-        raise CaseError(f"{where} {problem} (got {value!r})")
+        raise CaseError(f"{where} {problem} (got {clip(repr(value))})")
     return number
 
 

@@ -87,9 +87,12 @@ def _write_movie(path: Path, images: list[np.ndarray], fps: float) -> None:
     import imageio.v3 as iio
 
     try:
-        if path.suffix.lower() == ".gif":
-            iio.imwrite(path, np.stack(images), extension=".gif", duration=1000 / fps, loop=0)
+        if path.suffix.lower() == ".gif":  # encoded in memory: a failing file leaves no writer
+            data = iio.imwrite("<bytes>", np.stack(images), extension=".gif",
+                               duration=1000 / fps, loop=0)
+            path.write_bytes(data)
         else:
+            open(path, "ab").close()  # a path that cannot be written fails here, not in ffmpeg
             imageio.mimwrite(path, images, fps=fps, macro_block_size=2)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CaseError(f"{path}: cannot write the animation ({exc})") from exc

@@ -9,9 +9,11 @@ FemMesh or a scikit-fem mesh).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,13 +82,31 @@ def _read_grid(path: Path) -> pv.UnstructuredGrid:
     if not path.is_file():
         raise CaseError(f"{path}: no such file")
     try:
-        ds = pv.read(path)
+        with _quiet_vtk():
+            ds = pv.read(path)
     except Exception as exc:  # VTK and meshio raise anything
         raise CaseError(f"{path}: cannot read ({exc})") from exc
     grid = _as_grid(ds)
     if grid.n_points == 0:
         raise CaseError(f"{path}: the file holds no points")
     return grid
+
+
+@contextlib.contextmanager
+def _quiet_vtk():
+    """No VTK error texts or reader warnings on stderr: a file that cannot be
+    read becomes one CaseError instead."""
+    import pyvista as pv
+    from vtkmodules.vtkCommonCore import vtkObject
+
+    shown = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    try:
+        with pv.vtk_verbosity("off"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        vtkObject.SetGlobalWarningDisplay(shown)
 
 
 def _read_pvd(pvd: Path) -> list[tuple[float | None, Path]]:

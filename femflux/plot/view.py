@@ -54,12 +54,18 @@ class _Options:
         if self.contours is not None:
             if not isinstance(self.contours, int | np.integer) or self.contours < 0:
                 raise CaseError(f"contours must be a whole number >= 0, not {self.contours!r}")
+            if self.contours > MAX_CONTOURS:
+                raise CaseError(f"contours must be at most {MAX_CONTOURS}, not {self.contours}")
         self.window = _window(self.window)
         if isinstance(self.warp, str) and self.warp != "auto":
             raise CaseError(f"warp must be a factor or 'auto', not {self.warp!r}")
         if isinstance(self.warp, int | float) and not isinstance(self.warp, bool):
             if not math.isfinite(self.warp) or self.warp < 0:
                 raise CaseError(f"warp factor must be >= 0, not {self.warp!r}")
+
+
+MAX_WINDOW = 8192  # pixels a side
+MAX_CONTOURS = 1000
 
 
 def _window(window: Any) -> tuple[int, int]:
@@ -72,6 +78,8 @@ def _window(window: Any) -> tuple[int, int]:
         raise CaseError(f"window must be WIDTHxHEIGHT in pixels, not {window!r}") from exc
     if w < 16 or h < 16:
         raise CaseError(f"window must be at least 16x16 pixels, not {w}x{h}")
+    if w > MAX_WINDOW or h > MAX_WINDOW:
+        raise CaseError(f"window must be at most {MAX_WINDOW}x{MAX_WINDOW} pixels, not {w}x{h}")
     return w, h
 
 

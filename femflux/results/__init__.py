@@ -1,8 +1,9 @@
 """The results of a run (SPEC section 3): fields, summary, and the results folder.
 
 - :mod:`.result` -- ``Result`` and ``Frame``; ``Result.save``, ``Result.plot``.
-- :mod:`.writers` -- the atomic results folder: ``write_folder``,
-  ``write_vtu``, ``write_pvd``, ``summary.json``.
+- :mod:`.writers` -- the results folder: where it may be written
+  (``check_target``), the atomic swap (``write_folder``), ``write_vtu``,
+  ``write_pvd``, ``summary.json``.
 - :mod:`.case_toml` -- ``dump_toml``, the writer of ``case.toml``.
 - :mod:`.history` -- the history of a transient run as a table:
   ``history.csv``, ``Result.history``, the units of its columns.

@@ -1,16 +1,32 @@
-"""A small TOML writer for ``case.toml``, the case as run (``tomllib`` only reads)."""
+"""A small TOML writer for ``case.toml``, the case as run (``tomllib`` only reads).
+
+Strings are TOML basic strings in UTF-8: every character is written as it is
+(emoji and other characters beyond the Basic Multilingual Plane included)
+except the quote, the backslash and the control characters, which are
+escaped; write the text with ``encoding="utf-8"``.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
 import numpy as np
 
+# TOML basic-string escapes: quote, backslash, and every control character
+# (U+0000-U+001F, U+007F), the common ones by name
+_ESCAPES = {code: f"\\u{code:04X}" for code in [*range(0x20), 0x7F]}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", ord("\b"): "\\b", ord("\t"): "\\t",
+                 ord("\n"): "\\n", ord("\f"): "\\f", ord("\r"): "\\r"})
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (UTF-8, escapes only where TOML needs them)."""
+    return f'"{text.translate(_ESCAPES)}"'
+
 
 def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_string(key)
 
 
 def _toml_value(value) -> str:
@@ -26,7 +42,7 @@ def _toml_value(value) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _toml_string(value)
     if isinstance(value, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -60,7 +60,15 @@ class Result:
         return bool(self.summary.get("converged", False))
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write the results folder of SPEC section 3 atomically; return its path."""
+        """Write the results folder of SPEC section 3 atomically; return its path.
+
+        ``directory`` must be a new folder, an empty one or a femflux results
+        folder holding nothing femflux did not write (an earlier run's, which
+        is then replaced as a whole); anything else raises a CaseError naming
+        it.  A full disk or a file-size limit raises a WriteError (a
+        SolverError) and leaves the previous results as they were.  See
+        :mod:`femflux.results.writers`.
+        """
         return write_folder(self, directory)
 
     def plot(self, field: str | None = None, **options):

@@ -133,10 +133,14 @@ class SweepFolder:
     # -- writing -------------------------------------------------------------------------
     def prepare(self, manifest: dict) -> None:
         """Create DIR and its subfolders, write the manifest, remove what a
-        killed write left behind."""
-        for sub in ("points", "records", "states") if manifest["chain"] else ("points", "records"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        write_text(self.root / MANIFEST, json.dumps(_jsonable(manifest), indent=1) + "\n")
+        killed write left behind (a CaseError if DIR cannot be written)."""
+        try:
+            for sub in ("points", "records", "states") if manifest["chain"] else ("points",
+                                                                                  "records"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            write_text(self.root / MANIFEST, json.dumps(_jsonable(manifest), indent=1) + "\n")
+        except OSError as exc:
+            raise CaseError(f"sweep folder {self.root}: {exc.strerror or exc}") from None
         self.clean()
 
     def clean(self) -> None:
