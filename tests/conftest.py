@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skfem
@@ -130,3 +134,48 @@ def write_layered_mesh(path, segments, dim=1, origin=0.0, width=1e-7, across=2,
                       field_data=field_data)
     meshio.write(path, out, file_format="gmsh22", binary=False)
     return path
+
+
+# -- the command line, run as a subprocess -----------------------------------------------
+
+#: 1D steady slab: c(0) = 1, c(1) = 0, so the outward flux at xmax is exactly D = 1e-9
+STEADY_SLAB = """\
+title = "steady diffusion through a slab"
+[mesh]
+generate = { shape = "interval", length = [1.0], cells = [8] }
+[model]
+kind = "diffusion"
+[[species]]
+name = "A"
+diffusivity = 1e-9
+[[boundary]]
+name = "xmin"
+concentration = { A = 1.0 }
+[[boundary]]
+name = "xmax"
+concentration = { A = 0.0 }
+"""
+
+
+def femflux_cli(*args, cwd: Path, timeout: float = 180.0, **popen) -> tuple[int, str, str]:
+    """Run ``python -m femflux.cli ARGS`` in ``cwd``; return (exit code, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "femflux.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, **popen)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``folder/name`` (parents made); return the path."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def error_line(stderr: str) -> str:
+    """The single ``femflux: error: ...`` line that is all of stderr (no traceback)."""
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, f"expected one stderr line, got:\n{stderr[:3000]}"
+    assert lines[0].startswith("femflux: error: "), stderr[:3000]
+    return lines[0]

@@ -20,6 +20,8 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
+from conftest import STEADY_SLAB as STEADY
+from conftest import error_line, femflux_cli, write
 
 import femflux
 
@@ -29,23 +31,6 @@ TIMEOUT = 120  # s per command: a hanging solver fails the test instead of the s
 
 # -- cases ------------------------------------------------------------------------------
 
-# 1D steady slab: c(0) = 1, c(1) = 0, so the outward flux at xmax is exactly D = 1e-9.
-STEADY = """\
-title = "steady diffusion through a slab"
-[mesh]
-generate = { shape = "interval", length = [1.0], cells = [8] }
-[model]
-kind = "diffusion"
-[[species]]
-name = "A"
-diffusivity = 1e-9
-[[boundary]]
-name = "xmin"
-concentration = { A = 1.0 }
-[[boundary]]
-name = "xmax"
-concentration = { A = 0.0 }
-"""
 
 # 2D transient reaction-diffusion, 5 fixed steps, results in [output] dir.
 TRANSIENT = """\
@@ -126,27 +111,10 @@ HISTORY_KEYS = {"t", "dt", "newton_iterations", "amount", "free_energy"}
 # -- helpers ----------------------------------------------------------------------------
 
 
-def femflux_cli(*args, cwd: Path) -> tuple[int, str, str]:
-    """Run ``python -m femflux.cli ARGS`` in ``cwd``; return (exit code, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "femflux.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
-def error_line(stderr: str) -> str:
-    """The single ``femflux: error: ...`` line that is all of stderr (no traceback)."""
-    lines = stderr.strip().splitlines()
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, f"expected one stderr line, got:\n{stderr}"
-    assert lines[0].startswith("femflux: error: "), stderr
-    return lines[0]
 
 
 def listing(folder: Path) -> set[str]:

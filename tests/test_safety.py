@@ -27,28 +27,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import STEADY_SLAB as STEADY
+from conftest import error_line, femflux_cli
 
 import femflux
 from femflux.results import writers
 
 TIMEOUT = 120
 
-STEADY = """\
-title = "steady slab"
-[mesh]
-generate = { shape = "interval", length = [1.0], cells = [8] }
-[model]
-kind = "diffusion"
-[[species]]
-name = "A"
-diffusivity = 1e-9
-[[boundary]]
-name = "xmin"
-concentration = { A = 1.0 }
-[[boundary]]
-name = "xmax"
-concentration = { A = 0.0 }
-"""
 
 # A transient run whose results folder has many files: saving it takes a while.
 MANY_STEPS = """\
@@ -92,19 +78,8 @@ def transient_result():
     return femflux.solve(case_dict(solver=solver))
 
 
-def femflux_cli(*args, cwd: Path, **popen) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "femflux.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT, **popen)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
-def error_line(stderr: str) -> str:
-    """The single ``femflux: error: ...`` line that is all of stderr."""
-    lines = stderr.strip().splitlines()
-    assert "Traceback" not in stderr, stderr
-    assert len(lines) == 1, f"expected one stderr line, got:\n{stderr[:3000]}"
-    assert lines[0].startswith("femflux: error: "), stderr[:3000]
-    return lines[0]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
+from conftest import femflux_cli, write
 
 import femflux
 from femflux.case import parse_vary
@@ -124,17 +125,8 @@ inward_flux = { A = -1e-9 }
 # -- helpers ----------------------------------------------------------------------------
 
 
-def femflux_cli(*args, cwd: Path) -> tuple[int, str, str]:
-    """Run ``python -m femflux.cli ARGS`` in ``cwd``; return (exit code, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "femflux.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    return proc.returncode, proc.stdout, proc.stderr
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(text)
-    return path
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -3,7 +3,9 @@
 Owns the generated-mesh table, mass-transfer tables, ``[[reaction]]`` entries
 (the equation parser and the charge balance), species-name rules, the checks
 of the ``[transport]`` matrices and the exclusions between the conditions of
-one boundary (SPEC 2.3: at most one per species, potential, component).
+one boundary (SPEC 2.3: at most one per species, potential, component),
+rates given as numbers or Arrhenius ``{ pre, energy }`` tables, and the
+``surface_kinetics`` table of a boundary.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from .schema import (
     RESERVED_NAMES,
     SPECIES_CONDITIONS,
     SPECIES_NAME,
+    SURFACE_KINETICS_KEYS,
+    Arrhenius,
     Boundary,
     GenerateSpec,
     MassTransfer,
     MeshSpec,
     Reaction,
     Species,
+    SurfaceKinetics,
 )
 from .table import _REQUIRED, _Table, _unknown_species
 
@@ -226,3 +231,30 @@ def _check_mechanical_exclusions(t: _Table, b: Boundary) -> None:
         )
     if b.displacement is not None and not fixed and b.traction is None and b.pressure is None:
         raise t.error("displacement", "leaves every component free (remove it)")
+
+
+def _read_rate(t: _Table, key: str) -> Arrhenius:
+    """A rate: a number >= 0, or ``{ pre = ..., energy = ... }`` (Arrhenius, J/mol)."""
+    if isinstance(t.get(key), dict):
+        table = t.table(key, ("pre", "energy"))
+        return Arrhenius(pre=table.number("pre", ge=0), energy=table.number("energy", 0.0))
+    return Arrhenius(pre=t.number(key, ge=0))
+
+
+def _read_surface_kinetics(t: _Table, mobile: list[str]) -> SurfaceKinetics | None:
+    """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
+    pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+    if not t.has("surface_kinetics"):
+        return None
+    sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
+    if sk.has("species"):
+        species = sk.string("species")
+        if species not in mobile:
+            raise sk.error("species", _unknown_species(species, mobile))
+    elif len(mobile) == 1:
+        species = mobile[0]
+    else:
+        raise sk.error("species", "is required when the case has several species")
+    return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
+                           recombination=_read_rate(sk, "recombination"),
+                           pressure=sk.value("pressure", 0.0, ge=0))

@@ -62,7 +62,9 @@ from .pieces import (
     _check_species_name,
     _read_generate,
     _read_mass_transfer,
+    _read_rate,
     _read_reaction,
+    _read_surface_kinetics,
 )
 from .schema import (
     BOUNDARY_KEYS,
@@ -86,13 +88,11 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
-    SURFACE_KINETICS_KEYS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
     TRANSPORT_KEYS,
     TRAP_KEYS,
-    Arrhenius,
     Boundary,
     ButlerVolmer,
     Case,
@@ -201,14 +201,6 @@ def _read_source(source) -> tuple[dict, Path | None, Path]:
 # =============================================================================
 # The reader: TOML dict -> Case
 # =============================================================================
-
-
-def _read_rate(t: _Table, key: str) -> Arrhenius:
-    """A rate: a number >= 0, or ``{ pre = ..., energy = ... }`` (Arrhenius, J/mol)."""
-    if isinstance(t.get(key), dict):
-        table = t.table(key, ("pre", "energy"))
-        return Arrhenius(pre=table.number("pre", ge=0), energy=table.number("energy", 0.0))
-    return Arrhenius(pre=t.number(key, ge=0))
 
 
 _PROBE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -612,23 +604,7 @@ class _CaseReader:
         return boundary
 
     def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
-        """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
-        pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
-        if not t.has("surface_kinetics"):
-            return None
-        sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
-        mobile = [s.name for s in self.case.species]
-        if sk.has("species"):
-            species = sk.string("species")
-            if species not in mobile:
-                raise sk.error("species", _unknown_species(species, mobile))
-        elif len(mobile) == 1:
-            species = mobile[0]
-        else:
-            raise sk.error("species", "is required when the case has several species")
-        return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
-                               recombination=_read_rate(sk, "recombination"),
-                               pressure=sk.value("pressure", 0.0, ge=0))
+        return _read_surface_kinetics(t, [s.name for s in self.case.species])
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):
