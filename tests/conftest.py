@@ -157,6 +157,54 @@ concentration = { A = 0.0 }
 """
 
 
+#: dA/dt = A^2 from A = 1 blows up at t = 1 s (tests add their [solver] and [output])
+BLOWUP_CASE = """\
+[mesh]
+generate = { shape = "interval", length = [1.0], cells = [4] }
+[model]
+kind = "diffusion"
+[[species]]
+name = "A"
+diffusivity = 0.1
+initial = 1.0
+[[reaction]]
+equation = "2 A => 3 A"
+forward = 1.0
+"""
+
+#: SPEC 2.1's complete case: KCl between two reservoirs through a 1 um gap
+SPEC_EXAMPLE = """
+title = "KCl between two reservoirs through a 1 um gap"
+[mesh]
+generate = { shape = "interval", length = [1.0e-6], cells = [400] }
+[model]
+kind = "nernst-planck-poisson"
+temperature = 298.15
+[[species]]
+name = "K"
+charge = 1
+diffusivity = 1.96e-9
+initial = 10.0
+[[species]]
+name = "Cl"
+charge = -1
+diffusivity = 2.03e-9
+initial = 10.0
+[electrostatics]
+relative_permittivity = 78.5
+[[boundary]]
+name = "xmin"
+concentration = { K = 10.0, Cl = 10.0 }
+potential = 0.0
+[[boundary]]
+name = "xmax"
+concentration = { K = 1.0, Cl = 1.0 }
+potential = 0.025
+[solver]
+steady = true
+"""
+
+
 def femflux_cli(*args, cwd: Path, timeout: float = 180.0, **popen) -> tuple[int, str, str]:
     """Run ``python -m femflux.cli ARGS`` in ``cwd``; return (exit code, stdout, stderr)."""
     proc = subprocess.run([sys.executable, "-m", "femflux.cli", *map(str, args)], cwd=cwd,

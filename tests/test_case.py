@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skfem
+from conftest import SPEC_EXAMPLE
 from scipy.constants import R
 
 from femflux.case import (
@@ -27,38 +28,6 @@ from femflux.case import (
 )
 from femflux.errors import CaseError
 from femflux.mesh import FemMesh
-
-SPEC_EXAMPLE = """
-title = "KCl between two reservoirs through a 1 um gap"
-[mesh]
-generate = { shape = "interval", length = [1.0e-6], cells = [400] }
-[model]
-kind = "nernst-planck-poisson"
-temperature = 298.15
-[[species]]
-name = "K"
-charge = 1
-diffusivity = 1.96e-9
-initial = 10.0
-[[species]]
-name = "Cl"
-charge = -1
-diffusivity = 2.03e-9
-initial = 10.0
-[electrostatics]
-relative_permittivity = 78.5
-[[boundary]]
-name = "xmin"
-concentration = { K = 10.0, Cl = 10.0 }
-potential = 0.0
-[[boundary]]
-name = "xmax"
-concentration = { K = 1.0, Cl = 1.0 }
-potential = 0.025
-[solver]
-steady = true
-"""
-
 
 # ---------------------------------------------------------------------------
 # Small cases to vary

@@ -20,8 +20,8 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
+from conftest import BLOWUP_CASE, error_line, femflux_cli, write
 from conftest import STEADY_SLAB as STEADY
-from conftest import error_line, femflux_cli, write
 
 import femflux
 
@@ -63,18 +63,7 @@ dir = "out/transient"
 
 # dA/dt = k A^2 (2 A => 3 A) from A = 1 blows up at t = 1/(k A) = 1 s: no solution exists
 # beyond, so a run to t_end = 2 s fails whatever the solver settings; to 0.5 s it solves.
-BLOWUP = """\
-[mesh]
-generate = { shape = "interval", length = [1.0], cells = [4] }
-[model]
-kind = "diffusion"
-[[species]]
-name = "A"
-diffusivity = 0.1
-initial = 1.0
-[[reaction]]
-equation = "2 A => 3 A"
-forward = 1.0
+BLOWUP = BLOWUP_CASE + """\
 [solver]
 steady = false
 t_end = 2.0

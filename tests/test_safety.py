@@ -27,8 +27,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import BLOWUP_CASE, error_line, femflux_cli
 from conftest import STEADY_SLAB as STEADY
-from conftest import error_line, femflux_cli
 
 import femflux
 from femflux.results import writers
@@ -421,18 +421,7 @@ def test_unwritable_out_is_bad_input_before_solving(tmp_path, out, fragment):
 
 
 # dA/dt = A^2 from A = 1 blows up at t = 1 s: a run to 2 s fails (exit 3)
-BLOWUP = """\
-[mesh]
-generate = { shape = "interval", length = [1.0], cells = [4] }
-[model]
-kind = "diffusion"
-[[species]]
-name = "A"
-diffusivity = 0.1
-initial = 1.0
-[[reaction]]
-equation = "2 A => 3 A"
-forward = 1.0
+BLOWUP = BLOWUP_CASE + """\
 [solver]
 steady = false
 t_end = 2.0

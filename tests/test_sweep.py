@@ -22,7 +22,7 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
-from conftest import femflux_cli, write
+from conftest import BLOWUP_CASE, SPEC_EXAMPLE, femflux_cli, write
 
 import femflux
 from femflux.case import parse_vary
@@ -31,35 +31,7 @@ from femflux.cli import main
 TIMEOUT = 180  # s per command
 
 # 1D Nernst-Planck-Poisson (SPEC 2.1): a nonlinear steady solve of a few Newton iterations
-PNP = """\
-title = "KCl between two reservoirs through a 1 um gap"
-[mesh]
-generate = { shape = "interval", length = [1.0e-6], cells = [100] }
-[model]
-kind = "nernst-planck-poisson"
-[[species]]
-name = "K"
-charge = 1
-diffusivity = 1.96e-9
-initial = 10.0
-[[species]]
-name = "Cl"
-charge = -1
-diffusivity = 2.03e-9
-initial = 10.0
-[electrostatics]
-relative_permittivity = 78.5
-[[boundary]]
-name = "xmin"
-concentration = { K = 10.0, Cl = 10.0 }
-potential = 0.0
-[[boundary]]
-name = "xmax"
-concentration = { K = 1.0, Cl = 1.0 }
-potential = 0.025
-[solver]
-steady = true
-"""
+PNP = SPEC_EXAMPLE.replace("cells = [400]", "cells = [100]")
 
 # 1D transient diffusion, 1000 fixed steps: about half a second per point
 SLOW = """\
@@ -83,18 +55,7 @@ every = 100000
 """
 
 # dA/dt = A^2 from A = 1 blows up at t = 1 s: a run to t_end > 1 s fails (exit 3)
-BLOWUP = """\
-[mesh]
-generate = { shape = "interval", length = [1.0], cells = [4] }
-[model]
-kind = "diffusion"
-[[species]]
-name = "A"
-diffusivity = 0.1
-initial = 1.0
-[[reaction]]
-equation = "2 A => 3 A"
-forward = 1.0
+BLOWUP = BLOWUP_CASE + """\
 [solver]
 steady = false
 t_end = 0.5
