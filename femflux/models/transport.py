@@ -47,6 +47,7 @@ from ..physics.terms import DriftTerm, Electrostatic, Gravity, drift_potential
 from ..physics.traps import TrapKinetics, all_species
 from ..solver import System
 from .output import TransportOutput
+from .scales import transport_scales
 
 
 def _depends_on_time(value) -> bool:
@@ -215,55 +216,7 @@ class SpeciesTransport(TransportOutput, System):
         return True
 
     def _scales(self) -> tuple[np.ndarray, np.ndarray]:
-        """Typical magnitudes: the largest initial or boundary concentration, and
-        the matching diffusive and storage rates per dof."""
-        x0 = self.species_initial_state()
-        fixed, values = self.dirichlet(0.0)
-        x_scale = np.ones(self.n)
-        r_scale = np.ones(self.n)
-        lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
-        length = float(np.linalg.norm(hi - lo)) or 1.0
-        d_max = max(max(float(s.diffusivity.max()) for s in self.species), 1e-300)
-        K_diag = np.zeros(self.n)
-        for s in self.species:
-            G = s.space.grads
-            local = np.einsum("ideq,ideq,eq->ie", G, G, s.space.dx) * self.element_k(s)
-            K_diag[s.slice] = np.bincount(s.space.element_dofs.ravel(), weights=local.ravel(),
-                                          minlength=s.space.n)
-        M_diag = np.asarray(abs(self._storage_matrix).sum(axis=1)).ravel()
-        c_scales = {}
-        for s in self.species:
-            sl = s.slice
-            vals = [np.abs(x0[sl]).max(initial=0.0)]
-            in_species = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
-            vals.append(np.abs(values[in_species]).max(initial=0.0))
-            c_scales[s.name] = max(vals) or self.c_ref
-        # the fastest first-order reaction rate (1/s) each species takes part in
-        k_char = dict.fromkeys(self.by_name, 0.0)
-        for r in self.case.reactions:
-            rates = [r.forward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
-                                          for n, o in r.reactants.items()])
-                     for m in r.reactants]
-            rates += [r.backward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
-                                            for n, o in r.products.items()])
-                      for m in r.products]
-            for name in list(r.reactants) + list(r.products):
-                k_char[name] = max(k_char[name], max(rates))
-        for r in self.reactions:
-            if isinstance(r, TrapKinetics):
-                for name, rate in r.characteristic_rates(c_scales).items():
-                    k_char[name] = max(k_char[name], rate)
-        for s in self.species:
-            sl = s.slice
-            x_scale[sl] = c_scales[s.name]
-            rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
-                                                                 + k_char[s.name]))
-            r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
-        if self.ties is not None:  # mu continuity, in activities
-            r_scale[self.ties.other] = x_scale[self.ties.other]
-        for f in self.fields:
-            f.scales(x_scale, r_scale)
-        return x_scale, r_scale
+        return transport_scales(self)
 
     # -- the System interface ----------------------------------------------
 
@@ -298,6 +251,9 @@ class SpeciesTransport(TransportOutput, System):
         """The species' initial values (:meth:`species_initial_state`) and the
         fields' (electrode potentials)."""
         x = self.species_initial_state()
+        for r in self.reactions:
+            if isinstance(r, TrapKinetics):
+                r.consistent_start(x)
         for f in self.fields:
             f.initial(x)
         return x

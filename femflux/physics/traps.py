@@ -90,6 +90,21 @@ class TrapKinetics:
                 cols.append(block.col + col.offset)
                 vals.append(block.data)
 
+    def consistent_start(self, x: np.ndarray) -> None:
+        """Equilibrium traps: c_t = N k c_m / (k c_m + p) with the initial
+        c_m, in place (the algebraic row holds at t = 0; an inconsistent
+        start would make the first steps collapse).  Each dof takes the
+        weighted mean over its points (exact at nodal points)."""
+        if not self.trap.equilibrium:
+            return
+        m, t = self.mobile, self.trapped
+        region = self.model.points.region[self.index]
+        c_m = (m.P[self.index] @ x[m.slice]) / m.gamma[region]
+        c_t = self.density * self.k * c_m / (self.k * c_m + self.p)
+        P_t, w = t.P[self.index], self.model.points.weight[self.index]
+        total, weight = P_t.T @ (w * c_t), P_t.T @ w
+        x[t.slice] = np.divide(total, weight, out=x[t.slice].copy(), where=weight > 0)
+
     def storage_coupling(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Equilibrium traps: (the trap's own storage block to remove, the
         block int c_t v_m that the mobile rows hold instead), global numbering."""
