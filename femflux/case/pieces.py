@@ -23,6 +23,8 @@ from .schema import (
     MAX_GENERATED_CELLS,
     REACTION_TERM,
     RESERVED_NAMES,
+    SOLUBILITY_KEYS,
+    SOLUBILITY_LAWS,
     SPECIES_CONDITIONS,
     SPECIES_NAME,
     SURFACE_KINETICS_KEYS,
@@ -32,6 +34,7 @@ from .schema import (
     MassTransfer,
     MeshSpec,
     Reaction,
+    Solubility,
     Species,
     SurfaceKinetics,
 )
@@ -241,20 +244,39 @@ def _read_rate(t: _Table, key: str) -> Arrhenius:
     return Arrhenius(pre=t.number(key, ge=0))
 
 
+def _the_species(t: _Table, mobile: list[str]) -> str:
+    """The table's ``species`` (one of ``mobile``), which may be left out when
+    the case has one species."""
+    if t.has("species"):
+        species = t.string("species")
+        if species not in mobile:
+            raise t.error("species", _unknown_species(species, mobile))
+        return species
+    if len(mobile) == 1:
+        return mobile[0]
+    raise t.error("species", "is required when the case has several species")
+
+
+def _read_solubility(t: _Table, mobile: list[str]) -> Solubility | None:
+    """A region's ``solubility = { species, law = "sieverts"|"henry", K }``
+    (K a number > 0 or Arrhenius ``{ pre, energy }``)."""
+    if not t.has("solubility"):
+        return None
+    table = t.table("solubility", SOLUBILITY_KEYS)
+    species = _the_species(table, mobile)
+    K = _read_rate(table, "K")
+    if not K.pre > 0:
+        raise table.error("K", f"must be > 0 (got {K.pre!r})")
+    return Solubility(species=species, law=table.choice("law", _REQUIRED, SOLUBILITY_LAWS), K=K)
+
+
 def _read_surface_kinetics(t: _Table, mobile: list[str]) -> SurfaceKinetics | None:
     """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
     pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
     if not t.has("surface_kinetics"):
         return None
     sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
-    if sk.has("species"):
-        species = sk.string("species")
-        if species not in mobile:
-            raise sk.error("species", _unknown_species(species, mobile))
-    elif len(mobile) == 1:
-        species = mobile[0]
-    else:
-        raise sk.error("species", "is required when the case has several species")
+    species = _the_species(sk, mobile)
     return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
                            recombination=_read_rate(sk, "recombination"),
                            pressure=sk.value("pressure", 0.0, ge=0))

@@ -64,6 +64,7 @@ from .pieces import (
     _read_mass_transfer,
     _read_rate,
     _read_reaction,
+    _read_solubility,
     _read_surface_kinetics,
 )
 from .schema import (
@@ -529,6 +530,7 @@ class _CaseReader:
             ),
             youngs_modulus=t.number("youngs_modulus", None, gt=0),
             poisson_ratio=t.number("poisson_ratio", None, gt=-1, lt=0.5),
+            solubility=_read_solubility(t, species),
         )
 
     def read_reactions(self) -> list[Reaction]:

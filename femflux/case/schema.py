@@ -178,6 +178,19 @@ class Reaction:
 
 
 @dataclass
+class Solubility:
+    """The solubility of a species in a region: c = K sqrt(p) (Sieverts,
+    K in mol/(m^3 Pa^0.5)) or c = K p (Henry, K in mol/(m^3 Pa)); at an
+    interface the partial pressure p is continuous, so c/K is continuous
+    between two regions of one law and (c_S/K_S)^2 = c_H/K_H between a
+    Sieverts and a Henry region."""
+
+    species: str
+    law: str  # sieverts | henry
+    K: Arrhenius
+
+
+@dataclass
 class Region:
     name: str
     relative_permittivity: float | None = None
@@ -188,6 +201,7 @@ class Region:
     partial_molar_volume: dict[str, float] = field(default_factory=dict)
     youngs_modulus: float | None = None
     poisson_ratio: float | None = None
+    solubility: Solubility | None = None
 
 
 @dataclass
@@ -401,7 +415,10 @@ REGION_KEYS = (
     "partial_molar_volume",
     "youngs_modulus",
     "poisson_ratio",
+    "solubility",
 )
+SOLUBILITY_KEYS = ("species", "law", "K")
+SOLUBILITY_LAWS = ("sieverts", "henry")
 SPECIES_CONDITIONS = ("concentration", "inward_flux", "mass_transfer")
 ELECTRIC_CONDITIONS = (
     "potential",

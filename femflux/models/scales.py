@@ -65,8 +65,14 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
         rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
                                                              + k_char[s.name]))
         r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
+    for s in model.species:
+        if s.laws is not None and s.laws.mixed:
+            _pressure_scales(model, s, x0, fixed, values, x_scale, r_scale)
     if model.ties is not None:  # mu continuity, in activities
         r_scale[model.ties.other] = x_scale[model.ties.other]
+        if model.ties.mixed is not None:  # p continuity, in the Henry copy's activity
+            rows, henry = model.ties.mixed[:2]
+            r_scale[model.ties.other[rows]] = x_scale[henry]
     for f in model.fields:
         f.scales(x_scale, r_scale)
     return x_scale, r_scale
@@ -106,3 +112,28 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
     for name, scale in c_scales.items():
         if scale == 0.0:
             c_scales[name] = largest
+
+
+def law_of_dofs(model, s) -> np.ndarray:
+    """The solubility law (SIEVERTS | HENRY) of each dof of species ``s``
+    with Sieverts and Henry regions (a broken dof: its copy's side)."""
+    region = model.fem_mesh.region_ids[s.space.elements]
+    law = np.zeros(s.space.n, dtype=np.int64)
+    dofs = s.space.element_dofs
+    law[dofs.ravel()] = np.broadcast_to(s.laws.groups()[region], dofs.shape).ravel()
+    return law
+
+
+def _pressure_scales(model, s, x0, fixed, values, x_scale, r_scale) -> None:
+    """A species with Sieverts and Henry regions: its activities are sqrt(p)-
+    and p-like, so each dof's scale is the activity of its law at the largest
+    partial pressure the initial and boundary values give."""
+    law = law_of_dofs(model, s)
+    p = s.laws.pressure(x0[s.slice], law).max(initial=0.0)
+    mine = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
+    if mine.any():
+        p = max(p, s.laws.pressure(values[mine], law[fixed[mine] - s.offset]).max())
+    if p > 0:
+        new = s.laws.activity(p, law)
+        r_scale[s.slice] *= new / x_scale[s.slice]
+        x_scale[s.slice] = new

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..case import Case, Expression, evaluate
+from ..errors import CaseError
 from ..fem import (
     BlockSum,
     PointSet,
@@ -42,6 +43,7 @@ from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
 from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
+from ..physics.solubility import HENRY, consistent_interface_start, solubility_laws
 from ..physics.species import SpeciesField, species_coefficients
 from ..physics.terms import DriftTerm, Electrostatic, Gravity, drift_potential
 from ..physics.traps import TrapKinetics, all_species
@@ -80,6 +82,9 @@ class SpeciesTransport(TransportOutput, System):
         self.fields = [field_type(self) for field_type in types]
         self.groups = next((g for g in (f.interface_groups() for f in self.fields)
                             if g is not None), None)
+        self.laws = {spec.name: solubility_laws(case, spec, self.region_names)
+                     for spec in case.species}
+        self._solubility_groups()
         # 2. the species' unknowns
         self.species: list[SpeciesField] = []
         offset = 0
@@ -184,13 +189,32 @@ class SpeciesTransport(TransportOutput, System):
 
     def _make_species(self, i, spec, offset) -> SpeciesField:
         regions = tuple(spec.regions) if spec.regions else tuple(self.region_names)
-        space = self.make_space(regions, broken=any(f.breaks(spec) for f in self.fields))
+        laws = self.laws.get(spec.name)
+        broken = any(f.breaks(spec) for f in self.fields) or (laws is not None and laws.mixed)
+        space = self.make_space(regions, broken=broken)
         mask = np.zeros(self.nregions, dtype=bool)
         mask[[self.region_index[r] for r in regions]] = True
         D, gamma = species_coefficients(self.case, spec, self.region_index)
         return SpeciesField(name=spec.name, index=i, space=space, offset=offset,
                             diffusivity=D, gamma=gamma, regions=mask,
-                            P=self.points.prolongation(space), spec=spec)
+                            P=self.points.prolongation(space), spec=spec, laws=laws)
+
+    def _solubility_groups(self) -> None:
+        """Where a species has Sieverts and Henry regions, its space is broken
+        between the two laws (the nonlinear jump of c)."""
+        mixed = [(name, laws) for name, laws in self.laws.items()
+                 if laws is not None and laws.mixed]
+        if not mixed:
+            return
+        name, laws = mixed[0]
+        if self.electric is not None:
+            raise CaseError(f"species {name!r}: Sieverts and Henry regions cannot combine "
+                            "with [electrostatics]")
+        for other, more in mixed[1:]:
+            if not np.array_equal(more.groups(), laws.groups()):
+                raise CaseError(f"species {other!r}: its Sieverts and Henry regions must be "
+                                f"those of {name!r}")
+        self.groups = laws.groups()
 
     def _species_stiffness(self, s: SpeciesField) -> sp.csr_matrix:
         """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements."""
@@ -251,6 +275,8 @@ class SpeciesTransport(TransportOutput, System):
         """The species' initial values (:meth:`species_initial_state`) and the
         fields' (electrode potentials)."""
         x = self.species_initial_state()
+        if self.ties is not None and self.ties.mixed is not None:
+            self._consistent_interfaces(x)
         for r in self.reactions:
             if isinstance(r, TrapKinetics):
                 r.consistent_start(x)
@@ -258,6 +284,17 @@ class SpeciesTransport(TransportOutput, System):
             f.initial(x)
         return x
 
+
+    def _consistent_interfaces(self, x: np.ndarray) -> None:
+        """At Sieverts-Henry interfaces each copy starts at its own region's
+        value where these satisfy the tie a_H = q a_S^2, else both at the
+        pressure that keeps the node's amount (an inconsistent start would
+        make the first step collapse), in place."""
+        lumped = np.zeros(self.n)
+        for s in self.species:
+            lumped[s.slice] = s.P.T @ (self.points.weight / s.gamma[self.points.region])
+        _, h, sv, q = self.ties.mixed
+        x[h], x[sv] = consistent_interface_start(x[h], x[sv], lumped[h], lumped[sv], q)
 
     def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         parts = prescribed(self.conditions, t)
@@ -479,6 +516,7 @@ class SpeciesTransport(TransportOutput, System):
         fixed = self._species_dirichlet()
         reps, others, scales, phi_reps, phi_others = [], [], [], [], []
         local_ties = {}
+        henry, sieverts, q = [], [], []  # the nonlinear ties of Sieverts-Henry interfaces
         for s in self.species:
             space = s.space
             if not space.broken:
@@ -493,6 +531,15 @@ class SpeciesTransport(TransportOutput, System):
             rep = copies[np.maximum.accumulate(np.where(start, np.arange(len(dof)), 0))]
             rep, other = rep[~start], copies[~start]
             local_ties[s.name] = (rep, other)
+            if s.laws is not None and s.laws.mixed:
+                is_henry = space.copy_group[other] == HENRY
+                henry.append(s.offset + np.where(is_henry, other, rep))
+                sieverts.append(s.offset + np.where(is_henry, rep, other))
+                q.append(np.full(len(rep), s.laws.q))
+            else:
+                henry.append(np.zeros(0, dtype=np.int64))
+                sieverts.append(np.zeros(0, dtype=np.int64))
+                q.append(np.zeros(0))
             reps.append(s.offset + rep)
             others.append(s.offset + other)
             term = self.electric_term(s)
@@ -504,9 +551,14 @@ class SpeciesTransport(TransportOutput, System):
                 scales.append(np.full(len(rep), term.scale))
                 phi_reps.append(term.index[rep])
                 phi_others.append(term.index[other])
+        mixed = None
+        if sum(len(k) for k in q):
+            rows = np.concatenate([np.arange(len(h)) + sum(len(r) for r in reps[:j])
+                                   for j, h in enumerate(henry)])
+            mixed = (rows, np.concatenate(henry), np.concatenate(sieverts), np.concatenate(q))
         return InterfaceTies(self.n, np.concatenate(reps), np.concatenate(others),
                              np.concatenate(scales), np.concatenate(phi_reps),
-                             np.concatenate(phi_others), local_ties)
+                             np.concatenate(phi_others), local_ties, mixed=mixed)
 
     def _balance_drift_rows(self) -> None:
         """Add to every row of a drift field (electroneutrality: phi) the

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import CaseError
+from .solubility import solubility_laws
+
 
 @dataclass
 class SpeciesField:
@@ -28,6 +31,7 @@ class SpeciesField:
     regions: np.ndarray  # (nregions,) bool: the species exists there
     P: sp.csr_matrix  # prolongation to the cell points
     spec: object = None  # the case's Species entry
+    laws: object = None  # SolubilityLaws when regions give its solubility
 
     @property
     def slice(self) -> slice:
@@ -35,7 +39,9 @@ class SpeciesField:
 
 
 def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(D, gamma) per region of species ``spec``: its values, overridden per region."""
+    """(D, gamma) per region of species ``spec``: its values, overridden per
+    region; with regions' solubilities gamma = K_ref/K
+    (:mod:`femflux.physics.solubility`)."""
     n = len(region_index)
     D = np.full(n, spec.diffusivity, dtype=float)
     gamma = np.full(n, spec.activity_coefficient, dtype=float)
@@ -43,4 +49,12 @@ def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np
         k = region_index[region.name]
         D[k] = region.diffusivity.get(spec.name, D[k])
         gamma[k] = region.activity_coefficient.get(spec.name, gamma[k])
+    laws = solubility_laws(case, spec, list(region_index))
+    if laws is not None:
+        given = [r.name for r in case.regions if spec.name in r.activity_coefficient]
+        if given or spec.activity_coefficient != 1.0:
+            where = f"region {given[0]!r}" if given else f"species {spec.name!r}"
+            raise CaseError(f"{where}: activity_coefficient of {spec.name!r} cannot combine "
+                            "with a region's solubility (which sets c/K continuous)")
+        gamma = laws.gamma
     return D, gamma
