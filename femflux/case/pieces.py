@@ -30,6 +30,7 @@ from .schema import (
     SURFACE_KINETICS_KEYS,
     Arrhenius,
     Boundary,
+    Enclosure,
     GenerateSpec,
     MassTransfer,
     MeshSpec,
@@ -270,13 +271,24 @@ def _read_solubility(t: _Table, mobile: list[str]) -> Solubility | None:
     return Solubility(species=species, law=table.choice("law", _REQUIRED, SOLUBILITY_LAWS), K=K)
 
 
-def _read_surface_kinetics(t: _Table, mobile: list[str]) -> SurfaceKinetics | None:
+def _read_surface_kinetics(t: _Table, mobile: list[str],
+                           enclosures: tuple[str, ...] = ()) -> SurfaceKinetics | None:
     """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
-    pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+    pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius); p
+    may name one of the case's ``enclosures``."""
     if not t.has("surface_kinetics"):
         return None
     sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
     species = _the_species(sk, mobile)
-    return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
-                           recombination=_read_rate(sk, "recombination"),
-                           pressure=sk.value("pressure", 0.0, ge=0))
+    rates = {"dissociation": _read_rate(sk, "dissociation"),
+             "recombination": _read_rate(sk, "recombination")}
+    if sk.get("pressure") in enclosures:  # the pressure of a gas volume, an unknown
+        return SurfaceKinetics(species=species, enclosure=sk.get("pressure"), **rates)
+    return SurfaceKinetics(species=species, pressure=sk.value("pressure", 0.0, ge=0), **rates)
+
+
+def _read_enclosure(t: _Table, name: str) -> Enclosure:
+    """``[[enclosure]]``: a gas volume whose pressure is an unknown."""
+    return Enclosure(name=name, volume=t.number("volume", gt=0),
+                     temperature=t.number("temperature", gt=0),
+                     pressure=t.number("pressure", ge=0), boundaries=t.names("boundaries"))

@@ -52,6 +52,7 @@ from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError, clip
 from .checks import _check_case, _without
+from .enclosures import check_enclosures
 from .expressions import Expression, evaluate
 from .overrides import _plain, apply_overrides
 from .pieces import (
@@ -60,6 +61,7 @@ from .pieces import (
     _check_onsager_matrix,
     _check_output_names,
     _check_species_name,
+    _read_enclosure,
     _read_generate,
     _read_mass_transfer,
     _read_rate,
@@ -74,6 +76,7 @@ from .schema import (
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
+    ENCLOSURE_KEYS,
     GENERATE_KEYS,
     GRAVITY_KINDS,
     MECHANICAL_CONDITIONS,
@@ -237,8 +240,10 @@ class _CaseReader:
         case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
         case.reactions = self.read_reactions()
         case.traps = self.read_traps()
+        case.enclosures = self.read_entries("enclosure", ENCLOSURE_KEYS, _read_enclosure)
         case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
         case.solver = self.read_solver()
+        check_enclosures(case)
         case.output = self.read_output()
         _check_case(case)
         if case.mesh.file is not None:
@@ -606,7 +611,8 @@ class _CaseReader:
         return boundary
 
     def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
-        return _read_surface_kinetics(t, [s.name for s in self.case.species])
+        return _read_surface_kinetics(t, [s.name for s in self.case.species],
+                                      tuple(e.name for e in self.case.enclosures))
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):

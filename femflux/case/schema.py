@@ -229,6 +229,20 @@ class SurfaceKinetics:
     dissociation: Arrhenius
     recombination: Arrhenius
     pressure: Value = 0.0
+    enclosure: str | None = None  # the [[enclosure]] whose pressure p is (then pressure unused)
+
+
+@dataclass
+class Enclosure:
+    """A closed gas volume (SPEC 6): its pressure p (Pa) is an unknown with
+    d(p V/(R T))/dt = -(1/2) sum over its walls of int (K_d p - K_r c^2) dA
+    (H2 <=> 2 H at every wall's surface kinetics)."""
+
+    name: str
+    volume: float  # m^3 (2D planar: m^2 per metre of depth; 1D planar: m per m^2)
+    temperature: float  # K
+    pressure: float  # Pa at t = 0
+    boundaries: list[str] = field(default_factory=list)  # the walls
 
 
 @dataclass
@@ -307,6 +321,7 @@ class Case:
     transport: Transport | None = None
     reactions: list[Reaction] = field(default_factory=list)
     traps: list[Trap] = field(default_factory=list)
+    enclosures: list[Enclosure] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     boundaries: list[Boundary] = field(default_factory=list)
     solver: SolverSpec = field(default_factory=SolverSpec)
@@ -373,7 +388,7 @@ MODEL_SECTIONS = {  # section -> the model kinds that may hold it
 # when that section is given.
 PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
 GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
-ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary")
+ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary", "enclosure")
 TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output",
             "sweep")
 SWEEP_KEYS = ("vary", "zip", "chain", "collect")
@@ -418,6 +433,7 @@ REGION_KEYS = (
     "solubility",
 )
 SOLUBILITY_KEYS = ("species", "law", "K")
+ENCLOSURE_KEYS = ("name", "volume", "temperature", "pressure", "boundaries")
 SOLUBILITY_LAWS = ("sieverts", "henry")
 SPECIES_CONDITIONS = ("concentration", "inward_flux", "mass_transfer")
 ELECTRIC_CONDITIONS = (

@@ -93,7 +93,8 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
         if isinstance(c, SurfaceKinetics):
             T = model.case.model.temperature
             K_d, K_r = value.dissociation.at(T), value.recombination.at(T)
-            p = _largest(value.pressure, at)
+            p = _largest(value.pressure, at) if value.enclosure is None else next(
+                e.pressure for e in model.case.enclosures if e.name == value.enclosure)
             hints[name].append(float(np.sqrt(K_d * p / K_r)) if K_r > 0 else 0.0)
         elif isinstance(c, MassTransfer):
             hints[name].append(_largest(value.bulk, at))

@@ -41,6 +41,7 @@ from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
+from ..physics.fields.enclosure import Enclosures
 from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
 from ..physics.solubility import HENRY, consistent_interface_start, solubility_laws
@@ -79,6 +80,11 @@ class SpeciesTransport(TransportOutput, System):
         self._facet_points: dict[str, PointSet] = {}
         # 1. the fields, then where they and the species may jump between regions
         types = self.field_types if field_types is None else field_types
+        if case.enclosures:
+            if case.model.kind != "diffusion":
+                raise CaseError(f"enclosure {case.enclosures[0].name!r} needs model kind "
+                                "'diffusion'")
+            types = (*types, Enclosures)
         self.fields = [field_type(self) for field_type in types]
         self.groups = next((g for g in (f.interface_groups() for f in self.fields)
                             if g is not None), None)
@@ -228,7 +234,10 @@ class SpeciesTransport(TransportOutput, System):
             w = self.points.weight / s.gamma[self.points.region]
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
         if self.n > self.n_species:
-            blocks.append(sp.csr_matrix((self.n - self.n_species,) * 2))
+            diagonal = np.zeros(self.n)
+            for f in self.fields:
+                f.storage(diagonal)
+            blocks.append(sp.diags(diagonal[self.n_species:]).tocsr())
         return sp.block_diag(blocks, format="csr")
 
     def _is_linear(self) -> bool:
@@ -237,7 +246,9 @@ class SpeciesTransport(TransportOutput, System):
         for b in self.case.boundaries:
             if any(_depends_on_time(m.coefficient) for m in b.mass_transfer.values()):
                 return False
-        return True
+            if b.surface_kinetics is not None:  # recombination K_r c^2
+                return False
+        return not (self.ties is not None and self.ties.mixed is not None)
 
     def _scales(self) -> tuple[np.ndarray, np.ndarray]:
         return transport_scales(self)
