@@ -86,3 +86,19 @@ def test_equilibrium_traps_start_consistent_at_any_refinement(tmp_path):
     assert trapped[1] == pytest.approx(trapped[2], rel=3e-3)
     assert trapped[0] == pytest.approx(trapped[2], rel=2e-2)
     assert 0.2 * start < trapped[2] < 0.9 * start  # it desorbed, partly
+
+
+def test_tritium_may_be_called_T():
+    """T is no temperature symbol in any expression of a diffusion case (the
+    program is an expression of t): a species "T" runs like "H"."""
+    import json
+
+    data = json.loads(json.dumps(_desorption(1.0)).replace('"H"', '"T"'))
+    data["solver"]["t_end"] = 50.0
+    tritium = femflux.solve(femflux.load_case(data)).summary
+    data = _desorption(1.0)
+    data["solver"]["t_end"] = 50.0
+    hydrogen = femflux.solve(femflux.load_case(data)).summary
+    assert tritium["regions"]["domain"]["amount"]["T"] == pytest.approx(
+        hydrogen["regions"]["domain"]["amount"]["H"], rel=1e-12)
+    assert "T_trap1" in tritium["regions"]["domain"]["amount"]

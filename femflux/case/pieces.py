@@ -16,6 +16,9 @@ import numpy as np
 
 from ..errors import CaseError
 from .schema import (
+    ELASTIC_NAMES,
+    ELECTRIC_NAMES,
+    FREE_ENERGY_NAMES,
     GENERATED_CELLS,
     GENERATED_DIMENSIONS,
     MASS_TRANSFER_KEYS,
@@ -142,6 +145,26 @@ def _check_species_name(name: str) -> None:
         )
     if name in RESERVED_NAMES:
         raise CaseError(f"species name {name!r} is reserved ({' '.join(RESERVED_NAMES)})")
+
+
+def _check_ambiguous_names(case) -> None:
+    """Species and trap names that would be ambiguous in this case: phi with
+    [electrostatics], u sigma sigma_h von_mises with [elasticity] (point
+    arrays of the results), R and T where [thermo] free_energy uses them (the
+    gas constant and the temperature).  Tritium "T" is a fine name elsewhere."""
+    ambiguous = {}
+    if case.has_electrostatics:
+        ambiguous.update(dict.fromkeys(ELECTRIC_NAMES, "the potential phi of [electrostatics]"))
+    if case.has_elasticity:
+        ambiguous.update(dict.fromkeys(ELASTIC_NAMES, "a stress or displacement array of "
+                                                      "[elasticity]"))
+    if case.thermo is not None and case.thermo.free_energy is not None:
+        ambiguous.update(dict.fromkeys(FREE_ENERGY_NAMES, "R or T in [thermo] free_energy "
+                                                          "(gas constant, temperature)"))
+    for name in [s.name for s in case.species] + [trap.name for trap in case.traps]:
+        if name in ambiguous:
+            raise CaseError(f"species name {name!r} is reserved in this case: it would be "
+                            f"ambiguous with {ambiguous[name]}")
 
 
 def _check_output_names(names: list[str]) -> None:

@@ -56,6 +56,7 @@ from .enclosures import check_enclosures
 from .expressions import Expression, evaluate
 from .overrides import _plain, apply_overrides
 from .pieces import (
+    _check_ambiguous_names,
     _check_boundary_exclusions,
     _check_diffusivity_matrix,
     _check_onsager_matrix,
@@ -240,6 +241,7 @@ class _CaseReader:
         case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
         case.reactions = self.read_reactions()
         case.traps = self.read_traps()
+        _check_ambiguous_names(case)
         case.enclosures = self.read_entries("enclosure", ENCLOSURE_KEYS, _read_enclosure)
         case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
         case.solver = self.read_solver()

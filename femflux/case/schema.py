@@ -467,8 +467,12 @@ SOLVER_KEYS = (
 TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
 OUTPUT_KEYS = ("dir", "every", "times", "probes")
 
-RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
-RESERVED_NAMES += ("x", "y", "z", "t")
+# names no species may take: the symbols of every expression and the cell array
+RESERVED_NAMES = ("x", "y", "z", "t", "pi", "region")
+# names refused only where the case has what they would be confused with
+ELECTRIC_NAMES = ("phi",)  # a point array with [electrostatics]
+ELASTIC_NAMES = ("u", "sigma", "sigma_h", "von_mises")  # point arrays with [elasticity]
+FREE_ENERGY_NAMES = ("R", "T")  # symbols of [thermo] free_energy besides the species
 SPECIES_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 REACTION_TERM = re.compile(r"\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
 GENERATED_CELLS = {"interval": ("simplex",), "rectangle": ("simplex", "quad")}
