@@ -5,6 +5,7 @@ value at a region interface, at any refinement and time tolerance."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import write_line_mesh
 
@@ -102,3 +103,45 @@ def test_tritium_may_be_called_T():
     assert tritium["regions"]["domain"]["amount"]["T"] == pytest.approx(
         hydrogen["regions"]["domain"]["amount"]["H"], rel=1e-12)
     assert "T_trap1" in tritium["regions"]["domain"]["amount"]
+
+
+def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
+    """cases/hydrogen_ct_specimen_traps.toml on a coarse variant of its mesh:
+    the closed steady state is c = C exp(Omega sigma_h/RT) and c_t = N k c/(k c
+    + p) at every node, C fixed by the amount (lattice + trapped) that the
+    pre-charge put in; the reference solves that scalar equation for C with
+    brentq from the computed sigma_h.  Trapped hydrogen peaks at the crack tip."""
+    import sys
+    from pathlib import Path
+
+    from scipy.optimize import brentq
+
+    from femflux.mesh import element_measures
+
+    root = Path(__file__).parents[1]
+    sys.path.insert(0, str(root / "meshes"))
+    import ct_specimen as ct
+
+    path = ct.build(tmp_path / "ct.msh", size_tip=0.02, size_far=5.0, layers=2)
+    case = femflux.load_case(root / "cases" / "hydrogen_ct_specimen_traps.toml",
+                             overrides={"mesh.file": str(path)})
+    result = femflux.solve(case)
+    mesh = result.mesh.mesh
+    x, y = mesh.p[0], mesh.p[1]
+    N = 0.5 + 9.5 * np.exp(-((x - 0.025) ** 2 + y**2) / 2.5e-7)
+    k_over_p, boltzmann = 0.197, np.exp(2.0e-6 * result.fields["sigma_h"] / (8.314462618 * 300))
+    weight = np.bincount(mesh.t.ravel(), np.tile(element_measures(result.mesh) / 4, 4),
+                         minlength=mesh.nvertices)
+
+    def trapped(c):
+        return N * k_over_p * c / (k_over_p * c + 1.0)
+
+    loaded = np.sum(weight * (1.0 + trapped(1.0)))
+    C = brentq(lambda C: np.sum(weight * (C * boltzmann + trapped(C * boltzmann))) - loaded,
+               0.1, 10.0, xtol=1e-14)
+    c, c_t = result.fields["H"], result.fields["H_trap1"]
+    assert c == pytest.approx(C * boltzmann, rel=1e-6)
+    assert c_t == pytest.approx(trapped(C * boltzmann), rel=1e-6)
+    tip = int(np.argmax(c_t))
+    assert np.allclose(mesh.p[:, tip], [ct.A * 1e-3, 0.0, 0.0], atol=1e-12)
+    assert c_t[tip] > 3.0 > 30 * np.median(c_t)
