@@ -102,3 +102,14 @@ def test_a_wall_may_name_the_enclosure_as_its_pressure():
 def test_bad_enclosures_are_named(change, message):
     with pytest.raises(femflux.CaseError, match=message):
         femflux.solve(femflux.load_case(chamber_case(**change)))
+
+
+def test_enclosure_jacobian_matches_finite_differences():
+    from conftest import jacobian_error
+
+    from femflux.simulation import prepare
+
+    _, model = prepare(femflux.load_case(chamber_case(cells=4)))
+    rng = np.random.default_rng(2)
+    x = model.initial_state() + model.x_scale * rng.random(model.n)
+    assert jacobian_error(model, x) < 1e-6

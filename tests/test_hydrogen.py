@@ -145,3 +145,67 @@ def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
     tip = int(np.argmax(c_t))
     assert np.allclose(mesh.p[:, tip], [ct.A * 1e-3, 0.0, 0.0], atol=1e-12)
     assert c_t[tip] > 3.0 > 30 * np.median(c_t)
+
+
+def test_arrhenius_reaction_follows_the_temperature_program():
+    """A => B, k = k0 exp(-E/RT) with T = 300 + t, uniform and closed:
+    A(t) = A0 exp(-int_0^t k(T(s)) ds) (quad)."""
+    from scipy.constants import R
+    from scipy.integrate import quad
+
+    k0, E = 1e6, 50e3
+    result = femflux.solve(femflux.load_case({
+        "mesh": {"generate": {"shape": "interval", "length": [1e-3], "cells": [4]}},
+        "model": {"kind": "diffusion", "temperature": "300 + t"},
+        "species": [{"name": "A", "diffusivity": 1e-9, "initial": 1.0},
+                    {"name": "B", "diffusivity": 1e-9, "initial": 0.0}],
+        "reaction": [{"equation": "A => B", "forward": {"pre": k0, "energy": E}}],
+        "solver": {"steady": False, "t_end": 100.0, "dt": 0.1, "time_rtol": 1e-5},
+    }))
+    h = result.history
+    for t, amount in zip(h["t"][::10], h["amount.A"][::10], strict=True):
+        exponent = quad(lambda s: k0 * np.exp(-E / (R * (300.0 + s))), 0.0, t)[0]
+        assert amount / 1e-3 == pytest.approx(np.exp(-exponent), rel=1e-3, abs=1e-7)
+    assert h["amount.A"][-1] < 0.5e-3  # the reaction sped up and went far
+
+
+def test_region_wise_arrhenius_diffusivities_follow_the_program(tmp_path):
+    """Two layers with different Arrhenius diffusivities (E_A = 20, E_B = 60
+    kJ/mol) under T = 300 + 2 t: the exit flux against a finite-volume
+    method-of-lines solve (400 cells, solve_ivp)."""
+    import scipy.sparse as sp
+    from scipy.constants import R
+    from scipy.integrate import solve_ivp
+
+    h_layer = 1e-4
+    write_line_mesh(tmp_path / "m.msh", [("A", h_layer, 40), ("B", h_layer, 40)])
+    D_A = lambda T: 1e-7 * np.exp(-20e3 / (R * T))  # noqa: E731
+    D_B = lambda T: 1e-3 * np.exp(-60e3 / (R * T))  # noqa: E731
+    result = femflux.solve(femflux.load_case({
+        "mesh": {"file": str(tmp_path / "m.msh")},
+        "model": {"kind": "diffusion", "temperature": "300 + 2*t"},
+        "species": [{"name": "H", "diffusivity": {"pre": 1e-7, "energy": 20e3}}],
+        "region": [{"name": "B", "diffusivity": {"H": {"pre": 1e-3, "energy": 60e3}}}],
+        "boundary": [{"name": "left", "concentration": {"H": 1.0}},
+                     {"name": "right", "concentration": {"H": 0.0}}],
+        "solver": {"steady": False, "t_end": 150.0, "dt": 0.01, "time_rtol": 1e-5},
+    }))
+    t, J = np.asarray(result.history["t"]), np.asarray(result.history["boundaries.right.flux.H"])
+    n = 400
+    dx = 2 * h_layer / n
+    x_face = (np.arange(n) + 0.5) * dx  # faces between nodes k and k + 1
+
+    def rhs(time, c):
+        T = 300.0 + 2.0 * time
+        D = np.where(x_face < h_layer, D_A(T), D_B(T))
+        full = np.concatenate([[1.0], c, [0.0]])
+        flux = -D * np.diff(full) / dx
+        return -np.diff(flux) / dx
+
+    pattern = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n - 1, n - 1))
+    times = np.array([90.0, 110.0, 130.0, 150.0])
+    sol = solve_ivp(rhs, (0, 150.0), np.zeros(n - 1), method="BDF", t_eval=times,
+                    rtol=1e-8, atol=1e-10, jac_sparsity=pattern)
+    exit_flux = D_B(300.0 + 2.0 * times) * sol.y[-1] / dx
+    assert np.interp(times, t, J) == pytest.approx(exit_flux, rel=1e-2)
+    assert exit_flux[-1] > 5 * exit_flux[0]  # B opened up as it warmed

@@ -81,7 +81,7 @@ def _read_mass_transfer(table: _Table, name: str) -> MassTransfer:
     return MassTransfer(coefficient=t.value("coefficient", ge=0), bulk=t.value("bulk", ge=0))
 
 
-def _read_reaction(t: _Table, species: list[Species]) -> Reaction:
+def _read_reaction(t: _Table, species: list[Species], temperature: float = 298.15) -> Reaction:
     """One ``[[reaction]]``: the equation parsed, charge balanced, rate constants checked."""
     equation = t.string("equation")
     t.label = f"{t.label} ({equation!r})"  # messages name the equation from here on
@@ -97,13 +97,18 @@ def _read_reaction(t: _Table, species: list[Species]) -> Reaction:
         raise t.error("backward", "is given but the reaction is irreversible ('=>'; use '<=>')")
     if reversible and not t.has("backward"):
         raise t.error("backward", "is required for a reversible reaction ('<=>'; use '=>')")
+    # rate constants: numbers or Arrhenius { pre, energy }, at the temperature of t = 0
+    forward = _read_rate(t, "forward")
+    backward = _read_rate(t, "backward") if t.has("backward") else Arrhenius(pre=0.0)
     return Reaction(
         equation=equation,
         reactants=reactants,
         products=products,
         reversible=reversible,
-        forward=t.number("forward", ge=0),
-        backward=t.number("backward", 0.0, ge=0),
+        forward=forward.at(temperature),
+        backward=backward.at(temperature),
+        forward_energy=forward.energy,
+        backward_energy=backward.energy,
         regions=t.names("regions"),
     )
 

@@ -523,11 +523,13 @@ class _CaseReader:
 
     def read_region(self, t: _Table, name: str) -> Region:
         species = self.names
+        rates = t.species_map("diffusivity", species, _read_rate)  # numbers or Arrhenius
         return Region(
             name=name,
             relative_permittivity=t.number("relative_permittivity", None, gt=0),
             fixed_charge=t.number("fixed_charge", None),
-            diffusivity=t.species_map("diffusivity", species, lambda s, n: s.number(n, ge=0)),
+            diffusivity={k: r.at(self.case.model.temperature) for k, r in rates.items()},
+            activation_energy={k: r.energy for k, r in rates.items()},
             activity_coefficient=t.species_map(
                 "activity_coefficient", species, lambda s, n: s.number(n, gt=0)
             ),
@@ -544,7 +546,7 @@ class _CaseReader:
         reactions = []
         for index, entry in enumerate(self.entries("reaction")):
             t = _Table(entry, REACTION_KEYS, f"reaction {index}", f"reaction.{index}")
-            reactions.append(_read_reaction(t, self.case.species))
+            reactions.append(_read_reaction(t, self.case.species, self.case.model.temperature))
         return reactions
 
     def read_traps(self) -> list[Trap]:

@@ -160,8 +160,10 @@ class Reaction:
     reactants: dict[str, int]  # species -> stoichiometric coefficient
     products: dict[str, int]
     reversible: bool
-    forward: float
+    forward: float  # at the temperature of t = 0
     backward: float = 0.0
+    forward_energy: float = 0.0  # J/mol, Arrhenius: k_f(T) = k_f(T0) exp(-E/R (1/T - 1/T0))
+    backward_energy: float = 0.0
     regions: list[str] = field(default_factory=list)
 
     @property
@@ -195,9 +197,10 @@ class Region:
     name: str
     relative_permittivity: float | None = None
     fixed_charge: float | None = None
-    diffusivity: dict[str, float] = field(default_factory=dict)
+    diffusivity: dict[str, float] = field(default_factory=dict)  # at the temperature of t = 0
     activity_coefficient: dict[str, float] = field(default_factory=dict)
     initial: dict[str, Value] = field(default_factory=dict)
+    activation_energy: dict[str, float] = field(default_factory=dict)  # Arrhenius diffusivities
     partial_molar_volume: dict[str, float] = field(default_factory=dict)
     youngs_modulus: float | None = None
     poisson_ratio: float | None = None

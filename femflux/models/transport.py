@@ -39,13 +39,13 @@ from ..mesh import FemMesh
 from ..physics.boundary import prescribed
 from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
-from ..physics.constants import GAS_CONSTANT
+from ..physics.constants import GAS_CONSTANT, arrhenius_factor
 from ..physics.drift_diffusion import DriftDiffusion
 from ..physics.fields.enclosure import Enclosures
 from ..physics.interfaces import InterfaceTies
 from ..physics.reactions import MassAction
 from ..physics.solubility import HENRY, consistent_interface_start, solubility_laws
-from ..physics.species import SpeciesField, species_coefficients
+from ..physics.species import SpeciesField, activation_energies, species_coefficients
 from ..physics.terms import DriftTerm, Electrostatic, Gravity, drift_potential
 from ..physics.traps import TrapKinetics, all_species
 from ..solver import System
@@ -203,7 +203,8 @@ class SpeciesTransport(TransportOutput, System):
         D, gamma = species_coefficients(self.case, spec, self.region_index)
         return SpeciesField(name=spec.name, index=i, space=space, offset=offset,
                             diffusivity=D, gamma=gamma, regions=mask,
-                            P=self.points.prolongation(space), spec=spec, laws=laws)
+                            P=self.points.prolongation(space), spec=spec, laws=laws,
+                            energy=activation_energies(self.case, spec, self.region_index))
 
     def _solubility_groups(self) -> None:
         """Where a species has Sieverts and Henry regions, its space is broken
@@ -476,7 +477,7 @@ class SpeciesTransport(TransportOutput, System):
         Models with other flux laws (Onsager) override this."""
         if self._stiffness is not None and self.program is not None:
             for s, K in zip(self.species, self._species_K, strict=True):
-                scaled = K * self.diffusivity_factor(s, t)  # D(T(t)) / D(T(0))
+                scaled = self._stiffness_at(s, K, t)
                 F[s.slice] += scaled @ x[s.slice]
                 pieces.append((s.offset, s.offset, scaled))
             return
@@ -497,13 +498,20 @@ class SpeciesTransport(TransportOutput, System):
         """T (K) at time t: the case's temperature or its program T(t)."""
         return self.case.model.temperature_at(t)
 
-    def diffusivity_factor(self, s: SpeciesField, t: float) -> float:
-        """D(T(t)) / D(T(0)) of an Arrhenius diffusivity (1 without one)."""
-        energy = s.spec.activation_energy
-        if not energy:
-            return 1.0
+    def _stiffness_at(self, s: SpeciesField, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
+        """The species' stiffness at the temperature of time t: each region's
+        part times D(T(t))/D(T(0)) of its Arrhenius diffusivity."""
         T0, T = self.case.model.temperature, self.temperature(t)
-        return float(np.exp(-energy / GAS_CONSTANT * (1.0 / T - 1.0 / T0)))
+        energies = np.unique(s.energy[s.regions])
+        if len(energies) == 1:
+            return K * arrhenius_factor(float(energies[0]), T0, T)
+        key = ("stiffness parts", s.name)
+        if key not in self.cache:
+            region = self.fem_mesh.region_ids[s.space.elements]
+            k = self.element_k(s)
+            self.cache[key] = [(E, s.space.stiffness(np.where(s.energy[region] == E, k, 0.0)))
+                               for E in energies]
+        return sum(part * arrhenius_factor(float(E), T0, T) for E, part in self.cache[key])
 
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""

@@ -32,6 +32,7 @@ class SpeciesField:
     P: sp.csr_matrix  # prolongation to the cell points
     spec: object = None  # the case's Species entry
     laws: object = None  # SolubilityLaws when regions give its solubility
+    energy: np.ndarray | None = None  # (nregions,) J/mol of Arrhenius diffusivities
 
     @property
     def slice(self) -> slice:
@@ -58,3 +59,12 @@ def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np
                             "with a region's solubility (which sets c/K continuous)")
         gamma = laws.gamma
     return D, gamma
+
+
+def activation_energies(case, spec, region_index: dict) -> np.ndarray:
+    """E (J/mol) of the species' diffusivity per region (0: not Arrhenius)."""
+    energy = np.full(len(region_index), spec.activation_energy, dtype=float)
+    for region in case.regions:
+        if spec.name in region.activation_energy:
+            energy[region_index[region.name]] = region.activation_energy[spec.name]
+    return energy
