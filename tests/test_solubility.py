@@ -117,3 +117,44 @@ def test_bad_solubility_is_named(tmp_path, region_b, message):
             "solver": {"steady": False}}
     with pytest.raises(femflux.CaseError, match=message):
         femflux.solve(femflux.load_case(data))
+
+
+def _graded(steady, boundary, cells=200):
+    """A 1 mm slab whose activity coefficient grows as exp(x/L) (its solubility
+    falls): hydrogen drifts down the solubility gradient."""
+    return femflux.load_case({
+        "mesh": {"generate": {"shape": "interval", "length": [L], "cells": [cells]}},
+        "model": {"kind": "diffusion"},
+        "species": [{"name": "H", "diffusivity": 1e-9, "initial": 1.0,
+                     "activity_coefficient": "exp(x/1e-3)"}],
+        "boundary": boundary,
+        "solver": {"steady": steady, "t_end": 1e4, "dt": 1.0},
+    })
+
+
+def test_graded_activity_coefficient_closed_slab_settles_at_a_uniform_activity():
+    """Closed: gamma c uniform at the end, so c = exp(-x/L)/<exp(-x/L)>
+    (amount 1 mol/m^3 x L kept)."""
+    result = femflux.solve(_graded(False, []))
+    x = result.mesh.mesh.p[0]
+    mean = (1.0 - np.exp(-1.0))  # <exp(-x/L)> over [0, L]
+    assert result.fields["H"] == pytest.approx(np.exp(-x / L) / mean, rel=1e-4)
+    assert result.summary["regions"]["domain"]["amount"]["H"] == pytest.approx(L, rel=1e-10)
+
+
+def test_graded_activity_coefficient_steady_flux():
+    """c = 1 at x = 0, 0 at x = L: J = -(D/gamma) d(gamma c)/dx is uniform, so
+    J = gamma(0) c(0) / int_0^L gamma/D dx = D/(L (e - 1))."""
+    result = femflux.solve(_graded(True, [{"name": "xmin", "concentration": {"H": 1.0}},
+                                          {"name": "xmax", "concentration": {"H": 0.0}}]))
+    assert result.summary["boundaries"]["xmax"]["flux"]["H"] == pytest.approx(
+        1e-9 / (L * (np.e - 1.0)), rel=1e-4)
+
+
+def test_graded_activity_coefficient_must_be_positive():
+    with pytest.raises(femflux.CaseError, match="must be > 0"):
+        femflux.solve(femflux.load_case({
+            "mesh": {"generate": {"shape": "interval", "length": [L], "cells": [4]}},
+            "model": {"kind": "diffusion"},
+            "species": [{"name": "H", "diffusivity": 1e-9, "activity_coefficient": "x - 1e-4"}],
+            "solver": {"steady": False}}))

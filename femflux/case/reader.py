@@ -400,13 +400,25 @@ class _CaseReader:
             diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
+        gamma, profile = 1.0, None
+        if not isinstance(t.get("activity_coefficient"), str):
+            gamma = t.number("activity_coefficient", 1.0, gt=0)
+        else:  # gamma(x, y, z)
+            value = t.value("activity_coefficient", symbols=("x", "y", "z"), static=True)
+            if isinstance(value, Expression):
+                profile = value
+            elif not value > 0:
+                raise t.error("activity_coefficient", f"must be > 0 (got {value!r})")
+            else:
+                gamma = value
         return Species(
             name=name,
             charge=t.integer("charge", 0),
             diffusivity=diffusivity,
             initial=t.value("initial", 0.0, ge=0, static=True),
             regions=t.names("regions"),
-            activity_coefficient=t.number("activity_coefficient", 1.0, gt=0),
+            activity_coefficient=gamma,
+            activity_profile=profile,
             partial_molar_volume=t.number("partial_molar_volume", 0.0),
             standard_potential=t.number("standard_potential", 0.0),
             mobility=mobility,

@@ -90,6 +90,7 @@ class Species:
     mobility: float | None = None  # as given, mol m^2/(J s)
     molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
     activation_energy: float = 0.0  # J/mol: D = pre exp(-E/RT); diffusivity is D(T(0))
+    activity_profile: Expression | None = None  # gamma(x, y, z) given as an expression
 
     def exists_in(self, region: str) -> bool:
         """True where the species has unknowns (``regions`` empty means everywhere)."""

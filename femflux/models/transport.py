@@ -196,6 +196,8 @@ class SpeciesTransport(TransportOutput, System):
     def _make_species(self, i, spec, offset) -> SpeciesField:
         regions = tuple(spec.regions) if spec.regions else tuple(self.region_names)
         laws = self.laws.get(spec.name)
+        if getattr(spec, "activity_profile", None) is not None:
+            self._check_profile(spec, laws)
         broken = any(f.breaks(spec) for f in self.fields) or (laws is not None and laws.mixed)
         space = self.make_space(regions, broken=broken)
         mask = np.zeros(self.nregions, dtype=bool)
@@ -205,6 +207,17 @@ class SpeciesTransport(TransportOutput, System):
                             diffusivity=D, gamma=gamma, regions=mask,
                             P=self.points.prolongation(space), spec=spec, laws=laws,
                             energy=activation_energies(self.case, spec, self.region_index))
+
+    def _check_profile(self, spec, laws) -> None:
+        """gamma(x, y, z): kind diffusion (no phi or u), no solubility, > 0."""
+        where = f"species {spec.name!r}: activity_coefficient as an expression"
+        if any(f.name in ("phi", "elasticity") for f in self.fields):
+            raise CaseError(f"{where} needs model kind 'diffusion'")
+        if laws is not None:
+            raise CaseError(f"{where} cannot combine with a region's solubility")
+        values = np.asarray(evaluate(spec.activity_profile, self.points.x, 0.0))
+        if not np.all(values > 0):
+            raise CaseError(f"{where} must be > 0 (it is {float(values.min())!r} somewhere)")
 
     def _solubility_groups(self) -> None:
         """Where a species has Sieverts and Henry regions, its space is broken
@@ -224,15 +237,23 @@ class SpeciesTransport(TransportOutput, System):
         self.groups = laws.groups()
 
     def _species_stiffness(self, s: SpeciesField) -> sp.csr_matrix:
-        """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements."""
-        region_of_element = self.fem_mesh.region_ids[s.space.elements]
-        return s.space.stiffness((s.diffusivity / s.gamma)[region_of_element])
+        """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements
+        (gamma(x) at the quadrature points when it is an expression)."""
+        return s.space.stiffness(self._point_k(s))
+
+    def _point_k(self, s: SpeciesField) -> np.ndarray:
+        """D/gamma per element, or per quadrature point (nel, nq) for gamma(x)."""
+        region = self.fem_mesh.region_ids[s.space.elements]
+        if s.profile is None:
+            return (s.diffusivity / s.gamma)[region]
+        return s.diffusivity[region][:, None] / s.gamma_at(s.space.quadrature_x,
+                                                           region[:, None])
 
     def _assemble_storage(self) -> sp.csr_matrix:
         """d/da of int c v = int (a/gamma) v on the cell points (constant)."""
         blocks = []
         for s in self.species:
-            w = self.points.weight / s.gamma[self.points.region]
+            w = self.points.weight / s.gamma_at(self.points.x, self.points.region)
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
         if self.n > self.n_species:
             diagonal = np.zeros(self.n)
@@ -279,7 +300,7 @@ class SpeciesTransport(TransportOutput, System):
                                       minlength=space.n)
                 dofs = np.flatnonzero(touched)
                 total[dofs] += evaluate(value, space.x[:, dofs], 0.0)
-                count[dofs] += 1.0 / s.gamma[k]
+                count[dofs] += 1.0 / s.gamma_at(space.x[:, dofs], k)
             x[s.slice] = np.divide(total, count, out=np.zeros(space.n), where=count > 0)
         return x
 
@@ -304,7 +325,8 @@ class SpeciesTransport(TransportOutput, System):
         make the first step collapse), in place."""
         lumped = np.zeros(self.n)
         for s in self.species:
-            lumped[s.slice] = s.P.T @ (self.points.weight / s.gamma[self.points.region])
+            lumped[s.slice] = s.P.T @ (self.points.weight
+                                       / s.gamma_at(self.points.x, self.points.region))
         _, h, sv, q = self.ties.mixed
         x[h], x[sv] = consistent_interface_start(x[h], x[sv], lumped[h], lumped[sv], q)
 
@@ -447,7 +469,11 @@ class SpeciesTransport(TransportOutput, System):
             facets = self.boundary_facets(name, s)
             adjacent = self.fem_mesh.region_ids[self.fem_mesh.mesh.f2t[0, facets]]
             gamma = float(np.mean(s.gamma[adjacent])) if len(facets) else 1.0
-            self.cache[key] = (self.space_boundary_dofs(s.space, facets), gamma)
+            dofs = self.space_boundary_dofs(s.space, facets)
+            if s.profile is not None:  # gamma(x, y, z) at the boundary dofs
+                gamma = gamma * np.broadcast_to(evaluate(s.profile, s.space.x[:, dofs], 0.0),
+                                                dofs.shape)
+            self.cache[key] = (dofs, gamma)
         return self.cache[key]
 
     def space_boundary_dofs(self, space, facets: np.ndarray) -> np.ndarray:
@@ -490,8 +516,8 @@ class SpeciesTransport(TransportOutput, System):
     def element_k(self, s: SpeciesField) -> np.ndarray:
         """k = D / gamma on each element of the species' space (cached)."""
         if s.name not in self._element_k:
-            region = self.fem_mesh.region_ids[s.space.elements]
-            self._element_k[s.name] = (s.diffusivity / s.gamma)[region]
+            k = self._point_k(s)
+            self._element_k[s.name] = k if k.ndim == 1 else k.mean(axis=1)
         return self._element_k[s.name]
 
     def temperature(self, t: float) -> float:
@@ -508,8 +534,9 @@ class SpeciesTransport(TransportOutput, System):
         key = ("stiffness parts", s.name)
         if key not in self.cache:
             region = self.fem_mesh.region_ids[s.space.elements]
-            k = self.element_k(s)
-            self.cache[key] = [(E, s.space.stiffness(np.where(s.energy[region] == E, k, 0.0)))
+            k = self._point_k(s)
+            here = s.energy[region] if k.ndim == 1 else s.energy[region][:, None]
+            self.cache[key] = [(E, s.space.stiffness(np.where(here == E, k, 0.0)))
                                for E in energies]
         return sum(part * arrhenius_factor(float(E), T0, T) for E, part in self.cache[key])
 

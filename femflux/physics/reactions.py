@@ -47,7 +47,7 @@ class MassAction:
         conc, dc_da = {}, {}
         for name in self.nu:
             s = m.by_name[name]
-            inv_gamma = 1.0 / s.gamma[m.points.region[mask]]
+            inv_gamma = 1.0 / s.gamma_at(m.points.x[:, mask], m.points.region[mask])
             conc[name] = (s.P @ x[s.slice])[mask] * inv_gamma
             dc_da[name] = inv_gamma
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..case import evaluate
 from ..errors import CaseError
 from .solubility import solubility_laws
 
@@ -37,6 +38,19 @@ class SpeciesField:
     @property
     def slice(self) -> slice:
         return slice(self.offset, self.offset + self.space.n)
+
+    @property
+    def profile(self):
+        """gamma(x, y, z) when the activity coefficient is an expression, else None."""
+        return getattr(self.spec, "activity_profile", None)
+
+    def gamma_at(self, x: np.ndarray, region) -> np.ndarray:
+        """The activity coefficient at points ``x`` (dim, n) of the given
+        regions: the region's value, or the expression gamma(x, y, z)."""
+        gamma = self.gamma[region]
+        if self.profile is None:
+            return gamma
+        return gamma * np.asarray(evaluate(self.profile, x, 0.0))
 
 
 def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -63,11 +63,11 @@ class TrapKinetics:
     def rates(self, x):
         """(v, dv/dc_m, dv/dc_t) at the trap's points (mol/m^3/s)."""
         m, t = self.mobile, self.trapped
-        region = self.model.points.region[self.index]
-        c_m = (m.P[self.index] @ x[m.slice]) / m.gamma[region]
+        gamma = m.gamma_at(self.model.points.x[:, self.index], self.model.points.region[self.index])
+        c_m = (m.P[self.index] @ x[m.slice]) / gamma
         c_t = t.P[self.index] @ x[t.slice]
         v = self.k * c_m * (self.density - c_t) - self.p * c_t
-        return v, self.k * (self.density - c_t) / m.gamma[region], -(self.k * c_m + self.p)
+        return v, self.k * (self.density - c_t) / gamma, -(self.k * c_m + self.p)
 
     def residual(self, x, time, F, rows, cols, vals) -> None:
         """F_t -= int v w, F_m += int v w and their Jacobian entries; in
@@ -98,8 +98,8 @@ class TrapKinetics:
         if not self.trap.equilibrium:
             return
         m, t = self.mobile, self.trapped
-        region = self.model.points.region[self.index]
-        c_m = (m.P[self.index] @ x[m.slice]) / m.gamma[region]
+        gamma = m.gamma_at(self.model.points.x[:, self.index], self.model.points.region[self.index])
+        c_m = (m.P[self.index] @ x[m.slice]) / gamma
         c_t = self.density * self.k * c_m / (self.k * c_m + self.p)
         P_t, w = t.P[self.index], self.model.points.weight[self.index]
         total, weight = P_t.T @ (w * c_t), P_t.T @ w

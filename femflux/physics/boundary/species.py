@@ -75,7 +75,7 @@ class MassTransfer(SpeciesCondition):
         s = self.species
         pts, P = self._at_points()
         k = evaluate(self.value.coefficient, pts.x, t)
-        inv_gamma = 1.0 / s.gamma[pts.region]
+        inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
         return P.T @ (pts.weight * k * (evaluate(self.value.bulk, pts.x, t) - c)), k, inv_gamma
 
@@ -119,7 +119,7 @@ class SurfaceKinetics(SpeciesCondition):
         s = self.species
         K_d, K_r = self._rates(t)
         pts, P = self._at_points()
-        inv_gamma = 1.0 / s.gamma[pts.region]
+        inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
         i = self._pressure_unknown()
         p = evaluate(self.value.pressure, pts.x, t) if i is None else x[i]
