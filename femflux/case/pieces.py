@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..errors import CaseError
+from .expressions import Expression
 from .schema import (
     ELASTIC_NAMES,
     ELECTRIC_NAMES,
@@ -297,6 +298,19 @@ def _read_solubility(t: _Table, mobile: list[str]) -> Solubility | None:
     if not K.pre > 0:
         raise table.error("K", f"must be > 0 (got {K.pre!r})")
     return Solubility(species=species, law=table.choice("law", _REQUIRED, SOLUBILITY_LAWS), K=K)
+
+
+def _read_activity(t: _Table) -> tuple[float, Expression | None]:
+    """A species' ``activity_coefficient``: (gamma > 0, None), or (1, gamma(x, y, z))
+    when it is an expression of position."""
+    if not isinstance(t.get("activity_coefficient"), str):
+        return t.number("activity_coefficient", 1.0, gt=0), None
+    value = t.value("activity_coefficient", symbols=("x", "y", "z"), static=True)
+    if isinstance(value, Expression):
+        return 1.0, value
+    if not value > 0:
+        raise t.error("activity_coefficient", f"must be > 0 (got {value!r})")
+    return value, None
 
 
 def _read_surface_kinetics(t: _Table, mobile: list[str],

@@ -52,8 +52,8 @@ from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError, clip
 from .checks import _check_case, _without
-from .enclosures import check_enclosures
 from .expressions import Expression, evaluate
+from .hydrogen import check_enclosures, read_traps
 from .overrides import _plain, apply_overrides
 from .pieces import (
     _check_ambiguous_names,
@@ -62,6 +62,7 @@ from .pieces import (
     _check_onsager_matrix,
     _check_output_names,
     _check_species_name,
+    _read_activity,
     _read_enclosure,
     _read_generate,
     _read_mass_transfer,
@@ -97,7 +98,6 @@ from .schema import (
     THERMO_KEYS,
     TOP_KEYS,
     TRANSPORT_KEYS,
-    TRAP_KEYS,
     Boundary,
     ButlerVolmer,
     Case,
@@ -400,17 +400,7 @@ class _CaseReader:
             diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
-        gamma, profile = 1.0, None
-        if not isinstance(t.get("activity_coefficient"), str):
-            gamma = t.number("activity_coefficient", 1.0, gt=0)
-        else:  # gamma(x, y, z)
-            value = t.value("activity_coefficient", symbols=("x", "y", "z"), static=True)
-            if isinstance(value, Expression):
-                profile = value
-            elif not value > 0:
-                raise t.error("activity_coefficient", f"must be > 0 (got {value!r})")
-            else:
-                gamma = value
+        gamma, profile = _read_activity(t)
         return Species(
             name=name,
             charge=t.integer("charge", 0),
@@ -563,32 +553,7 @@ class _CaseReader:
 
     def read_traps(self) -> list[Trap]:
         """``[[trap]]`` entries (by index): McNabb-Foster traps of a mobile species."""
-        traps, count = [], {}
-        taken = set(self.names)
-        for index, entry in enumerate(self.entries("trap")):
-            t = _Table(entry, TRAP_KEYS, f"trap {index}", f"trap.{index}")
-            species = t.string("species")
-            if species not in self.names:
-                raise t.error("species", _unknown_species(species, self.names))
-            if self.case.model.kind == ONSAGER:
-                raise t.error("species", "traps are not available with model kind 'onsager'")
-            count[species] = count.get(species, 0) + 1
-            name = t.string("name", f"{species}_trap{count[species]}")
-            _check_species_name(name)
-            if name in taken:
-                raise t.error("name", f"{name!r} is already a species or trap name")
-            taken.add(name)
-            mobile = self.case.species_by_name(species)
-            traps.append(Trap(
-                name=name, species=species,
-                density=t.value("density", ge=0, static=True),
-                trapping=_read_rate(t, "trapping"),
-                detrapping=_read_rate(t, "detrapping"),
-                initial=t.value("initial", 0.0, ge=0, static=True),
-                regions=t.names("regions") or list(mobile.regions),
-                equilibrium=t.boolean("equilibrium", False)))
-        _check_output_names([s.name for s in self.case.species] + [tr.name for tr in traps])
-        return traps
+        return read_traps(self.entries("trap"), self.case)
 
     def read_boundary(self, t: _Table, name: str) -> Boundary:
         present = {"electrostatics": self.case.has_electrostatics}
