@@ -44,6 +44,11 @@ def test_closed_bilayer_settles_at_one_pressure_and_keeps_its_amount(tmp_path, l
     result = femflux.solve(bilayer(tmp_path / "m.msh", law_b))
     amount = result.summary["regions"]
     c_A, c_B = amount["A"]["amount"]["H"] / L, amount["B"]["amount"]["H"] / L
+    steady = bilayer(tmp_path / "s.msh", law_b)
+    steady.solver.steady = True  # the closed steady state with the initial amount
+    amount = femflux.solve(steady).summary["regions"]
+    assert amount["A"]["amount"]["H"] / L == pytest.approx(c_A, rel=1e-6)
+    assert amount["B"]["amount"]["H"] / L == pytest.approx(c_B, rel=1e-6)
     assert c_A + c_B == pytest.approx(1.0, rel=1e-10)
     if law_b == "sieverts":
         assert c_B / c_A == pytest.approx(K_B / K_A, rel=1e-6)
