@@ -209,3 +209,31 @@ def test_region_wise_arrhenius_diffusivities_follow_the_program(tmp_path):
     exit_flux = D_B(300.0 + 2.0 * times) * sol.y[-1] / dx
     assert np.interp(times, t, J) == pytest.approx(exit_flux, rel=1e-2)
     assert exit_flux[-1] > 5 * exit_flux[0]  # B opened up as it warmed
+
+
+def test_stress_diffusion_follows_a_temperature_program():
+    """A closed bent rod (sigma_yy = k x, +-1 GPa at the faces, plane stress)
+    heated from 300 K to 600 K (T = 600 - 300 exp(-t/100)), Arrhenius D: at
+    the end hydrogen is in the Boltzmann equilibrium of 600 K,
+    ln c - Omega sigma_h/(R T_end) uniform (at 300 K the enrichment at the
+    tensile face would be twice as strong)."""
+    from scipy.constants import R
+
+    omega, a = 2.0e-6, 1e-3
+    result = femflux.solve(femflux.load_case({
+        "mesh": {"generate": {"shape": "rectangle", "length": [2 * a, 4e-3], "cells": [8, 8],
+                              "origin": [-a, 0.0]}},
+        "model": {"kind": "stress-diffusion", "temperature": "600 - 300*exp(-t/100)"},
+        "species": [{"name": "H", "diffusivity": {"pre": 1e-9 * np.exp(10e3 / (R * 300.0)),
+                                                  "energy": 10e3},
+                     "initial": 1.0, "partial_molar_volume": omega}],
+        "elasticity": {"plane": "stress", "chemical_expansion": False},
+        "boundary": [{"name": "ymax", "traction": [0.0, "1e12*x"]},
+                     {"name": "ymin", "traction": [0.0, "-1e12*x"]}],
+        "solver": {"steady": False, "t_end": 1e4, "dt": 1.0, "displacement_degree": 2},
+    }))
+    T_end = 600.0 - 300.0 * np.exp(-100.0)
+    c, sigma_h = result.fields["H"], result.fields["sigma_h"]
+    assert np.ptp(np.log(c) - omega * sigma_h / (R * T_end)) < 1e-6
+    assert np.ptp(np.log(c)) == pytest.approx(omega * np.ptp(sigma_h) / (R * 600.0), rel=1e-6)
+    assert result.history["temperature"][-1] == pytest.approx(600.0)

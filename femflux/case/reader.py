@@ -94,6 +94,7 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
+    STRESS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
@@ -317,9 +318,10 @@ class _CaseReader:
         else:
             temperature = t.number("temperature", 298.15, gt=0)
         if isinstance(temperature, Expression):
-            if kind != DIFFUSION:
+            if kind not in (DIFFUSION, STRESS):
                 raise t.error("temperature", "as an expression of t needs model kind "
-                              "'diffusion' (traps, Arrhenius diffusivities)")
+                              "'diffusion' or 'stress-diffusion' (traps, Arrhenius "
+                              "diffusivities)")
             program = temperature
             temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
         if not temperature > 0:

@@ -39,7 +39,7 @@ from ..mesh import FemMesh
 from ..physics.boundary import prescribed
 from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
-from ..physics.constants import GAS_CONSTANT, arrhenius_factor
+from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
 from ..physics.fields.enclosure import Enclosures
 from ..physics.reactions import MassAction
@@ -103,6 +103,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         self.n_species = offset
         self.by_name = {s.name: s for s in self.species}
         self._element_k: dict[str, np.ndarray] = {}
+        self._k_factor: dict[str, np.ndarray] = {}  # D(T(t))/D(T0) per element (programs)
         # 3. the fields' unknowns
         for f in self.fields:
             offset += f.setup(offset)
@@ -126,6 +127,9 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
             + [TrapKinetics(self, trap) for trap in case.traps]
         # a temperature program makes D (Arrhenius) and the rates functions of t
         self.program = case.model.temperature_program
+        if self.program is not None and self.electric is not None:
+            raise CaseError("[model] temperature as an expression of t cannot combine with "
+                            "[electrostatics]")
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
@@ -313,6 +317,8 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         rows, cols, vals = [], [], []
         pieces: list[tuple[int, int, sp.spmatrix]] = []
         F = np.zeros(self.n)
+        if self.program is not None and self._stiffness is None:
+            self._follow_temperature(t)
         self.add_species_fluxes(x, t, F, pieces)
         for reaction in self.reactions:
             reaction.residual(x, t, F, rows, cols, vals)
@@ -474,11 +480,31 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         self.drift_diffusion.add(x, F, pieces)
 
     def element_k(self, s: SpeciesField) -> np.ndarray:
-        """k = D / gamma on each element of the species' space (cached)."""
+        """k = D / gamma on each element of the species' space (cached), at the
+        temperature of the last :meth:`flux` under a temperature program."""
         if s.name not in self._element_k:
             k = self._point_k(s)
             self._element_k[s.name] = k if k.ndim == 1 else k.mean(axis=1)
-        return self._element_k[s.name]
+        factor = self._k_factor.get(s.name)
+        return self._element_k[s.name] if factor is None else self._element_k[s.name] * factor
+
+    def _diffusivity_factor(self, s: SpeciesField, T: float, energy) -> np.ndarray | float:
+        """D(T)/D(T0): Arrhenius exp(-E/R (1/T - 1/T0)), times T/T0 when D = M R T."""
+        T0 = self.case.model.temperature
+        factor = np.exp(-np.asarray(energy) / GAS_CONSTANT * (1.0 / T - 1.0 / T0))
+        return factor * (T / T0) if s.spec.mobility is not None else factor
+
+    def _follow_temperature(self, t: float) -> None:
+        """Under a temperature program with drift terms (stress-diffusion): the
+        drifts psi = term/RT and the diffusivities at T(t)."""
+        T = self.temperature(t)
+        for terms in self.terms.values():
+            for term in terms:
+                term.scale = term.coefficient / (GAS_CONSTANT * T)
+        self.drift_diffusion._selections.clear()  # d psi/d field: the scales changed
+        for s in self.species:
+            region = self.fem_mesh.region_ids[s.space.elements]
+            self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])
 
     def temperature(self, t: float) -> float:
         """T (K) at time t: the case's temperature or its program T(t)."""
@@ -487,10 +513,10 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
     def _stiffness_at(self, s: SpeciesField, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
         """The species' stiffness at the temperature of time t: each region's
         part times D(T(t))/D(T(0)) of its Arrhenius diffusivity."""
-        T0, T = self.case.model.temperature, self.temperature(t)
+        T = self.temperature(t)
         energies = np.unique(s.energy[s.regions])
         if len(energies) == 1:
-            return K * arrhenius_factor(float(energies[0]), T0, T)
+            return K * float(self._diffusivity_factor(s, T, energies[0]))
         key = ("stiffness parts", s.name)
         if key not in self.cache:
             region = self.fem_mesh.region_ids[s.space.elements]
@@ -498,7 +524,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
             here = s.energy[region] if k.ndim == 1 else s.energy[region][:, None]
             self.cache[key] = [(E, s.space.stiffness(np.where(here == E, k, 0.0)))
                                for E in energies]
-        return sum(part * arrhenius_factor(float(E), T0, T) for E, part in self.cache[key])
+        return sum(part * float(self._diffusivity_factor(s, T, E)) for E, part in self.cache[key])
 
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""
