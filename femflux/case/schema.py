@@ -256,6 +256,7 @@ class OutputSpec:
     every: int = 1
     times: list[float] = field(default_factory=list)
     probes: dict[str, list[float]] = field(default_factory=dict)  # name -> point (m)
+    checkpoint_every: float = 300.0  # s of wall time between checkpoints (0: none)
 
 
 @dataclass
@@ -432,7 +433,7 @@ SOLVER_KEYS = (
     "time_rtol",
 )
 TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
-OUTPUT_KEYS = ("dir", "every", "times", "probes")
+OUTPUT_KEYS = ("dir", "every", "times", "probes", "checkpoint_every")
 
 RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
 RESERVED_NAMES += ("x", "y", "z", "t")

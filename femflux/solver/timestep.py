@@ -87,22 +87,33 @@ def _predict(history: list[Snapshot], t: float, order: int) -> np.ndarray:
 def solve_transient(system: System, time_options: TimeOptions, options: NewtonOptions,
                     linear: str = "auto", on_step: Callable[[Snapshot], None] | None = None,
                     stats: Stats | None = None, progress: bool = False,
-                    x0: np.ndarray | None = None) -> Snapshot:
+                    x0: np.ndarray | None = None,
+                    on_settled: Callable[[Callable[[], dict]], None] | None = None,
+                    resume: dict | None = None) -> Snapshot:
     """Integrate ``dS/dt + F(x, t) = 0`` from ``x0`` at t = 0 (by default
     :func:`consistent_initial_state`) to ``t_end``.
 
-    ``on_step`` is called with every accepted step.  On failure raises
-    :class:`SolverError` whose ``result`` attribute is the last accepted
-    :class:`Snapshot`.
+    ``on_step`` is called with every accepted step.  ``on_settled(state)``
+    is called after the accepted steps of each attempt (the two half steps
+    of the first one), with ``state()`` returning the stepper's state then
+    (:meth:`_Stepper.state`: what continuing bit for bit needs); ``resume``
+    is such a state to continue from (``x0`` must then be the run's initial
+    state, t_end may be later).  On failure raises :class:`SolverError`
+    whose ``result`` attribute is the last accepted :class:`Snapshot`.
     """
-    stepper = _Stepper(system, time_options, options, linear, stats or Stats(), x0)
+    stats = stats if stats is not None else Stats()
+    stepper = _Stepper(system, time_options, options, linear, stats, x0, resume)
     bar = _progress_bar(time_options.t_end, progress)
     try:
-        for snap in stepper.run():
-            if bar is not None:
-                bar.update(snap.dt)
-            if on_step is not None:
-                on_step(snap)
+        for accepted in stepper.run():
+            for snap in accepted:
+                stats.steps += 1
+                if bar is not None:
+                    bar.update(snap.dt)
+                if on_step is not None:
+                    on_step(snap)
+            if on_settled is not None:
+                on_settled(stepper.state)
     except SolverError as exc:
         exc.result = stepper.history[-1]
         raise
@@ -120,7 +131,7 @@ class _Stepper:
     """
 
     def __init__(self, system: System, to: TimeOptions, options: NewtonOptions, linear: str,
-                 stats: Stats, x0: np.ndarray | None = None):
+                 stats: Stats, x0: np.ndarray | None = None, resume: dict | None = None):
         self.system, self.to, self.options, self.stats = system, to, options, stats
         self.solver = LinearSolver.for_system(system, linear)
         x = consistent_initial_state(system, linear) if x0 is None else x0
@@ -128,15 +139,32 @@ class _Stepper:
         self.solver.border = self.border.k
         self.conserved = None if system.linear else _conserved_rows(system, self.border.k)
         self.precondition = _model_preconditioner(system, self.solver, linear, self.border.k)
-        self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
-        self.storages = [system.storage(x)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
                             | {to.t_end})
         self.dt_min = to.dt_min_fraction * to.t_end
+        if resume is None:
+            self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
+            self.storages = [system.storage(x)[0]]
+            self.t, self.dt = 0.0, self._limited(min(to.dt, to.t_end))
+        else:
+            self.history = [Snapshot(**snap) for snap in resume["history"]]
+            self.storages = list(resume["storages"])
+            self.t, self.dt = float(resume["t"]), float(resume["dt"])
+
+    def state(self) -> dict:
+        """What continuing from here bit for bit needs (``resume`` of
+        :func:`solve_transient`): the time, the next step, the last states
+        (BDF2's history and the predictor's) with their stored amounts."""
+        history = [{"t": s.t, "x": s.x, "rate": s.rate, "dt": s.dt,
+                    "newton_iterations": s.newton_iterations, "residual": s.residual}
+                   for s in self.history]
+        return {"t": self.t, "dt": self.dt, "history": history, "storages": list(self.storages)}
 
     def run(self):
+        """Yield the accepted snapshots of each successful attempt (two for the
+        first, step-doubled one) once the next step is chosen."""
         to = self.to
-        t, dt = 0.0, self._limited(min(to.dt, to.t_end))
+        t, dt = self.t, self.dt
         while t < to.t_end * (1 - 1e-12):
             next_stop = next(s for s in self.stops if s > t * (1 + 1e-12) + 1e-300)
             hit = t + dt >= next_stop * (1 - 1e-9)
@@ -155,15 +183,14 @@ class _Stepper:
                 dt = step * max(0.1, 0.9 * error ** (-1.0 / (order + 1)))
                 self._check_dt(dt, t)
                 continue
-            for snap in accepted:
-                self.stats.steps += 1
-                yield snap
             t = self.history[-1].t
             if to.adaptive:
                 growth = 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
                 dt = self._limited(step * min(2.0, max(0.5, growth)))
             else:  # fixed steps: back to the user's dt after a cut or a shortened step
                 dt = min(to.dt, 2.0 * step)
+            self.t, self.dt = t, dt
+            yield accepted
 
     def _limited(self, dt: float) -> float:
         """dt within the model's ``time_step_limit(x, rtol)`` (adaptive runs)."""
