@@ -175,7 +175,8 @@ class _Checkpoints:
                     "residual": arrays.get(f"residual{k}")}
                    for k, snap in enumerate(data["snapshots"])]
         storages = [arrays[f"storage{k}"] for k in range(len(history))]
-        state = {"t": data["t"], "dt": data["dt"], "history": history, "storages": storages}
+        state = {"t": data["t"], "dt": data["dt"], "shift": data["shift"], "history": history,
+                 "storages": storages}
         rows = list(data["history"])
         self.latest = (state, len(rows), list(data["frame_times"]), data["stats"],
                        data["wall_time_s"], rows)
@@ -214,7 +215,8 @@ class _Checkpoints:
                 arrays[f"residual{k}"] = snap["residual"]
             snapshots.append({key: snap[key] for key in ("t", "dt", "newton_iterations")})
         return {"format": checkpoints.FORMAT, "fingerprint": self.fingerprint,
-                "t": state["t"], "dt": state["dt"], "snapshots": snapshots,
+                "t": state["t"], "dt": state["dt"], "shift": state["shift"],
+                "snapshots": snapshots,
                 "stats": counters, "wall_time_s": elapsed, "frame_times": frame_times,
                 "history": history[:rows], "arrays": arrays}
 

@@ -247,7 +247,7 @@ class SolverSpec:
     newton_atol: float = 1e-12
     max_newton: int = 50
     linear: str = "auto"  # auto | direct | iterative
-    time_rtol: float = 1e-3  # extension: local time-error tolerance of adaptive steps
+    time_rtol: float = 1e-3  # extension: relative time error aimed for at t_end (adaptive)
 
 
 @dataclass

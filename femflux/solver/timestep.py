@@ -26,7 +26,7 @@ class TimeOptions:
     dt: float
     scheme: str = "bdf2"
     adaptive: bool = True
-    rtol: float = 1e-3  # local error per step, relative
+    rtol: float = 1e-3  # relative error per step, and of the drift accumulated to t_end
     atol_fraction: float = 1e-3  # absolute tolerance as a fraction of x_scale
     output_times: list[float] = field(default_factory=list)
     dt_min_fraction: float = 1e-14
@@ -146,10 +146,13 @@ class _Stepper:
             self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
             self.storages = [system.storage(x)[0]]
             self.t, self.dt = 0.0, self._limited(min(to.dt, to.t_end))
+            self.shift = 0.0
         else:
             self.history = [Snapshot(**snap) for snap in resume["history"]]
             self.storages = list(resume["storages"])
             self.t, self.dt = float(resume["t"]), float(resume["dt"])
+            self.shift = float(resume["shift"])
+        self.drift_control = to.adaptive and _autonomous(system, x, to)
 
     def state(self) -> dict:
         """What continuing from here bit for bit needs (``resume`` of
@@ -158,7 +161,8 @@ class _Stepper:
         history = [{"t": s.t, "x": s.x, "rate": s.rate, "dt": s.dt,
                     "newton_iterations": s.newton_iterations, "residual": s.residual}
                    for s in self.history]
-        return {"t": self.t, "dt": self.dt, "history": history, "storages": list(self.storages)}
+        return {"t": self.t, "dt": self.dt, "shift": self.shift, "history": history,
+                "storages": list(self.storages)}
 
     def run(self):
         """Yield the accepted snapshots of each successful attempt (two for the
@@ -172,7 +176,7 @@ class _Stepper:
             if not hit and t + 1.5 * step > next_stop:
                 step = 0.5 * (next_stop - t)  # no sliver step before the stop
             try:
-                accepted, error, order = self._attempt(step)
+                accepted, error, drift, order = self._attempt(step)
             except NewtonFailure as exc:
                 self.stats.rejected_steps += 1
                 dt = 0.25 * step
@@ -185,8 +189,12 @@ class _Stepper:
                 continue
             t = self.history[-1].t
             if to.adaptive:
-                growth = 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
-                dt = self._limited(step * min(2.0, max(0.5, growth)))
+                best = step * 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
+                dt = min(2.0 * step, max(0.5 * step, best))
+                if drift > 0:  # never below a tenth of the local criterion's step
+                    shorter = step * max(0.5, 0.9 * drift ** (-1.0 / order))
+                    dt = min(dt, max(shorter, 0.1 * best))
+                dt = self._limited(dt)
             else:  # fixed steps: back to the user's dt after a cut or a shortened step
                 dt = min(to.dt, 2.0 * step)
             self.t, self.dt = t, dt
@@ -206,7 +214,9 @@ class _Stepper:
                               f"{reason}")
 
     def _attempt(self, step):
-        """Try a step; return (accepted snapshots or None, error estimate, order)."""
+        """Try a step; return (accepted snapshots or None, local error estimate,
+        drift size (see :meth:`_drift`), order): both 1 = at tolerance; the
+        local error grows like step^(order + 1), the drift like step^order."""
         if len(self.history) < 2 and self.to.adaptive:
             full = self._solve_step(step, 1, commit=False)
             first = self._solve_step(0.5 * step, 1, commit=True)
@@ -216,17 +226,52 @@ class _Stepper:
             error = _weighted_error(self.system, second.x, second.x - full.x, free, self.to)
             if error > 1.0:
                 self._rollback(2)
-                return None, error, 1
-            return [first, second], error, 1
+                return None, error, 0.0, 1
+            return [first, second], error, 0.0, 1
         order = 2 if self.to.scheme == "bdf2" and len(self.history) >= 2 else 1
         snap = self._solve_step(step, order, commit=False)
         fixed, _ = self.system.dirichlet(snap.t)
         free = _free_dofs(self.system.n, fixed)
-        error = _local_error(self.history, snap.x, snap.t, order, free, self.system, self.to)
+        if len(self.history) < 2:  # a fixed first step: no estimate
+            e = np.zeros(self.system.n)
+        else:
+            e = _error_vector(self.history, snap.x, snap.t, order)
+        error = _weighted_error(self.system, snap.x, e, free, self.to)
+        drift, shift = self._drift(snap, e, free, step)
         if self.to.adaptive and error > 1.0:
-            return None, error, order
+            return None, error, drift, order
         self._commit(snap)
-        return [snap], error, order
+        self.shift += shift
+        return [snap], error, drift, order
+
+    def _drift(self, snap, e, free, step) -> tuple[float, float]:
+        """(size, shift): the part of the local error e along the motion,
+        e ~ shift dx/dt, is a time shift that the later steps of an
+        autonomous problem carry on undamped (a decaying mode: the relative
+        error of y' = -k y is the sum of its steps'), so that the accumulated
+        shift A is an error A dx/dt.  Where e is mostly along the motion
+        (cos^2 >= _COHERENT in the error norm's weights), A is held below
+        rtol tau, tau = 1 / (RMS of (dx/dt) / max(|x|, atol)) the current
+        time scale, by allowing each step the room left, rtol tau - |A| (at
+        least rtol tau / 4), in proportion to its share of the time still to
+        go, step / (t_end - t).  ``size``: this step's growth of |A| over its
+        allowance (1 = at tolerance; 0 when not adaptive, for a model that
+        measures errors itself or a problem that depends on t)."""
+        if not self.drift_control or len(free) == 0:
+            return 0.0, 0.0
+        weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
+        v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
+        ew = e[free] / weight
+        vv = float(v @ v)
+        if not vv > 0:
+            return 0.0, 0.0
+        shift = float(ew @ v) / vv
+        if shift * shift * vv < _COHERENT * float(ew @ ew):  # not mostly along the motion
+            return 0.0, 0.0
+        tau = 1.0 / np.sqrt(vv / len(free))
+        room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
+        allowance = room * step / max(self.to.t_end - self.history[-1].t, step)
+        return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
 
     def _solve_step(self, step, order, commit):
         system, history = self.system, self.history
@@ -271,10 +316,40 @@ class _Stepper:
         self.storages = self.storages[:-count]
 
 
+#: the drift control acts where the local error is this much along the motion (cos^2)
+_COHERENT = 0.95
+
+
+def _autonomous(system: System, x: np.ndarray, to: TimeOptions) -> bool:
+    """Whether nothing depends on t explicitly (Dirichlet values and F(x, t) the
+    same at two times) and the model leaves the error measure to the solver
+    (:meth:`System.time_error` is None): where the drift control applies."""
+    if system.time_error(x, np.zeros(system.n), to.atol_fraction) is not None:
+        return False
+    times = (0.0, 0.37 * to.t_end, 0.71 * to.t_end)
+    try:
+        dofs, values = system.dirichlet(times[0])
+        flux = system.flux(x, times[0])[0]
+        for t in times[1:]:
+            d, v = system.dirichlet(t)
+            if not (np.array_equal(d, dofs) and np.array_equal(v, values)
+                    and np.array_equal(system.flux(x, t)[0], flux)):
+                return False
+    except (ArithmeticError, ValueError):  # not evaluable there: leave the control off
+        return False
+    return True
+
+
 def _local_error(history, x_new, t_new, order, free, system, to: TimeOptions) -> float:
     """Estimate of the local error of the step (predictor difference), 1 = at tolerance."""
     if len(history) < 2:
         return 0.0
+    return _weighted_error(system, x_new, _error_vector(history, x_new, t_new, order), free, to)
+
+
+def _error_vector(history, x_new, t_new, order) -> np.ndarray:
+    """The local error of the step to x_new (predictor difference; needs two
+    earlier states)."""
     p = min(order, len(history) - 1)
     x_pred = _predict(history, t_new, p)
     dt = t_new - history[-1].t
@@ -282,7 +357,7 @@ def _local_error(history, x_new, t_new, order, free, system, to: TimeOptions) ->
         factor = dt / (t_new - history[-2].t)
     else:
         factor = (4.0 / 3.0) * dt * dt / ((t_new - history[-2].t) * (t_new - history[-3].t))
-    return _weighted_error(system, x_new, factor * (x_new - x_pred), free, to)
+    return factor * (x_new - x_pred)
 
 
 def _weighted_error(system, x, e, free, to: TimeOptions) -> float:
