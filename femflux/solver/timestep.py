@@ -2,6 +2,10 @@
 variable-step BDF2, ``a0 S(x) + H + dt F(x, t) = 0``, steps controlled by a
 local-error estimate (predictor difference) with rejection, shortened to
 hit requested output times; the first step is checked by step doubling.
+In autonomous problems the error accumulated along the motion (a time
+shift) is held below rtol at t_end too (:meth:`_Stepper._drift`), so that
+rtol is the relative error at t_end.  The stepper's state after any
+accepted step (:meth:`_Stepper.state`) continues the run bit for bit.
 """
 
 from __future__ import annotations
