@@ -249,6 +249,8 @@ class _CaseReader:
         check_enclosures(case)
         case.output = self.read_output()
         _check_case(case)
+        if case.solver.steady and "checkpoint_every" in self.root.data.get("output", {}):
+            case.warnings.append("[output] checkpoint_every has no effect in a steady run")
         if case.mesh.file is not None:
             case.raw["mesh"]["file"] = case.mesh.file.as_posix()
         if "sweep" in self.root.data:
@@ -666,4 +668,5 @@ class _CaseReader:
             every=t.integer("every", 1, ge=1),
             times=sorted(set(times)),
             probes=probes,
+            checkpoint_every=t.number("checkpoint_every", 300.0, ge=0),
         )

@@ -279,7 +279,7 @@ class SolverSpec:
     newton_atol: float = 1e-12
     max_newton: int = 50
     linear: str = "auto"  # auto | direct | iterative
-    time_rtol: float = 1e-3  # extension: local time-error tolerance of adaptive steps
+    time_rtol: float = 1e-3  # extension: relative time error aimed for at t_end (adaptive)
 
 
 @dataclass
@@ -288,6 +288,7 @@ class OutputSpec:
     every: int = 1
     times: list[float] = field(default_factory=list)
     probes: dict[str, list[float]] = field(default_factory=dict)  # name -> point (m)
+    checkpoint_every: float = 300.0  # s of wall time between checkpoints (0: none)
 
 
 @dataclass
@@ -469,7 +470,7 @@ SOLVER_KEYS = (
     "time_rtol",
 )
 TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
-OUTPUT_KEYS = ("dir", "every", "times", "probes")
+OUTPUT_KEYS = ("dir", "every", "times", "probes", "checkpoint_every")
 
 # names no species may take: the symbols of every expression and the cell array
 RESERVED_NAMES = ("x", "y", "z", "t", "pi", "region")

@@ -1,8 +1,8 @@
 """Writing the results folder of SPEC section 3, safely.
 
 ``write_folder`` writes ``solution.vtu``, ``series.pvd`` with
-``step_NNNNN.vtu`` and ``history.csv`` (transient), ``summary.json`` and
-``case.toml`` into a staging folder ``.NAME.partial-XXXXXXXX`` beside the
+``step_NNNNN.vtu``, ``history.csv`` and ``restart.npz`` (transient),
+``summary.json`` and ``case.toml`` into a staging folder ``.NAME.partial-XXXXXXXX`` beside the
 target and then swaps it into place; ``write_vtu`` and ``write_pvd`` write
 one file each.
 
@@ -49,6 +49,7 @@ import numpy as np
 from femflux.errors import CaseError, WriteError, clip
 
 from .case_toml import dump_toml
+from .checkpoint import encode as encode_checkpoint
 from .history import write_csv
 from .vtk import to_meshio
 
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
 #: the files femflux writes into a results folder (besides step_NNNNN.vtu and pictures)
 RESULT_FILES = frozenset({"solution.vtu", "series.pvd", "summary.json", "case.toml",
-                          "history.csv"})
+                          "history.csv", "restart.npz"})
 _STEP = re.compile(r"step_\d{5,}\.vtu")
 _PICTURES = ("plot", "history")  # femflux plot's default names besides <field>.png
 _COMPONENTS = ("x", "y", "z")
@@ -118,6 +119,8 @@ def _write_contents(result: Result, staging: Path) -> None:
     (staging / "summary.json").write_text(
         json.dumps(_jsonable(result.summary), indent=2) + "\n", encoding="utf-8")
     (staging / "case.toml").write_text(dump_toml(result.case.raw), encoding="utf-8")
+    if getattr(result, "restart", None) is not None:  # the run's final checkpoint
+        (staging / "restart.npz").write_bytes(encode_checkpoint(result.restart))
 
 
 def write_vtu(path: Path, fem_mesh: FemMesh, point_data, cell_data) -> None:
@@ -202,7 +205,7 @@ def check_target(directory, probe: bool = True) -> Path:
 def is_femflux_file(name: str, species=()) -> bool:
     """Whether a results folder's file ``name`` is one femflux writes there:
     ``solution.vtu``, ``series.pvd``, ``step_NNNNN.vtu``, ``summary.json``,
-    ``case.toml``, ``history.csv``, and the pictures ``femflux plot`` writes
+    ``case.toml``, ``history.csv``, ``restart.npz``, and the pictures ``femflux plot`` writes
     there by default: ``plot.png``, ``history.png`` and ``<field>.png`` for a
     field of the results (``phi``, ``u``, ``u_x``, ``sigma_xy``,
     ``von_mises``, a species ``S``, ``mu_S``, ``J_S``, ``J_S_x``, ...)."""
