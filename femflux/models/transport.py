@@ -356,8 +356,23 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         return out
 
     def equilibrium(self, x: np.ndarray, t: float):
-        return next((p for p in (f.equilibrium(x, t) for f in self.fields) if p is not None),
-                    None)
+        """The fields' equilibrium problem (elasticity); its state then
+        completed by the traps whose density depends on sigma_h."""
+        problem = next((p for p in (f.equilibrium(x, t) for f in self.fields)
+                        if p is not None), None)
+        traps = [r for r in self.reactions if isinstance(r, TrapKinetics)]
+        if problem is None or not any(r.density.stress for r in traps):
+            return problem
+        finish = problem.finish
+
+        def finish_with_traps(y):
+            state = finish(y)
+            for index, r in enumerate(traps):
+                r.after_equilibrium(state, index)
+            return state
+
+        problem.finish = finish_with_traps
+        return problem
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
