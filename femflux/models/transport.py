@@ -127,9 +127,6 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
             + [TrapKinetics(self, trap) for trap in case.traps]
         # a temperature program makes D (Arrhenius) and the rates functions of t
         self.program = case.model.temperature_program
-        if self.program is not None and self.electric is not None:
-            raise CaseError("[model] temperature as an expression of t cannot combine with "
-                            "[electrostatics]")
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
@@ -510,13 +507,16 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         return factor * (T / T0) if s.spec.mobility is not None else factor
 
     def _follow_temperature(self, t: float) -> None:
-        """Under a temperature program with drift terms (stress-diffusion): the
-        drifts psi = term/RT and the diffusivities at T(t)."""
+        """Under a temperature program with drift terms (z F phi, -Omega
+        sigma_h): the drifts psi = term/RT, the Donnan ties and the
+        diffusivities at T(t)."""
         T = self.temperature(t)
         for terms in self.terms.values():
             for term in terms:
                 term.scale = term.coefficient / (GAS_CONSTANT * T)
         self.drift_diffusion._selections.clear()  # d psi/d field: the scales changed
+        if self.ties is not None:  # Donnan ties: a_o exp(z F phi_o/RT) = a_r exp(...)
+            self.ties.at_temperature_ratio(self.case.model.temperature / T)
         for s in self.species:
             region = self.fem_mesh.region_ids[s.space.elements]
             self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])
