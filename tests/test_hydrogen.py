@@ -127,9 +127,9 @@ def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
                              overrides={"mesh.file": str(path)})
     result = femflux.solve(case)
     mesh = result.mesh.mesh
-    x, y = mesh.p[0], mesh.p[1]
-    N = 0.5 + 9.5 * np.exp(-((x - 0.025) ** 2 + y**2) / 2.5e-7)
-    k_over_p, boltzmann = 0.197, np.exp(2.0e-6 * result.fields["sigma_h"] / (8.314462618 * 300))
+    sigma_h = result.fields["sigma_h"]
+    N = 0.5 + 9.5 * np.maximum(sigma_h, 0.0) / 1e9  # the case's N(sigma_h)
+    k_over_p, boltzmann = 0.197, np.exp(2.0e-6 * sigma_h / (8.314462618 * 300))
     weight = np.bincount(mesh.t.ravel(), np.tile(element_measures(result.mesh) / 4, 4),
                          minlength=mesh.nvertices)
 
@@ -144,7 +144,7 @@ def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
     assert c_t == pytest.approx(trapped(C * boltzmann), rel=1e-6)
     tip = int(np.argmax(c_t))
     assert np.allclose(mesh.p[:, tip], [ct.A * 1e-3, 0.0, 0.0], atol=1e-12)
-    assert c_t[tip] > 3.0 > 30 * np.median(c_t)
+    assert c_t[tip] > 3.0 > 10 * np.median(c_t)
 
 
 def test_arrhenius_reaction_follows_the_temperature_program():
