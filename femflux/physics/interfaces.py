@@ -4,7 +4,8 @@ Where a model breaks a species' space between region groups (the Donnan
 interfaces of an electroneutral model), the species has one copy of each
 interface dof per side.  The conservation rows of the copies are summed (one
 control volume: J.n continuous) and the other rows say that mu_i is
-continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0).
+continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0); psi_i = z_i F phi/RT
+follows a temperature program (:meth:`InterfaceTies.at_temperature_ratio`).
 """
 
 from __future__ import annotations
