@@ -26,9 +26,10 @@ from hydrogen_ct_specimen import OMEGA, RHO, A, T, nodal_volumes  # noqa: E402
 K_OVER_P = 197.0 / 1000.0  # m^3/mol, trapping / detrapping
 
 
-def trap_density(x, y):
-    """N (mol/m^3): background and the plastic zone about the tip line (the case's expression)."""
-    return 0.5 + 9.5 * np.exp(-((x - 0.025) ** 2 + y**2) / 2.5e-7)
+def trap_density(sigma_h):
+    """N (mol/m^3): background and 9.5 mol/m^3 per GPa of hydrostatic tension
+    (the case's expression of sigma_h in Pa)."""
+    return 0.5 + 9.5 * np.maximum(sigma_h, 0.0) / 1e9
 
 
 def numbers(result) -> dict:
@@ -51,7 +52,7 @@ def _line(result, z: float):
     order = np.argsort(p[0, on])
     pick = np.flatnonzero(on)[order]
     return (p[0, pick] - A, result.fields["H"][pick], result.fields["H_trap1"][pick],
-            result.fields["sigma_h"][pick], trap_density(p[0, pick], p[1, pick]))
+            result.fields["sigma_h"][pick], trap_density(result.fields["sigma_h"][pick]))
 
 
 def draw(result, out: Path) -> None:

@@ -127,9 +127,9 @@ def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
                              overrides={"mesh.file": str(path)})
     result = femflux.solve(case)
     mesh = result.mesh.mesh
-    x, y = mesh.p[0], mesh.p[1]
-    N = 0.5 + 9.5 * np.exp(-((x - 0.025) ** 2 + y**2) / 2.5e-7)
-    k_over_p, boltzmann = 0.197, np.exp(2.0e-6 * result.fields["sigma_h"] / (8.314462618 * 300))
+    sigma_h = result.fields["sigma_h"]
+    N = 0.5 + 9.5 * np.maximum(sigma_h, 0.0) / 1e9  # the case's N(sigma_h)
+    k_over_p, boltzmann = 0.197, np.exp(2.0e-6 * sigma_h / (8.314462618 * 300))
     weight = np.bincount(mesh.t.ravel(), np.tile(element_measures(result.mesh) / 4, 4),
                          minlength=mesh.nvertices)
 
@@ -144,7 +144,7 @@ def test_ct_specimen_traps_hold_hydrogen_at_the_crack_tip(tmp_path):
     assert c_t == pytest.approx(trapped(C * boltzmann), rel=1e-6)
     tip = int(np.argmax(c_t))
     assert np.allclose(mesh.p[:, tip], [ct.A * 1e-3, 0.0, 0.0], atol=1e-12)
-    assert c_t[tip] > 3.0 > 30 * np.median(c_t)
+    assert c_t[tip] > 3.0 > 10 * np.median(c_t)
 
 
 def test_arrhenius_reaction_follows_the_temperature_program():
@@ -237,3 +237,112 @@ def test_stress_diffusion_follows_a_temperature_program():
     assert np.ptp(np.log(c) - omega * sigma_h / (R * T_end)) < 1e-6
     assert np.ptp(np.log(c)) == pytest.approx(omega * np.ptp(sigma_h) / (R * 600.0), rel=1e-6)
     assert result.history["temperature"][-1] == pytest.approx(600.0)
+
+
+OMEGA, HALF_WIDTH, N0, S0 = 2.0e-6, 1e-3, 10.0, 5e8
+
+
+def _bent_beam(density, steady=True, cells=(16, 4), expansion=False, equilibrium=True,
+               displacement_degree=2) -> dict:
+    """A 2 mm x 4 mm plane-stress beam bent by the tractions +-1e12 x (Pa):
+    sigma_yy = 1e12 x, sigma_h = 1e12 x/3 (+-0.33 GPa at the faces), closed,
+    1 mol/m^3 of hydrogen and one trap of the given density (k/p = 1 m^3/mol)."""
+    a = HALF_WIDTH
+    return {
+        "mesh": {"generate": {"shape": "rectangle", "length": [2 * a, 4e-3],
+                              "cells": list(cells), "origin": [-a, 0.0]}},
+        "model": {"kind": "stress-diffusion", "temperature": 300.0},
+        "species": [{"name": "H", "diffusivity": 1e-9, "initial": 1.0,
+                     "partial_molar_volume": OMEGA}],
+        "trap": [{"species": "H", "density": density, "trapping": 1e3, "detrapping": 1e3,
+                  "equilibrium": equilibrium}],
+        "elasticity": {"plane": "stress", "chemical_expansion": expansion},
+        "boundary": [{"name": "ymax", "traction": [0.0, "1e12*x"]},
+                     {"name": "ymin", "traction": [0.0, "-1e12*x"]}],
+        "solver": {"steady": steady, "displacement_degree": displacement_degree,
+                   "t_end": 5e4, "dt": 1.0},
+    }
+
+
+def _stress_trapped_reference() -> float:
+    """The trapped amount (mol per m of depth) of the closed bent beam with
+    N = N0 (1 + sigma_h/s0), from the closed form: c = C exp(b x),
+    b = Omega 1e12/(3 R T), c_t = N K c/(1 + K c), C such that lattice +
+    trapped = the loaded amount (c = 1 and its traps); quad and brentq."""
+    from scipy.constants import R
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+
+    a, K = HALF_WIDTH, 1.0
+    b = OMEGA * 1e12 / (3 * R * 300.0)
+
+    def N(x):
+        return N0 * (1 + 1e12 * x / (3 * S0))
+
+    def trapped(C, x):
+        c = C * np.exp(b * x)
+        return N(x) * K * c / (1 + K * c)
+
+    def total(C):
+        return quad(lambda x: C * np.exp(b * x) + trapped(C, x), -a, a, epsrel=1e-13)[0]
+
+    loaded = quad(lambda x: 1.0 + N(x) * K / (1 + K), -a, a, epsrel=1e-13)[0]
+    C = brentq(lambda C: total(C) - loaded, 0.1, 10.0, xtol=1e-15)
+    return 4e-3 * quad(lambda x: trapped(C, x), -a, a, epsrel=1e-13)[0]
+
+
+def test_trap_density_follows_the_hydrostatic_stress():
+    """Oriani traps of density N0 (1 + sigma_h/s0) in a closed bent beam
+    (one-way coupling), steady: at every node the lattice hydrogen is
+    c = C exp(Omega sigma_h/RT) and c_t = N(sigma_h) K c/(1 + K c) with the
+    computed sigma_h; the trapped amount matches the closed form with the
+    exact sigma_h = 1e12 x/3 (quadrature; a density taken at sigma_h = 0
+    would be 2.9 % off).  A transient run starts with its traps in
+    equilibrium with the loaded stress and ends at the same state."""
+    from scipy.constants import R
+
+    density = f"{N0}*(1 + sigma_h/{S0})"
+    result = femflux.solve(femflux.load_case(_bent_beam(density)))
+    c, c_t, sigma_h = (result.fields[k] for k in ("H", "H_trap1", "sigma_h"))
+    N = N0 * (1 + sigma_h / S0)
+    assert np.ptp(np.log(c) - OMEGA * sigma_h / (R * 300.0)) < 1e-10
+    assert c_t == pytest.approx(N * c / (1 + c), rel=1e-10)
+    amounts = result.summary["regions"]["domain"]["amount"]
+    reference = _stress_trapped_reference()
+    assert amounts["H_trap1"] == pytest.approx(reference, rel=2e-4)  # measured 4.7e-5
+    assert amounts["H"] + amounts["H_trap1"] == pytest.approx(
+        4e-3 * 2 * HALF_WIDTH * (1 + N0 / 2), rel=1e-10)  # the loaded amount
+    transient = femflux.solve(femflux.load_case(_bent_beam(density, steady=False)))
+    assert transient.history["amount.H_trap1"][0] == pytest.approx(
+        4e-3 * 2 * HALF_WIDTH * N0 / 2, rel=1e-10)  # N K c0/(1 + K c0), mean N = N0
+    assert transient.fields["H_trap1"] == pytest.approx(c_t, rel=1e-5)
+
+
+@pytest.mark.parametrize("equilibrium", [False, True])
+def test_stress_dependent_trap_jacobian_with_two_way_coupling(equilibrium):
+    """Two-way coupling (chemical expansion): d(trap rate)/d(sigma_h) of a
+    density N(x, sigma_h) in the Jacobian, against finite differences."""
+    from conftest import jacobian_error
+
+    from femflux.simulation import prepare
+    from femflux.solver import consistent_initial_state
+
+    data = _bent_beam("10*(1 + 100*x)*exp(sigma_h/1e9)", cells=(3, 2), expansion=True,
+                      equilibrium=equilibrium, displacement_degree=1)
+    _, model = prepare(femflux.load_case(data))
+    rng = np.random.default_rng(3)
+    x = consistent_initial_state(model) + 0.3 * rng.random(model.n) * model.x_scale
+    assert jacobian_error(model, x) < 1e-5
+
+
+def test_stress_dependent_trap_density_bad_input():
+    """sigma_h in a trap density needs elasticity; a density negative under
+    the initial load is refused (exit 2), naming the trap."""
+    from femflux.errors import CaseError
+
+    data = _desorption(1.0)
+    data["trap"][0]["density"] = "1 + sigma_h/1e9"
+    with pytest.raises(CaseError, match=r"trap 0: density uses sigma_h, which needs \[elast"):
+        femflux.load_case(data)
+    with pytest.raises(CaseError, match=r"trap 0: density is negative at t = 0"):
+        femflux.solve(femflux.load_case(_bent_beam("10*(1 + sigma_h/1e8)")))

@@ -5,6 +5,7 @@ boundaries."""
 from __future__ import annotations
 
 from ..errors import CaseError
+from .expressions import Expression
 from .pieces import _check_output_names, _check_species_name, _read_rate
 from .schema import ONSAGER, TRAP_KEYS, Case, Trap
 from .table import _Table, _unknown_species
@@ -31,7 +32,7 @@ def read_traps(entries: list[dict], case: Case) -> list[Trap]:
         mobile = case.species_by_name(species)
         traps.append(Trap(
             name=name, species=species,
-            density=t.value("density", ge=0, static=True),
+            density=_read_density(t, case),
             trapping=_read_rate(t, "trapping"),
             detrapping=_read_rate(t, "detrapping"),
             initial=t.value("initial", 0.0, ge=0, static=True),
@@ -43,6 +44,18 @@ def read_traps(entries: list[dict], case: Case) -> list[Trap]:
                 "starts in equilibrium with the initial mobile concentration)")
     _check_output_names([s.name for s in case.species] + [tr.name for tr in traps])
     return traps
+
+
+def _read_density(t: _Table, case: Case):
+    """A trap's density N (mol/m^3): a number >= 0 or an expression of x, y,
+    z and, where the case solves elasticity, of the hydrostatic stress
+    ``sigma_h`` (Pa)."""
+    density = t.value("density", symbols=("x", "y", "z", "t", "sigma_h"), ge=0, static=True)
+    if isinstance(density, Expression) and "sigma_h" in density.free_symbols \
+            and not case.has_elasticity:
+        raise t.error("density", "uses sigma_h, which needs [elasticity] (model kind "
+                      "'stress-diffusion')")
+    return density
 
 
 def check_enclosures(case: Case) -> None:

@@ -74,7 +74,6 @@ from .pieces import (
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
-    DIFFUSION,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
@@ -94,7 +93,6 @@ from .schema import (
     REGION_KEYS,
     SOLVER_KEYS,
     SPECIES_KEYS,
-    STRESS,
     SYMMETRIES,
     THERMO_KEYS,
     TOP_KEYS,
@@ -320,10 +318,9 @@ class _CaseReader:
         else:
             temperature = t.number("temperature", 298.15, gt=0)
         if isinstance(temperature, Expression):
-            if kind not in (DIFFUSION, STRESS):
-                raise t.error("temperature", "as an expression of t needs model kind "
-                              "'diffusion' or 'stress-diffusion' (traps, Arrhenius "
-                              "diffusivities)")
+            if kind == ONSAGER:
+                raise t.error("temperature", "as an expression of t is not available with "
+                              "model kind 'onsager'")
             program = temperature
             temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
         if not temperature > 0:

@@ -147,7 +147,7 @@ class Trap:
 
     name: str
     species: str
-    density: Value
+    density: Value  # N(x, y, z), or also of sigma_h (Pa) where elasticity is solved
     trapping: Arrhenius
     detrapping: Arrhenius
     initial: Value = 0.0

@@ -102,10 +102,11 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
             d = max(float(c.species.diffusivity.max()), 1e-300)
             g = _largest(value, at)
             hints[name].append(g * length / d)
-    for trap in model.case.traps:
-        N = _largest(trap.density, model.points.x)
-        hints[trap.species].append(N)
-        hints[trap.name].append(N)
+    for r in model.reactions:
+        if isinstance(r, TrapKinetics):
+            N = r.largest_density()
+            hints[r.trap.species].append(N)
+            hints[r.trap.name].append(N)
     for name, scale in c_scales.items():
         if scale == 0.0:
             c_scales[name] = max(hints[name], default=0.0)

@@ -127,9 +127,6 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
             + [TrapKinetics(self, trap) for trap in case.traps]
         # a temperature program makes D (Arrhenius) and the rates functions of t
         self.program = case.model.temperature_program
-        if self.program is not None and self.electric is not None:
-            raise CaseError("[model] temperature as an expression of t cannot combine with "
-                            "[electrostatics]")
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
@@ -356,8 +353,23 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         return out
 
     def equilibrium(self, x: np.ndarray, t: float):
-        return next((p for p in (f.equilibrium(x, t) for f in self.fields) if p is not None),
-                    None)
+        """The fields' equilibrium problem (elasticity); its state then
+        completed by the traps whose density depends on sigma_h."""
+        problem = next((p for p in (f.equilibrium(x, t) for f in self.fields)
+                        if p is not None), None)
+        traps = [r for r in self.reactions if isinstance(r, TrapKinetics)]
+        if problem is None or not any(r.density.stress for r in traps):
+            return problem
+        finish = problem.finish
+
+        def finish_with_traps(y):
+            state = finish(y)
+            for index, r in enumerate(traps):
+                r.after_equilibrium(state, index)
+            return state
+
+        problem.finish = finish_with_traps
+        return problem
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
@@ -495,13 +507,16 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         return factor * (T / T0) if s.spec.mobility is not None else factor
 
     def _follow_temperature(self, t: float) -> None:
-        """Under a temperature program with drift terms (stress-diffusion): the
-        drifts psi = term/RT and the diffusivities at T(t)."""
+        """Under a temperature program with drift terms (z F phi, -Omega
+        sigma_h): the drifts psi = term/RT, the Donnan ties and the
+        diffusivities at T(t)."""
         T = self.temperature(t)
         for terms in self.terms.values():
             for term in terms:
                 term.scale = term.coefficient / (GAS_CONSTANT * T)
         self.drift_diffusion._selections.clear()  # d psi/d field: the scales changed
+        if self.ties is not None:  # Donnan ties: a_o exp(z F phi_o/RT) = a_r exp(...)
+            self.ties.at_temperature_ratio(self.case.model.temperature / T)
         for s in self.species:
             region = self.fem_mesh.region_ids[s.space.elements]
             self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])

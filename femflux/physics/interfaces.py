@@ -4,7 +4,8 @@ Where a model breaks a species' space between region groups (the Donnan
 interfaces of an electroneutral model), the species has one copy of each
 interface dof per side.  The conservation rows of the copies are summed (one
 control volume: J.n continuous) and the other rows say that mu_i is
-continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0).
+continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0); psi_i = z_i F phi/RT
+follows a temperature program (:meth:`InterfaceTies.at_temperature_ratio`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class InterfaceTies:
         # (tie rows, Henry copy, Sieverts copy, q): those rows are a_H - q a_S |a_S|
         self.mixed = mixed
         self.rep, self.other, self.scale = rep, other, scale
+        self.reference_scale = np.asarray(scale, dtype=float).copy()  # at T(0)
         self.phi_rep, self.phi_other = phi_rep, phi_other
         self.local = local  # species name -> (rep, other) local dofs
         m = len(other)
@@ -51,6 +53,10 @@ class InterfaceTies:
                   + sp.csr_matrix((np.ones(m), (rep, other)), shape=(n, n))
                   - sp.csr_matrix((np.ones(m), (other, other)), shape=(n, n))).tocsr()
         self.T.eliminate_zeros()
+
+    def at_temperature_ratio(self, ratio: float) -> None:
+        """The drift scales z F/RT at T = T(0)/ratio (temperature programs)."""
+        self.scale = self.reference_scale * ratio
 
     def balance(self, rows, cols, coefficients) -> sp.csr_matrix:
         """Add ``coefficients`` times (the summed) row ``cols`` to row ``rows``
