@@ -223,7 +223,9 @@ class SpeciesTransport(TransportOutput, System):
         r_scale = np.ones(self.n)
         lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
         length = float(np.linalg.norm(hi - lo)) or 1.0
-        d_max = max(max(float(s.diffusivity.max()) for s in self.species), 1e-300)
+        d_max = max(float(s.diffusivity.max()) for s in self.species)
+        # diffusion sets the time scale; with only immobile species, the run's length
+        diffusive = d_max / length**2 if d_max > 0 else 1.0 / self.case.solver.t_end
         K_diag = np.zeros(self.n)
         for s in self.species:
             G = s.space.grads
@@ -256,8 +258,7 @@ class SpeciesTransport(TransportOutput, System):
         for s in self.species:
             sl = s.slice
             x_scale[sl] = c_scales[s.name]
-            rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
-                                                                 + k_char[s.name]))
+            rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (diffusive + k_char[s.name]))
             r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
         if self.ties is not None:  # mu continuity, in activities
             r_scale[self.ties.other] = x_scale[self.ties.other]
