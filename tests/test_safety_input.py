@@ -195,6 +195,15 @@ def test_an_immobile_only_species_collects_its_inward_flux():
     np.testing.assert_allclose(c[1:], 1.0, rtol=1e-12)  # nothing moves inside
 
 
+def test_a_steady_run_with_a_species_that_cannot_move_is_bad_input(tmp_path, capsys):
+    data = slab(species=[{"name": "A", "diffusivity": 0.0, "initial": 1.0}])
+    code, _, err = in_process(capsys, "check", write(tmp_path, "case.toml", dump_toml(data)))
+    assert code == 2 and "species 'A': diffusivity 0 (immobile)" in error_line(err)
+    data["reaction"] = [{"equation": "A =>", "forward": 1.0}]  # then c = 0 is its equation
+    code, _, err = in_process(capsys, "check", write(tmp_path, "case.toml", dump_toml(data)))
+    assert code == 0, err
+
+
 def test_trapping_written_as_a_reaction_with_immobile_partners():
     """H + S <=> HS, S and HS immobile, closed and uniform: the equilibrium
     kf H S = kb HS with H + HS = H0 and S + HS = S0 (a quadratic)."""
