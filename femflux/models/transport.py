@@ -215,8 +215,8 @@ class SpeciesTransport(TransportOutput, System):
         return True
 
     def _scales(self) -> tuple[np.ndarray, np.ndarray]:
-        """Typical magnitudes: the largest initial or boundary concentration, and
-        the matching diffusive and storage rates per dof."""
+        """Typical magnitudes: the largest initial or boundary concentration, and the
+        diffusive (D_max/L^2; 1/t_end if all are immobile) and storage rates per dof."""
         x0 = self.species_initial_state()
         fixed, values = self.dirichlet(0.0)
         x_scale = np.ones(self.n)
@@ -224,7 +224,6 @@ class SpeciesTransport(TransportOutput, System):
         lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
         length = float(np.linalg.norm(hi - lo)) or 1.0
         d_max = max(float(s.diffusivity.max()) for s in self.species)
-        # diffusion sets the time scale; with only immobile species, the run's length
         diffusive = d_max / length**2 if d_max > 0 else 1.0 / self.case.solver.t_end
         K_diag = np.zeros(self.n)
         for s in self.species:
