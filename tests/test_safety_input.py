@@ -114,6 +114,8 @@ def test_a_steady_run_evaluates_time_dependent_expressions_at_t0_only(tmp_path, 
         "pressure": 1.0}}]}),
     ("species 'A': diffusivity", {"species": [{"name": "A", "diffusivity": {
         "pre": 1e-7, "energy": -1e8}}]}),
+    ("reaction 0 ('A =>'): forward", {"reaction": [{"equation": "A =>", "forward": {
+        "pre": 1.0, "energy": -1e8}}]}),
 ])
 def test_arrhenius_rates_that_overflow_are_bad_input(tmp_path, capsys, where, entry):
     path = write(tmp_path, "case.toml", dump_toml(slab(**entry)))

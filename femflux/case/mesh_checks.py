@@ -241,6 +241,8 @@ def _check_values_on_mesh(case: Case, mesh) -> None:
     for species in case.species:
         x = _nodes(mesh, _elements_of(mesh, species.regions))
         _check_value(f"species {species.name!r}: initial", species.initial, x, times, True)
+        _check_value(f"species {species.name!r}: activity_coefficient",
+                     getattr(species, "activity_profile", None), x, times, True)
     for region in case.regions:
         x = _nodes(mesh, np.asarray(mesh.regions[region.name], int))
         for name, value in region.initial.items():
@@ -278,11 +280,18 @@ def _check_rates(case: Case) -> None:
             if not np.isfinite(rate.at(T)):
                 raise CaseError(f"{where}: pre exp(-energy/RT) is not finite at T = {T:g} K "
                                 f"(t = {time:g} s)")
-        for s in case.species:
-            exponent = -s.activation_energy / GAS_CONSTANT * (1 / T - 1 / model.temperature)
-            if not np.isfinite(s.diffusivity * np.exp(min(exponent, 1e3))):
-                raise CaseError(f"species {s.name!r}: diffusivity D0 exp(-E/RT) is not finite "
-                                f"at T = {T:g} K (t = {time:g} s)")
+        scaled = [(f"species {s.name!r}: diffusivity D0", s.diffusivity, s.activation_energy)
+                  for s in case.species]
+        for k, r in enumerate(case.reactions):
+            scaled += [(f"reaction {k} ({r.equation!r}): forward", r.forward,
+                        getattr(r, "forward_energy", 0.0)),
+                       (f"reaction {k} ({r.equation!r}): backward", r.backward,
+                        getattr(r, "backward_energy", 0.0))]
+        for where, value, energy in scaled:  # value at T(0) times exp(-E/R (1/T - 1/T0))
+            exponent = -energy / GAS_CONSTANT * (1 / T - 1 / model.temperature)
+            if not np.isfinite(value * np.exp(min(exponent, 1e3))):
+                raise CaseError(f"{where} exp(-E/RT) is not finite at T = {T:g} K "
+                                f"(t = {time:g} s)")
 
 
 def _check_electroneutral_boundaries(case: Case, mesh) -> None:

@@ -26,7 +26,10 @@ class InterfaceTies:
         a_o exp(d/2) - a_r exp(-d/2) = 0,  d = psi_o - psi_r,
 
     which stays defined for the non-positive activities a time-step predictor
-    may propose (a row in mol/m^3, scaled like the species).
+    may propose (a row in mol/m^3, scaled like the species).  At an interface
+    between a Sieverts and a Henry region (``mixed``) the row is instead the
+    continuity of the partial pressure, a_H - q a_S |a_S| = 0
+    (:mod:`femflux.physics.solubility`).
 
     ``T`` is the row operation (rep += other, other := 0) applied to the
     storage and flux terms; the tie rows are then added.  :meth:`balance`
@@ -36,8 +39,10 @@ class InterfaceTies:
     :meth:`SpeciesTransport._balance_drift_rows`.
     """
 
-    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local):
+    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local, mixed=None):
         self.n = n
+        # (tie rows, Henry copy, Sieverts copy, q): those rows are a_H - q a_S |a_S|
+        self.mixed = mixed
         self.rep, self.other, self.scale = rep, other, scale
         self.phi_rep, self.phi_other = phi_rep, phi_other
         self.local = local  # species name -> (rep, other) local dofs
@@ -65,6 +70,17 @@ class InterfaceTies:
         rows = np.tile(np.arange(m), 4)
         cols = np.concatenate([self.other, self.rep, self.phi_other, self.phi_rep])
         vals = np.concatenate([half, -1.0 / half, dphi, -dphi])
+        if self.mixed is None:
+            return g, sp.csr_matrix((vals, (rows, cols)), shape=(m, self.n))
+        k, h, s, q = self.mixed
+        linear = np.ones(m, dtype=bool)
+        linear[k] = False
+        keep = np.tile(linear, 4)
+        a_s = x[s]
+        g[k] = x[h] - q * a_s * np.abs(a_s)
+        rows = np.concatenate([rows[keep], k, k])
+        cols = np.concatenate([cols[keep], h, s])
+        vals = np.concatenate([vals[keep], np.ones(len(k)), -2.0 * q * np.abs(a_s)])
         return g, sp.csr_matrix((vals, (rows, cols)), shape=(m, self.n))
 
     def apply(self, x, F, J):

@@ -63,11 +63,11 @@ class TrapKinetics:
     def rates(self, x):
         """(v, dv/dc_m, dv/dc_t) at the trap's points (mol/m^3/s)."""
         m, t = self.mobile, self.trapped
-        region = self.model.points.region[self.index]
-        c_m = (m.P[self.index] @ x[m.slice]) / m.gamma[region]
+        gamma = m.gamma_at(self.model.points.x[:, self.index], self.model.points.region[self.index])
+        c_m = (m.P[self.index] @ x[m.slice]) / gamma
         c_t = t.P[self.index] @ x[t.slice]
         v = self.k * c_m * (self.density - c_t) - self.p * c_t
-        return v, self.k * (self.density - c_t) / m.gamma[region], -(self.k * c_m + self.p)
+        return v, self.k * (self.density - c_t) / gamma, -(self.k * c_m + self.p)
 
     def residual(self, x, time, F, rows, cols, vals) -> None:
         """F_t -= int v w, F_m += int v w and their Jacobian entries; in
@@ -89,6 +89,21 @@ class TrapKinetics:
                 rows.append(block.row + row.offset)
                 cols.append(block.col + col.offset)
                 vals.append(block.data)
+
+    def consistent_start(self, x: np.ndarray) -> None:
+        """Equilibrium traps: c_t = N k c_m / (k c_m + p) with the initial
+        c_m, in place (the algebraic row holds at t = 0; an inconsistent
+        start would make the first steps collapse).  Each dof takes the
+        weighted mean over its points (exact at nodal points)."""
+        if not self.trap.equilibrium:
+            return
+        m, t = self.mobile, self.trapped
+        gamma = m.gamma_at(self.model.points.x[:, self.index], self.model.points.region[self.index])
+        c_m = (m.P[self.index] @ x[m.slice]) / gamma
+        c_t = self.density * self.k * c_m / (self.k * c_m + self.p)
+        P_t, w = t.P[self.index], self.model.points.weight[self.index]
+        total, weight = P_t.T @ (w * c_t), P_t.T @ w
+        x[t.slice] = np.divide(total, weight, out=x[t.slice].copy(), where=weight > 0)
 
     def storage_coupling(self, shape) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """Equilibrium traps: (the trap's own storage block to remove, the
