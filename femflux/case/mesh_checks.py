@@ -242,7 +242,7 @@ def _check_values_on_mesh(case: Case, mesh) -> None:
         x = _nodes(mesh, _elements_of(mesh, species.regions))
         _check_value(f"species {species.name!r}: initial", species.initial, x, times, True)
         _check_value(f"species {species.name!r}: activity_coefficient",
-                     getattr(species, "activity_profile", None), x, times, True)
+                     getattr(species, "activity_profile", None), x, times, False)
     for region in case.regions:
         x = _nodes(mesh, np.asarray(mesh.regions[region.name], int))
         for name, value in region.initial.items():
