@@ -82,6 +82,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     returns None, the linear solver is used.
     """
     x = x0.copy()
+    assemble = _guarded(assemble)
     mask = np.zeros(len(x))
     mask[free] = 1.0
     inv_rs = mask / r_scale  # scaled residual rows; 0 on fixed dofs
@@ -259,3 +260,16 @@ def _diagonal_slots(A: sp.csr_matrix, rows: np.ndarray) -> np.ndarray | None:
     slots = np.repeat(start - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
     hits = slots[A.indices[slots] == owner]
     return hits if len(hits) == len(rows) else None
+
+
+def _guarded(assemble):
+    """``assemble`` whose arithmetic failures (a division by zero, an overflow in
+    the model's scalar arithmetic) are a failed iteration, not a crash."""
+
+    def guarded(x):
+        try:
+            return assemble(x)
+        except ArithmeticError as exc:
+            raise NewtonFailure(f"the residual cannot be evaluated ({exc})") from None
+
+    return guarded
