@@ -205,8 +205,12 @@ def _point(x: np.ndarray) -> str:
 def _check_value(where: str, value: Value, x: np.ndarray, times, nonnegative: bool) -> None:
     """An expression must be finite (and >= 0 when ``nonnegative``) at the points
     ``x`` (dim, n) at the given times (only t = 0 when it does not depend on t);
-    evaluated as the model evaluates it (:func:`evaluate`)."""
+    evaluated as the model evaluates it (:func:`evaluate`).  An expression of a
+    field (a trap density of sigma_h) is checked by the model, once the field is
+    known."""
     if not isinstance(value, Expression) or x.size == 0:
+        return
+    if set(map(str, value.free_symbols)) - {"x", "y", "z", "t"}:
         return
     text = clip(repr(value.text))
     for time in times if value.depends_on_time else [0.0]:
