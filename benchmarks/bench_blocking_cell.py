@@ -31,7 +31,7 @@ SIZES = {  # name: cells along x, y, z (the slab is as wide as its cells)
     "1d": [1000],
     "2d-1e5": [1000, 50],  # 100,000 triangles
     "2d-1e6": [1000, 500],  # 1,000,000
-    "3d-1e5": [400, 6, 6],  # 86,400 tets
+    "3d-1e5": [1000, 4, 4],  # 96,000 tets
     "3d-1e6": [1000, 13, 13],  # 1,014,000 tets
 }
 
