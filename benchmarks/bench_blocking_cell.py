@@ -20,11 +20,11 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
 import numpy as np
+from phases import in_child
 
 C0, D, EPS_R, T = 1.0, 1e-9, 78.5, 298.15
 SIZES = {  # name: cells along x, y, z (the slab is as wide as its cells)
@@ -119,9 +119,7 @@ def main(argv: list[str]) -> None:
     print("case      cells     dofs | steps | Newton | per step | total (cpu) | peak | load"
           " | q (C/m^2) | vs 1D")
     for name in (["1d"] if "1d" not in names else []) + names:
-        command = [sys.executable, __file__, f"--child={name}", f"--linear={args.linear}"]
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        r = in_child(__file__, f"--child={name}", f"--linear={args.linear}")
         if reference is None:
             reference = r
             if name == "1d" and "1d" not in names:

@@ -14,9 +14,10 @@ time) beside the cost model's predictions.  Each size in its own process.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
+
+from phases import in_child
 
 DEFAULT = ["pnp:2:100,50", "pnp:2:200,100", "pnp:2:316,158", "pnp:2:400,200",
            "pnp:3:20,10,10", "pnp:3:30,15,15", "pnp:3:44,22,22",
@@ -87,9 +88,7 @@ def main(argv: list[str]) -> None:
     print("matrix                      n        nnz |  LU fill (model) | factor s (model) |"
           " AMG set-up + Krylov s (its) | model iterative s | auto")
     for spec in argv or DEFAULT:
-        out = subprocess.run([sys.executable, __file__, f"--child={spec}"], check=True,
-                             capture_output=True, text=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        r = in_child(__file__, f"--child={spec}")
         print(f"{r['spec']:22} {r['n']:>8} {r['nnz']:>10} | {r['fill']:>9.3g} "
               f"({r['model_fill']:.3g}) | {r['factor_s']:7.3f} ({r['model_direct_s']:.3f}) | "
               f"{r['amg_setup_s']:.3f} + {r['krylov_s']:.3f} ({r['iterations']}) | "

@@ -22,10 +22,11 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
+
+from phases import Phases, in_child
 
 LENGTHS = [100e-9, 50e-9, 50e-9]
 SIZES = {  # name: (shape, cells)
@@ -54,7 +55,6 @@ def case_dict(shape, cells, linear="auto"):
 
 
 def run_one(name: str, linear: str, write: bool) -> dict:
-    from phases import Phases
 
     import femflux
 
@@ -91,7 +91,6 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         print(json.dumps(run_one(args.child, args.linear, args.write)))
         return
     unknown = [n for n in args.names if n not in SIZES]
@@ -101,11 +100,8 @@ def main(argv: list[str]) -> None:
     print("case      cells     dofs | wall (cpu) | set-up assembly linear (AMG set-up/LU)"
           " other output | Newton | Krylov per Newton | peak | load | fluxes vs 1D")
     for name in ["1d"] + [n for n in (args.names or list(SIZES)) if n != "1d"]:
-        command = [sys.executable, __file__, f"--child={name}", f"--linear={args.linear}"]
-        if args.write:
-            command.append("--write")
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        extra = ["--write"] if args.write else []
+        r = in_child(__file__, f"--child={name}", f"--linear={args.linear}", *extra)
         if reference is None:
             reference = r
             if name == "1d" and "1d" not in args.names:

@@ -86,3 +86,15 @@ class Phases:
         return {"setup_s": s["setup"], "assembly_s": s["assembly"], "linear_s": s["linear"],
                 "amg_setup_s": s["amg_setup"], "factor_s": s["factor"], "other_s": other,
                 "krylov": list(self.krylov.iterations)}
+
+
+def in_child(script: str, *args: str) -> dict:
+    """Run ``script`` with ``args`` in a fresh process (each benchmark size
+    on its own: peak memory is the process's); the JSON of its last line."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, script, *args], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
