@@ -43,6 +43,7 @@ class _AlgebraicMultigrid:
         # one copy of the fine matrix, shared by the Krylov method and the hierarchy
         self.M, self.symmetric = _without_zeros(M), symmetric
         self.shape = A.shape
+        A = M = None  # the blocked and shifted copies go before the set-up's peak
         self.ml = _smoothed_aggregation(self.M, symmetric, near_nullspace, energy=energy)
         self._cycle = self.ml.aspreconditioner()
         self.iterations = 0
