@@ -89,3 +89,28 @@ def test_fill_estimate_matches_superlu(cells, monkeypatch):
         assert p == pytest.approx(m, rel=0.35)
     growth = (predicted[1] / predicted[0]) / (measured[1] / measured[0])
     assert growth == pytest.approx(1.0, rel=0.2)
+
+
+def test_a_failed_krylov_solve_hands_over_to_superlu_for_good(monkeypatch):
+    """After one failed AMG-Krylov solve, SuperLU solves that one and the
+    next matrices (no more failing Krylov runs, each up to 270 iterations)."""
+    import numpy as np
+
+    from femflux.errors import NewtonFailure
+    from femflux.linalg.amg import _AlgebraicMultigrid
+
+    n = 400
+    A = sp.diags([-np.ones(n - 1), 2.5 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1]).tocsr()
+    b = np.linspace(1.0, 2.0, n)
+    attempts = []
+
+    def failing(self, rhs, rtol=1e-9):
+        attempts.append(rtol)
+        raise NewtonFailure("the AMG Krylov solve did not converge")
+
+    monkeypatch.setattr(_AlgebraicMultigrid, "solve", failing)
+    solver = LinearSolver("iterative", 2, symmetric=True)
+    for k in (1.0, 2.0, 3.0):
+        x = solver.solve(k * A, b)
+        assert np.linalg.norm(k * A @ x - b) < 1e-12 * np.linalg.norm(b)
+    assert len(attempts) == 1 and solver.fell_back

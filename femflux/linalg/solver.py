@@ -49,6 +49,7 @@ class LinearSolver:
         self._key = None
         self._cached = None
         self.released = False  # the cached iterative solver has let go of its matrix
+        self.fell_back = False  # an iterative solve failed and SuperLU took over: for good
 
     @classmethod
     def for_system(cls, system, method: str = "auto", border: int = 0) -> LinearSolver:
@@ -109,6 +110,7 @@ class LinearSolver:
             if not self.iterative or not self._may_fall_back(A):
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
+            self.fell_back = True  # the next matrices are alike: no more failing Krylov runs
             return self._cached.solve(b, rtol)
 
     @property
@@ -145,7 +147,8 @@ class LinearSolver:
         return self._cached.solve(b, 1e-6)
 
     def _prepare(self, A, method=None):
-        method = method or self.choose(A.shape[0] - self.border, _stored(A))
+        method = method or ("direct" if self.fell_back else
+                            self.choose(A.shape[0] - self.border, _stored(A)))
 
         def factor(M, shift=None):
             if method == "direct":
