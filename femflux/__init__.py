@@ -10,6 +10,12 @@ stress-driven diffusion and multicomponent Onsager transport.
 """
 
 import os
+import sys
+
+if os.path.basename(sys.argv[0]) == "femflux":  # the command: 130/143 from its first moment
+    from ._signals import exit_on_signal
+
+    exit_on_signal()
 
 # Our dense work is vector-sized (Krylov dot products, norms): threaded BLAS
 # only adds synchronisation, and costs 100x when the cores are busy.  A user's

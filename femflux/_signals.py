@@ -4,6 +4,9 @@
   KeyboardInterrupt), so that a results folder being written is cleaned up
   (:mod:`femflux.results.writers`) and the command exits with 128 + the
   signal number (130, 143), never killed by the signal;
+- :func:`exit_on_signal`: before that (the command's first second, while
+  numpy and the rest are imported, nothing is written yet), the same signals
+  end the process at once with the same codes;
 - :func:`quiet`: no Python warnings and no log records of libraries on stderr
   (the error line stays the only line), unless ``--debug``.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import warnings
@@ -30,6 +34,21 @@ def _on_signal(signum, frame):
     for other in (signal.SIGINT, signal.SIGTERM):  # one interrupt; the clean-up runs whole
         signal.signal(other, signal.SIG_IGN)
     raise Interrupted(signum)
+
+
+def _exit_now(signum, frame):
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    os.write(2, f"femflux: {word}\n".encode())
+    os._exit(128 + signum)
+
+
+def exit_on_signal() -> None:
+    """SIGINT and SIGTERM end the process at once with 128 + the signal number
+    (the ``femflux`` command's start-up, until :func:`catch_signals`)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+                signal.signal(signum, _exit_now)
 
 
 def catch_signals() -> dict:

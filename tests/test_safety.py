@@ -604,3 +604,22 @@ def test_broken_vtu_is_one_line_without_vtk_messages(tmp_path, content):
     code, _, err = femflux_cli("plot", "bad.vtu", cwd=tmp_path)
     assert code == 2
     assert "bad.vtu" in error_line(err)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_starts_is_130_or_143(tmp_path, signum):
+    """The ``femflux`` command, signalled while it still imports numpy and the
+    rest (before its own handlers): 128 + signum and one line, never killed."""
+    command = Path(sys.executable).with_name("femflux")
+    if not command.exists():
+        pytest.skip("no femflux command beside this Python")
+    (tmp_path / "many.toml").write_text(MANY_STEPS)
+    proc = subprocess.Popen([str(command), "run", "many.toml", "--quiet", "--out", "res"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(0.25)  # the interpreter is up; femflux's imports take ~1 s
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 128 + signum, err
+    assert err.strip() in ("femflux: interrupted", "femflux: terminated"), err
+    assert not (tmp_path / "res").exists() and debris(tmp_path) == []
