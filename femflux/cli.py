@@ -165,8 +165,15 @@ def _fail(exc: Exception, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     message = clip_message(" ".join(str(exc).splitlines()))
-    print(f"femflux: error: {message}", file=sys.stderr)
+    if _launched_rank() == 0:  # MPI: one line, from rank 0
+        print(f"femflux: error: {message}", file=sys.stderr)
     return code
+
+
+def _launched_rank() -> int:
+    from .parallel import launched_rank
+
+    return launched_rank()
 
 
 def _load(args):
@@ -176,6 +183,12 @@ def _load(args):
 
 
 def cmd_run(args) -> int:
+    from .parallel import launched_size
+
+    if launched_size() > 1:
+        from .parallel.cli import run_distributed
+
+        return run_distributed(args, _load, _check_out)
     from .simulation import solve
 
     case = _load(args)

@@ -1,0 +1,91 @@
+"""Global numbering of a distributed model's unknowns, PETSc's ownership.
+
+A rank's model (the serial :class:`~femflux.models.SpeciesTransport` on its
+submesh) numbers its unknowns locally: block by block (every species, then
+phi), each block over the nodes of its space.  The distributed system numbers
+them globally, PETSc style: rank 0's owned unknowns first, then rank 1's,
+...; within a rank node by node (the blocks of a node together) in global
+vertex order.  A dof is owned by the owner of its vertex.
+
+- ``l2g`` (n_local,): the global number of every local unknown (owned and halo);
+- ``owned`` (n_owned,): the local unknowns this rank owns, in global order
+  (owned entry i is global unknown ``start + i``);
+- :meth:`Numbering.ghost_update`: the local vector (halo included) from the
+  owned parts of all ranks (a PETSc scatter).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import CaseError
+
+
+class Numbering:
+    """The global numbering of ``model``'s unknowns on ``part`` (collective)."""
+
+    def __init__(self, model, part, comm):
+        from petsc4py import PETSc
+
+        self.comm = comm
+        blocks = [(s.offset, s.space) for s in model.species]
+        for f in model.fields:
+            blocks += f.nodal()
+        if any(space.degree != 1 or space.broken for _, space in blocks):
+            raise CaseError("this case is not yet distributed over MPI ranks: broken "
+                            "(Donnan interface) or degree-2 spaces; run it on one rank")
+        if sum(space.n for _, space in blocks) != model.n:
+            raise CaseError("this case is not yet distributed over MPI ranks: scalar "
+                            "unknowns (applied_current electrode potentials); run it on "
+                            "one rank")
+        nv = len(part.owner)
+        nb = len(blocks)
+        # (block, global vertex) of every local unknown
+        block_of = np.empty(model.n, dtype=np.int64)
+        vertex_of = np.empty(model.n, dtype=np.int64)
+        for b, (offset, space) in enumerate(blocks):
+            block_of[offset:offset + space.n] = b
+            vertex_of[offset:offset + space.n] = part.vertices[space.dofs]
+        mine = part.owner[vertex_of] == comm.rank
+        owned = np.flatnonzero(mine)
+        owned = owned[np.lexsort((block_of[owned], vertex_of[owned]))]
+        self.n_owned = len(owned)
+        self.start = comm.exscan(self.n_owned) or 0
+        self.N = comm.allreduce(self.n_owned)
+        # every rank's numbers of its owned (block, vertex) pairs, summed: +1 marks present
+        table = np.zeros(nb * nv, dtype=np.int64)
+        table[block_of[owned] * nv + vertex_of[owned]] = self.start + np.arange(self.n_owned) + 1
+        from mpi4py import MPI
+
+        comm.Allreduce(MPI.IN_PLACE, table, op=MPI.SUM)
+        l2g = table[block_of * nv + vertex_of] - 1
+        if (l2g < 0).any():  # a halo unknown no rank owns: the partition is inconsistent
+            raise RuntimeError("MPI numbering: a halo unknown has no owner")
+        self.l2g = l2g
+        self.owned = owned
+        self.n_local = model.n
+        self.block_of, self.vertex_of = block_of, vertex_of
+        # the scatter from the owned parts (a distributed Vec) to the local vectors
+        self.vec = PETSc.Vec().createMPI((self.n_owned, self.N), comm=comm)
+        self._local = PETSc.Vec().createSeq(self.n_local, comm=PETSc.COMM_SELF)
+        index = PETSc.IS().createGeneral(l2g.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+        self._scatter = PETSc.Scatter().create(self.vec, index, self._local, None)
+
+    def ghost_update(self, owned_values: np.ndarray) -> np.ndarray:
+        """(n_local,) values of every local unknown from the owned parts (collective)."""
+        from petsc4py import PETSc
+
+        self.vec.getArray()[:] = owned_values
+        self._scatter.scatter(self.vec, self._local, addv=PETSc.InsertMode.INSERT,
+                              mode=PETSc.ScatterMode.FORWARD)
+        return self._local.getArray().copy()
+
+    def sum(self, value):
+        """A number (or array) summed over the ranks."""
+        from mpi4py import MPI
+
+        if np.ndim(value):
+            out = np.array(value, dtype=float)
+            self.comm.Allreduce(MPI.IN_PLACE, out, op=MPI.SUM)
+            return out
+        return self.comm.allreduce(float(value), op=MPI.SUM)

@@ -1,0 +1,54 @@
+"""Adaptive BDF on the distributed system: the serial stepper
+(:class:`femflux.solver.timestep._Stepper`: BDF1/BDF2, predictor error
+estimate, step doubling for the first step, rejection, output times) with its
+Newton solves on PETSc (:func:`femflux.parallel.newton.newton`).  Its error
+norm is the system's ``time_error`` (reduced over all ranks), so every rank
+takes the same steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..solver import NewtonOptions, Snapshot, Stats, TimeOptions, _bdf_coefficients, _predict
+from ..solver.timestep import _Stepper
+from .linear import PetscLinearSolver
+from .newton import newton
+
+
+class DistributedStepper(_Stepper):
+    """:class:`_Stepper` whose state vectors are a rank's owned parts."""
+
+    def __init__(self, system, to: TimeOptions, options: NewtonOptions, method: str,
+                 stats: Stats, x0: np.ndarray):
+        self.system, self.to, self.options, self.stats = system, to, options, stats
+        self.solver = PetscLinearSolver(system.comm, method)
+        self.history = [Snapshot(t=0.0, x=x0, rate=np.zeros(system.n))]
+        self.storages = [system.storage(x0)[0]]
+        self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
+                            | {to.t_end})
+        self.dt_min = to.dt_min_fraction * to.t_end
+
+    def _solve_step(self, step, order, commit):
+        system, history = self.system, self.history
+        t_new = history[-1].t + step
+        a = _bdf_coefficients(order, step, history[-1].dt)
+        hist = sum(a[k] * self.storages[-k] for k in range(1, order + 1))
+        fixed, values = system.dirichlet(t_new)
+        x_guess = _predict(history, t_new, min(order, len(history) - 1))
+        x_guess[fixed] = values
+
+        def assemble(z):
+            S, dS, F, dF = system.residual_parts(z, t_new)
+            return a[0] * S + hist + F, (a[0] * dS + dF).tocsr()
+
+        before = self.stats.newton_iterations
+        x_new = newton(system, assemble, x_guess, fixed, self.solver, self.options, self.stats,
+                       damp=system.damp_update)
+        S_new, _ = system.storage(x_new)
+        snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
+                        newton_iterations=self.stats.newton_iterations - before,
+                        residual=self.stats.residual)
+        if commit:
+            self._commit(snap, S_new)
+        return snap
