@@ -10,6 +10,7 @@ numpy, VTK and the like are not shown beside it.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -185,7 +186,7 @@ def _load(args):
 def cmd_run(args) -> int:
     from .parallel import launched_size
 
-    if launched_size() > 1:
+    if launched_size() > 1 or os.environ.get("FEMFLUX_DISTRIBUTED") == "1":
         from .parallel.cli import run_distributed
 
         return run_distributed(args, _load, _check_out)

@@ -35,8 +35,8 @@ class PetscLinearSolver:
     """KSP solves of A y = b on the owned rows; ``resolve`` repeats the last
     operator (its factorisation or preconditioner) on a new right-hand side."""
 
-    def __init__(self, comm, method: str):
-        self.comm, self.method = comm, method
+    def __init__(self, comm, method: str, block_size: int = 1):
+        self.comm, self.method, self.block_size = comm, method, block_size
         self.ksp = None
         self.A = None
         self.iterations = 0
@@ -47,7 +47,7 @@ class PetscLinearSolver:
         A = sp.csr_matrix(A)
         A.sort_indices()
         n = A.shape[0]
-        M = PETSc.Mat().createAIJ(size=((n, N), (n, N)), comm=self.comm,
+        M = PETSc.Mat().createAIJ(size=((n, N), (n, N)), comm=self.comm, bsize=self.block_size,
                                   csr=(A.indptr.astype(PETSc.IntType),
                                        A.indices.astype(PETSc.IntType), A.data))
         M.assemble()
@@ -67,6 +67,7 @@ class PetscLinearSolver:
             ksp.setGMRESRestart(50)
             pc.setType("hypre")
             pc.setHYPREType("boomeramg")
+        ksp.setFromOptions()  # PETSC_OPTIONS may refine the choice (-mat_mumps_icntl_7 ...)
         return ksp
 
     def solve(self, A: sp.csr_matrix, N: int, b: np.ndarray, rtol: float) -> np.ndarray:

@@ -65,6 +65,9 @@ class Numbering:
         self.owned = owned
         self.n_local = model.n
         self.block_of, self.vertex_of = block_of, vertex_of
+        # unknowns per node when every node has every block (PETSc's block size)
+        full = self.n_owned == nb * int(np.count_nonzero(part.owner[part.vertices] == comm.rank))
+        self.block_size = nb if comm.allreduce(bool(full), op=_min()) else 1
         # the scatter from the owned parts (a distributed Vec) to the local vectors
         self.vec = PETSc.Vec().createMPI((self.n_owned, self.N), comm=comm)
         self._local = PETSc.Vec().createSeq(self.n_local, comm=PETSc.COMM_SELF)
@@ -89,3 +92,9 @@ class Numbering:
             self.comm.Allreduce(MPI.IN_PLACE, out, op=MPI.SUM)
             return out
         return self.comm.allreduce(float(value), op=MPI.SUM)
+
+
+def _min():
+    from mpi4py import MPI
+
+    return MPI.MIN

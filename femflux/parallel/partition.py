@@ -82,7 +82,8 @@ def partition(fem_mesh: FemMesh, comm) -> Partition:
     vertices = np.unique(t[:, cells])
     local_vertex = np.full(mesh.nvertices, -1, dtype=np.int64)
     local_vertex[vertices] = np.arange(len(vertices))
-    sub = type(mesh)(mesh.p[:, vertices], local_vertex[t[:, cells]])
+    sub = type(mesh)(np.ascontiguousarray(mesh.p[:, vertices]),
+                    np.ascontiguousarray(local_vertex[t[:, cells]]))
     position = np.full(mesh.nelements, -1, dtype=np.int64)
     position[cells] = np.arange(len(cells))
     regions = {name: np.sort(position[e][position[e] >= 0]) for name, e in

@@ -38,7 +38,8 @@ class Piece:
         self.vertices = np.unique(mesh.t[:, cells])
         renumber = np.full(mesh.nvertices, -1, dtype=np.int64)
         renumber[self.vertices] = np.arange(len(self.vertices))
-        sub = type(mesh)(mesh.p[:, self.vertices], renumber[mesh.t[:, cells]])
+        sub = type(mesh)(np.ascontiguousarray(mesh.p[:, self.vertices]),
+                         np.ascontiguousarray(renumber[mesh.t[:, cells]]))
         position = np.full(mesh.nelements, -1, dtype=np.int64)
         position[cells] = np.arange(len(cells))
         regions = {name: position[e][position[e] >= 0] for name, e in fem_mesh.regions.items()}

@@ -107,7 +107,7 @@ def solve(case: Case, comm) -> DistributedResult:
     x0[fixed] = values
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
-        solver = PetscLinearSolver(comm, method)
+        solver = PetscLinearSolver(comm, method, system.numbering.block_size)
         try:
             x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
                        stats, damp=system.damp_update)
