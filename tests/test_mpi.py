@@ -285,6 +285,51 @@ def test_nernst_planck_poisson_surface_charge(tmp_path, ranks):
     assert abs(summary["boundaries"]["xmin"]["current"] + current) < 1e-6 * abs(current)
 
 
+COPPER = """\
+title = "3D copper deposition, potentiostatic Butler-Volmer, electroneutral"
+[mesh]
+generate = { shape = "box", length = [100.0, 20.0, 20.0], cells = [12, 3, 3] }
+scale = 1e-6
+[model]
+kind = "nernst-planck-poisson"
+[[species]]
+name = "Cu"
+charge = 2
+diffusivity = 7.2e-10
+initial = 10.0
+[[species]]
+name = "SO4"
+charge = -2
+diffusivity = 1.065e-9
+initial = 10.0
+[electrostatics]
+electroneutral = true
+[[boundary]]
+name = "xmin"
+potential = 0.15
+butler_volmer = { species = "Cu", electrons = 2, exchange_current = 1.0, alpha = 0.5, \
+equilibrium_potential = 0.34 }
+[[boundary]]
+name = "xmax"
+potential = 0.0
+concentration = { Cu = 10.0, SO4 = 10.0 }
+[solver]
+steady = true
+"""
+
+
+def test_butler_volmer_electrode_on_three_ranks(tmp_path):
+    """Electrode kinetics at a fixed metal potential (electroneutral): the
+    deposition current and the electrode potential as in the serial run."""
+    case = write(tmp_path, "copper.toml", COPPER)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 3)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    xmin = json.loads((parallel / "summary.json").read_text())["boundaries"]["xmin"]
+    assert xmin["electrode_potential"] == 0.15 and xmin["current"] > 1e-12
+
+
 MANUFACTURED = """\
 title = "harmonic c = 2 + exp(x) sin(y) on the unit square"
 [mesh]
