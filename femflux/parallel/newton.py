@@ -6,7 +6,7 @@ every norm reduced over the ranks and the linear solves on PETSc
 (:class:`~femflux.parallel.linear.PetscLinearSolver`).
 
 All vectors here are a rank's owned parts; ``assemble(x)`` returns the owned
-residual rows and the owned Jacobian rows (CSR, global columns).
+residual rows and the owned Jacobian rows (:class:`~.system.OwnedRows`).
 """
 
 from __future__ import annotations
@@ -15,26 +15,11 @@ import logging
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..errors import NewtonFailure
 from ..solver import NewtonOptions, Stats
 
 log = logging.getLogger(__name__)
-
-
-def scaled_rows(J: sp.csr_matrix, row_scale: np.ndarray, col_scale: np.ndarray,
-                fixed_rows: np.ndarray, fixed_cols: np.ndarray) -> sp.csr_matrix:
-    """diag(row_scale) J diag(col_scale) with identity rows at the fixed owned
-    dofs; J (owned rows, local columns), ``fixed_rows`` the owned positions of
-    the fixed dofs and ``fixed_cols`` their local numbers."""
-    J = sp.csr_matrix(J)
-    data = J.data * np.repeat(row_scale, np.diff(J.indptr)) * col_scale[J.indices]
-    A = sp.csr_matrix((data, J.indices, J.indptr), shape=J.shape)
-    if len(fixed_rows):
-        A = A + sp.csr_matrix((np.ones(len(fixed_rows)), (fixed_rows, fixed_cols)),
-                              shape=J.shape)
-    return A.tocsr()
 
 
 def newton(system, assemble, x0: np.ndarray, fixed: np.ndarray, solver, options: NewtonOptions,
@@ -48,9 +33,6 @@ def newton(system, assemble, x0: np.ndarray, fixed: np.ndarray, solver, options:
     inv_rs = mask / system.r_scale
     x_scale = system.x_scale
     n_free = max(system.n_free, 1)
-    # the column scale mask * x_scale of every local column (halo included)
-    col_scale = system.x_scale_local * ~system.fixed_local
-    fixed_cols = system.owned[fixed]
 
     def norm(R):
         return math.sqrt(num.sum(float(np.sum((R * inv_rs) ** 2)))) / math.sqrt(n_free)
@@ -67,7 +49,7 @@ def newton(system, assemble, x0: np.ndarray, fixed: np.ndarray, solver, options:
     for iteration in range(options.max_iterations):
         if r <= goal and (r <= options.atol or iteration > 0):
             return stats.converged(x, R)
-        A = system.global_columns(scaled_rows(J, inv_rs, col_scale, fixed, fixed_cols))
+        A = system.scaled_matrix(J, inv_rs, fixed)
         J = None
         forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300),
                                 0.5 * goal / max(r, 1e-300)))

@@ -34,39 +34,50 @@ class Numbering:
         if any(space.degree != 1 or space.broken for _, space in blocks):
             raise CaseError("this case is not yet distributed over MPI ranks: broken "
                             "(Donnan interface) or degree-2 spaces; run it on one rank")
-        if sum(space.n for _, space in blocks) != model.n:
-            raise CaseError("this case is not yet distributed over MPI ranks: scalar "
-                            "unknowns (applied_current electrode potentials); run it on "
-                            "one rank")
         nv = len(part.owner)
         nb = len(blocks)
-        # (block, global vertex) of every local unknown
-        block_of = np.empty(model.n, dtype=np.int64)
-        vertex_of = np.empty(model.n, dtype=np.int64)
+        last = comm.size - 1
+        # (block, global vertex) of every local nodal unknown; the others are the
+        # scalar unknowns (electrode potentials), owned by the last rank
+        block_of = np.full(model.n, -1, dtype=np.int64)
+        vertex_of = np.full(model.n, -1, dtype=np.int64)
         for b, (offset, space) in enumerate(blocks):
             block_of[offset:offset + space.n] = b
             vertex_of[offset:offset + space.n] = part.vertices[space.dofs]
-        mine = part.owner[vertex_of] == comm.rank
-        owned = np.flatnonzero(mine)
-        owned = owned[np.lexsort((block_of[owned], vertex_of[owned]))]
+        self.scalars = np.flatnonzero(block_of < 0)
+        k = len(self.scalars)
+        if comm.allreduce(k, op=_min()) != comm.allreduce(k, op=_max()):
+            raise RuntimeError("MPI numbering: the ranks disagree on the scalar unknowns")
+        nodal = np.flatnonzero(block_of >= 0)
+        mine = nodal[part.owner[vertex_of[nodal]] == comm.rank]
+        owned = mine[np.lexsort((block_of[mine], vertex_of[mine]))]
+        n_nodal = len(owned)
+        if comm.rank == last:
+            owned = np.concatenate([owned, self.scalars])
         self.n_owned = len(owned)
         self.start = comm.exscan(self.n_owned) or 0
         self.N = comm.allreduce(self.n_owned)
+        N_nodal = self.N - k
         # every rank's numbers of its owned (block, vertex) pairs, summed: +1 marks present
         table = np.zeros(nb * nv, dtype=np.int64)
-        table[block_of[owned] * nv + vertex_of[owned]] = self.start + np.arange(self.n_owned) + 1
+        table[block_of[owned[:n_nodal]] * nv + vertex_of[owned[:n_nodal]]] = \
+            self.start + np.arange(n_nodal) + 1
         from mpi4py import MPI
 
         comm.Allreduce(MPI.IN_PLACE, table, op=MPI.SUM)
-        l2g = table[block_of * nv + vertex_of] - 1
+        l2g = np.empty(model.n, dtype=np.int64)
+        l2g[nodal] = table[block_of[nodal] * nv + vertex_of[nodal]] - 1
+        l2g[self.scalars] = N_nodal + np.arange(k)
         if (l2g < 0).any():  # a halo unknown no rank owns: the partition is inconsistent
             raise RuntimeError("MPI numbering: a halo unknown has no owner")
+        block_of[self.scalars] = nb + np.arange(k)
         self.l2g = l2g
         self.owned = owned
         self.n_local = model.n
         self.block_of, self.vertex_of = block_of, vertex_of
         # unknowns per node when every node has every block (PETSc's block size)
-        full = self.n_owned == nb * int(np.count_nonzero(part.owner[part.vertices] == comm.rank))
+        full = k == 0 and n_nodal == nb * int(np.count_nonzero(
+            part.owner[part.vertices] == comm.rank))
         self.block_size = nb if comm.allreduce(bool(full), op=_min()) else 1
         # the scatter from the owned parts (a distributed Vec) to the local vectors
         self.vec = PETSc.Vec().createMPI((self.n_owned, self.N), comm=comm)
@@ -98,3 +109,9 @@ def _min():
     from mpi4py import MPI
 
     return MPI.MIN
+
+
+def _max():
+    from mpi4py import MPI
+
+    return MPI.MAX

@@ -44,8 +44,8 @@ def check_distributable(case) -> None:
     if case.traps:
         raise _not_yet("[[trap]]")
     for b in case.boundaries:
-        if b.applied_current is not None:
-            raise _not_yet(f"boundary.{b.name}.applied_current")
+        if b.applied_current is not None and b.butler_volmer is None:
+            raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
 
 
 class DistributedSystem(System):
@@ -71,6 +71,10 @@ class DistributedSystem(System):
         fixed, _ = model.dirichlet(0.0)
         self.fixed_local = np.zeros(model.n, dtype=bool)
         self.fixed_local[fixed] = True
+        #: the column scale of Newton's scaled Jacobian, per local unknown
+        self.col_scale = self.x_scale_local * ~self.fixed_local
+        self.scalars = num.scalars
+        self._currents = _applied_currents(model)
         self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
         self._position = np.full(model.n, -1, dtype=np.int64)
         self._position[self.owned] = np.arange(self.n)
@@ -116,17 +120,36 @@ class DistributedSystem(System):
         """The owned rows of a local Jacobian (local columns)."""
         return sp.csr_matrix(J)[self.owned]
 
-    def global_columns(self, J: sp.csr_matrix) -> sp.csr_matrix:
-        """Owned rows with local columns -> the same rows with global columns."""
-        out = sp.csr_matrix((J.data, self.numbering.l2g[J.indices], J.indptr),
-                            shape=(self.n, self.numbering.N))
+    def scaled_matrix(self, J: OwnedRows, row_scale, fixed) -> sp.csr_matrix:
+        """diag(row_scale) J diag(col_scale), identity rows at the ``fixed`` owned
+        positions, columns in global numbering: this rank's rows of Newton's matrix."""
+        A = sp.csr_matrix(J.A)
+        data = A.data * np.repeat(row_scale, np.diff(A.indptr)) * self.col_scale[A.indices]
+        cols = self.numbering.l2g[A.indices]
+        shape = (self.n, self.numbering.N)
+        out = sp.csr_matrix((data, cols, A.indptr), shape=shape)
+        extra = [sp.csr_matrix((np.ones(len(fixed)), (fixed, self.numbering.start + fixed)),
+                               shape=shape)]
+        if J.extra is not None:
+            rows, gcols, vals = J.extra
+            extra.append(sp.csr_matrix((vals * row_scale[rows], (rows, gcols)), shape=shape))
+        for block in extra:
+            out = out + block
+        out = out.tocsr()
         out.sum_duplicates()
         return out
 
     # -- the System interface --------------------------------------------------
 
     def initial_state(self) -> np.ndarray:
-        return self.model.initial_state()[self.owned]
+        """The model's initial state; a scalar unknown (an electrode's first
+        guess, a mean over its boundary) the mean of the ranks that see it."""
+        x = self.model.initial_state()
+        if len(self.scalars):
+            values = np.array(self.comm.allgather(x[self.scalars]))
+            x[self.scalars] = np.nan_to_num(np.nanmean(np.where(np.isfinite(values), values,
+                                                                np.nan), axis=0))
+        return x[self.owned]
 
     def dirichlet(self, t: float):
         dofs, values = self.model.dirichlet(t)
@@ -139,15 +162,47 @@ class DistributedSystem(System):
         return S[self.owned], self.rows(dS)
 
     def flux(self, x, t):
-        F, dF = self.model.flux(self.local(x), t)
-        return F[self.owned], self.rows(dF)
+        return self._flux(self.local(x), t)
+
+    def _flux(self, xl, t):
+        """Owned rows of F and dF/dx (:class:`OwnedRows`).  The rows of scalar
+        unknowns (int i dA - I of a galvanostatic electrode) are sums over the
+        whole boundary: every rank assembles its owned share (the weights of
+        the other ranks' points set to 0), the last rank, which owns them, gets
+        the sum of the values and every rank's entries."""
+        F, dF = self.model.flux(xl, t)
+        F, A = F[self.owned], self.rows(dF)
+        if not len(self.scalars):
+            return F, OwnedRows(A)
+        from .report import owned_share
+
+        with owned_share(self.model, self.part.owned_vertices):
+            Fm, Jm = self.model.flux(xl, t)
+        values = Fm[self.scalars]
+        size = self.comm.size
+        for k, current in self._currents:  # -I once, not once per rank
+            values[k] += current(t) * (size - 1) / size
+        values = self.numbering.sum(values)
+        rows = sp.coo_matrix(sp.csr_matrix(Jm)[self.scalars])
+        mine = (rows.row, self.numbering.l2g[rows.col], rows.data * self.col_scale[rows.col])
+        everyone = self.comm.gather(mine, root=size - 1)
+        extra = None
+        if self.comm.rank == size - 1:
+            first = self.n - len(self.scalars)
+            F[first:] = values
+            keep = np.ones(self.n)
+            keep[first:] = 0.0
+            A = (sp.diags(keep) @ A).tocsr()
+            extra = tuple(np.concatenate(parts) for parts in zip(*everyone, strict=True))
+            extra = (extra[0] + first, extra[1], extra[2])
+        return F, OwnedRows(A, extra)
 
     def residual_parts(self, x, t):
         """(S, dS, F, dF) owned rows from one ghost update."""
         xl = self.local(x)
         S, dS = self.model.storage(xl)
-        F, dF = self.model.flux(xl, t)
-        return S[self.owned], self.rows(dS), F[self.owned], self.rows(dF)
+        F, dF = self._flux(xl, t)
+        return S[self.owned], self.rows(dS), F, dF
 
     def damp_update(self, x, dx):
         out = self.model.damp_update(self.local(x), self.local(dx))
@@ -163,3 +218,29 @@ class DistributedSystem(System):
 
     def conserved(self):
         return np.zeros((0, self.n))
+
+
+class OwnedRows:
+    """A rank's rows of a Jacobian: ``A`` (owned rows, local columns) and
+    ``extra`` entries (owned row, global column, value already multiplied by
+    its column's scale) gathered from other ranks, or None."""
+
+    def __init__(self, A: sp.csr_matrix, extra=None):
+        self.A, self.extra = A, extra
+
+    def plus(self, B: sp.spmatrix) -> OwnedRows:
+        """These rows + B (owned rows, local columns)."""
+        return OwnedRows((self.A + B).tocsr(), self.extra)
+
+
+def _applied_currents(model) -> list:
+    """(index among the scalar unknowns, I(t)) of every galvanostatic electrode."""
+    from ..physics.boundary.electric import Galvanostatic, _scalar
+
+    electric = model.electric
+    if electric is None:
+        return []
+    first = electric.offset + electric.space.n
+    return [(c.electrode.unknown - first,
+             lambda t, c=c: _scalar(c.boundary.applied_current, model.dim, t))
+            for c in electric.conditions if isinstance(c, Galvanostatic)]

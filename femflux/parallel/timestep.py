@@ -40,7 +40,7 @@ class DistributedStepper(_Stepper):
 
         def assemble(z):
             S, dS, F, dF = system.residual_parts(z, t_new)
-            return a[0] * S + hist + F, (a[0] * dS + dF).tocsr()
+            return a[0] * S + hist + F, dF.plus(a[0] * dS)
 
         before = self.stats.newton_iterations
         x_new = newton(system, assemble, x_guess, fixed, self.solver, self.options, self.stats,
