@@ -392,3 +392,20 @@ def test_floating_reservoir_is_refused_on_two_ranks(tmp_path):
     run = femflux(case, tmp_path / "out", 2)
     assert run.returncode == 2
     assert "applied_current without butler_volmer" in error_line(run.stderr)
+
+
+@pytest.mark.parametrize("which", ["diffusion", "nernst-planck-poisson"])
+def test_iterative_solves_on_two_ranks(layers, which):
+    """[solver] linear = "iterative": GMRES with BoomerAMG (one species) or
+    additive Schwarz / ILU (several unknowns a node); the Newton answer is
+    the serial one to its tolerance."""
+    text = MANUFACTURED.replace("rectangle", "box").replace("[N, N]", "[10, 10, 10]").replace(
+        "length = [1.0, 1.0]", "length = [1.0, 1.0, 1.0]") if which == "diffusion" \
+        else NANOCHANNEL.replace("[solver]\nsteady = true\n", "")
+    case = write(layers, f"iterative-{which}.toml",
+                 text + '[solver]\nsteady = true\nlinear = "iterative"\n')
+    serial = solved(case, layers / f"iterative-{which}-1")
+    parallel = solved(case, layers / f"iterative-{which}-2", 2)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    assert json.loads((parallel / "summary.json").read_text())["mpi"]["linear"] == "iterative"

@@ -3,15 +3,16 @@ global columns); PETSc's KSP solves.
 
 - ``direct``: MUMPS LU (``-pc_factor_mat_solver_type mumps``), the
   parallel counterpart of the serial SuperLU;
-- ``iterative``: GMRES(50) preconditioned by hypre BoomerAMG (the
-  counterpart of the serial pyamg solves of large 3D systems).
+- ``iterative``: GMRES(50), right-preconditioned (its tolerance is on the
+  true residual), by hypre BoomerAMG for one unknown per node (the
+  counterpart of the serial pyamg solves of large 3D systems), by additive
+  Schwarz (overlap 1) with ILU(1) blocks for several (species coupled by
+  reactions, nernst-planck-poisson: BoomerAMG and GAMG as configured here do
+  not converge on those Jacobians).
 
-``auto`` picks MUMPS for coupled fields (nernst-planck-poisson, whose
-Jacobian is far from an M-matrix) and for systems below 2e5 unknowns, else
-BoomerAMG-GMRES.  PETSc options given on the command line
-(``-ksp_type``, ``-pc_type`` ...; ``mpirun -n 4 femflux run CASE -ksp_view``
-is not parsed by femflux) are not read: the choice is the case's
-``[solver] linear``.
+``auto`` picks MUMPS in 1D and 2D and for 3D systems up to 20,000
+unknowns, else GMRES (as the serial solver picks SuperLU or Krylov).  PETSc
+options in ``PETSC_OPTIONS`` refine the choice (the KSP reads them last).
 """
 
 from __future__ import annotations
@@ -21,22 +22,23 @@ import scipy.sparse as sp
 
 from ..errors import NewtonFailure
 
-#: unknowns from which ``linear = "auto"`` goes iterative for scalar-field systems
-AUTO_ITERATIVE = 200_000
+#: largest 3D system ``linear = "auto"`` solves with MUMPS
+AUTO_DIRECT_3D = 20_000
 
 
-def choose(method: str, N: int, coupled: bool) -> str:
+def choose(method: str, N: int, dim: int) -> str:
     if method in ("direct", "iterative"):
         return method
-    return "direct" if coupled or N < AUTO_ITERATIVE else "iterative"
+    return "direct" if dim <= 2 or N <= AUTO_DIRECT_3D else "iterative"
 
 
 class PetscLinearSolver:
     """KSP solves of A y = b on the owned rows; ``resolve`` repeats the last
     operator (its factorisation or preconditioner) on a new right-hand side."""
 
-    def __init__(self, comm, method: str, block_size: int = 1):
+    def __init__(self, comm, method: str, block_size: int = 1, coupled: bool = False):
         self.comm, self.method, self.block_size = comm, method, block_size
+        self.coupled = coupled
         self.ksp = None
         self.A = None
         self.iterations = 0
@@ -65,8 +67,17 @@ class PetscLinearSolver:
         else:
             ksp.setType("gmres")
             ksp.setGMRESRestart(50)
-            pc.setType("hypre")
-            pc.setHYPREType("boomeramg")
+            ksp.setPCSide(PETSc.PC.Side.RIGHT)  # rtol on the true residual, as Newton needs
+            if self.coupled:  # several unknowns a node: AMG as set up here does not converge
+                pc.setType("asm")
+                pc.setASMOverlap(1)
+                opts = PETSc.Options()
+                for key, value in (("sub_pc_type", "ilu"), ("sub_pc_factor_levels", 1)):
+                    if not opts.hasName(key):
+                        opts.setValue(key, value)
+            else:
+                pc.setType("hypre")
+                pc.setHYPREType("boomeramg")
         ksp.setFromOptions()  # PETSC_OPTIONS may refine the choice (-mat_mumps_icntl_7 ...)
         return ksp
 

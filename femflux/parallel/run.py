@@ -99,15 +99,15 @@ def solve(case: Case, comm) -> DistributedResult:
     piece = Piece(part)
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
-    coupled = bool(model.fields)
-    method = choose(s.linear, system.numbering.N, coupled)
+    method = choose(s.linear, system.numbering.N, system.dim)
     stats = Stats()
     x0 = system.initial_state()
     fixed, values = system.dirichlet(0.0)
     x0[fixed] = values
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
-        solver = PetscLinearSolver(comm, method, system.numbering.block_size)
+        solver = PetscLinearSolver(comm, method, system.numbering.block_size,
+                                   system.coupled)
         try:
             x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
                        stats, damp=system.damp_update)

@@ -74,6 +74,8 @@ class DistributedSystem(System):
         #: the column scale of Newton's scaled Jacobian, per local unknown
         self.col_scale = self.x_scale_local * ~self.fixed_local
         self.scalars = num.scalars
+        #: several unknowns per node (species, phi): Schwarz/ILU rather than AMG
+        self.coupled = int(num.block_of.max(initial=0)) > 0
         self._currents = _applied_currents(model)
         self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
         self._position = np.full(model.n, -1, dtype=np.int64)
