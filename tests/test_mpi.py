@@ -409,3 +409,25 @@ def test_iterative_solves_on_two_ranks(layers, which):
     assert_same_summary(serial, parallel)
     assert_same_fields(serial, parallel)
     assert json.loads((parallel / "summary.json").read_text())["mpi"]["linear"] == "iterative"
+
+
+def test_failed_solve_and_results_folder_rules(tmp_path):
+    """Newton cut to one iteration fails on 2 ranks: exit 3, one line, the
+    initial state written as a complete folder (converged false); the full run
+    then replaces that folder (its pieces are femflux's files); a folder that
+    is a file is exit 2 with one line, nothing written."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL)
+    out = tmp_path / "out"
+    run = femflux(case, out, 2, "--set", "solver.max_newton=1")
+    assert run.returncode == 3, run.stderr
+    assert run.stderr.count("femflux: error:") == 1
+    assert "did not converge" in error_line(run.stderr)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["converged"] is False and summary["mpi"]["ranks"] == 2
+    assert gathered(out).n_cells == 12 * 5 * 5 * 6
+    assert femflux(case, out, 2).returncode == 0
+    assert json.loads((out / "summary.json").read_text())["converged"] is True
+    blocker = write(tmp_path, "taken", "not a folder")
+    run = femflux(case, blocker, 2)
+    assert run.returncode == 2 and "taken" in error_line(run.stderr)
+    assert blocker.read_text() == "not a folder"

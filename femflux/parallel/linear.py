@@ -83,13 +83,14 @@ class PetscLinearSolver:
 
     def solve(self, A: sp.csr_matrix, N: int, b: np.ndarray, rtol: float) -> np.ndarray:
         """y with A y = b (A: this rank's rows); the operator is kept for :meth:`resolve`."""
-        if self.ksp is not None:
-            self.ksp.destroy()
-        if self.A is not None:
-            self.A.destroy()
+        old = self.A
         self.A = self._matrix(A, N)
-        self.ksp = self._ksp()
+        if self.ksp is None:  # one KSP (and its vectors) for all solves: set-up is collective
+            self.ksp = self._ksp()
+            self._rhs, self._y = self.A.createVecLeft(), self.A.createVecRight()
         self.ksp.setOperators(self.A)
+        if old is not None:
+            old.destroy()
         return self._run(b, rtol)
 
     def resolve(self, b: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
@@ -98,15 +99,11 @@ class PetscLinearSolver:
     def _run(self, b, rtol, check=True) -> np.ndarray:
         if self.method != "direct":
             self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=500)
-        rhs = self.A.createVecLeft()
-        rhs.array[:] = b
-        y = self.A.createVecRight()
-        self.ksp.solve(rhs, y)
+        self._rhs.array[:] = b
+        self.ksp.solve(self._rhs, self._y)
         reason = self.ksp.getConvergedReason()
         self.iterations += self.ksp.getIterationNumber()
-        out = y.array.copy()
-        rhs.destroy()
-        y.destroy()
+        out = self._y.array.copy()
         if check:
             bad = reason < 0 or not np.all(np.isfinite(out))
             if self.comm.allreduce(bool(bad), op=_max()):
@@ -114,10 +111,10 @@ class PetscLinearSolver:
         return out
 
     def release(self) -> None:
-        for obj in (self.ksp, self.A):
+        for obj in (self.ksp, self.A, getattr(self, "_rhs", None), getattr(self, "_y", None)):
             if obj is not None:
                 obj.destroy()
-        self.ksp = self.A = None
+        self.ksp = self.A = self._rhs = self._y = None
 
 
 def _max():
