@@ -7,6 +7,8 @@ them globally, PETSc style: rank 0's owned unknowns first, then rank 1's,
 ...; within a rank node by node (the blocks of a node together) in global
 vertex order.  A dof is owned by the owner of its vertex.
 
+Scalar unknowns (electrode potentials) come last, owned by the last rank.
+
 - ``l2g`` (n_local,): the global number of every local unknown (owned and halo);
 - ``owned`` (n_owned,): the local unknowns this rank owns, in global order
   (owned entry i is global unknown ``start + i``);

@@ -13,10 +13,13 @@ are exactly the serial ones, assembled by the same code.  This class
 - answers the solver's hooks with global reductions where the serial
   answer is a sum over all unknowns (``time_error``).
 
-Features whose rows are sums over the whole mesh (gauges, amount
-constraints of closed species in steady runs, the model's own
-preconditioners and mechanical equilibria) are refused by
-:func:`check_distributable` with an exit-2 error naming them.
+The rows of scalar unknowns (the electrode potential of a galvanostatic
+Butler-Volmer boundary, int i dA = I) are sums over the whole boundary: every
+rank assembles its owned share, the last rank (their owner) gets the sum.
+What is not distributed yet (gauges, amount constraints of closed species in
+steady runs, floating reservoirs, the other model kinds, P2) is refused by
+:func:`check_distributable` and :class:`DistributedSystem` with an exit-2
+error naming it.
 """
 
 from __future__ import annotations
