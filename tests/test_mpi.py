@@ -50,7 +50,9 @@ def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.Complet
     if ranks > 1:
         command = [MPIRUN, "--allow-run-as-root", "--oversubscribe", "--quiet", "-n",
                    str(ranks)] + command
-    env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1")
+    # single-copy shared memory needs ptrace rights that containers often lack
+    env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1",
+               OMPI_MCA_btl_vader_single_copy_mechanism="none")
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "FEMFLUX_DISTRIBUTED"):
         env.pop(name, None)
     return subprocess.run(command, cwd=case.parent, capture_output=True, text=True,

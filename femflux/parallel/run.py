@@ -165,9 +165,11 @@ class _Run:
         report = global_report(self.system, x, rate, t, residual)
         for entry in report["boundaries"].values():
             entry.pop("measure")
-        row = {"t": t, "dt": dt, "newton_iterations": iterations, "amount": report["amount"],
-               "free_energy": None, "boundaries": report["boundaries"],
-               "regions": report["regions"]}
+        row = {"t": t, "dt": dt, "newton_iterations": iterations}
+        if self.case.model.temperature_program is not None:
+            row["temperature"] = self.case.model.temperature_at(t)
+        row |= {"amount": report["amount"], "free_energy": None,
+                "boundaries": report["boundaries"], "regions": report["regions"]}
         self.history.append(row)
 
     def result(self, x, rate, t, converged) -> DistributedResult:
