@@ -53,12 +53,12 @@ HISTORY = {
 #: study scripts that draw their own figure into cases/gallery/
 SCRIPTS = ["copper_polarisation.py", "nanopore_conductance.py",
            "lithium_particle.py", "hydrogen_ct_specimen.py", "ferrocenemethanol_cv.py",
-           "hydrogen_permeation.py"]
+           "hydrogen_permeation.py", "hydrogen_ct_specimen_traps.py"]
 #: gallery pictures that are the graph of a case's [sweep]: picture name -> case
 SWEEP_PICTURES = {"conical_nanopore_iv": "conical_nanopore"}
 #: cases whose gallery picture is drawn by their script (cases/<name>.py), not draw_case
 DRAWN_BY_SCRIPT = {"lithium_particle", "hydrogen_ct_specimen", "ferrocenemethanol_cv",
-                   "hydrogen_permeation"}
+                   "hydrogen_permeation", "hydrogen_ct_specimen_traps"}
 
 
 def draw_case(path: Path) -> Path:

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "else results/<case stem>)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one key by its dotted path; VALUE is a TOML value")
+    run.add_argument("--restart", metavar="DIR", help="continue the transient run whose "
+                     "results folder is DIR from its last checkpoint (a killed run's "
+                     "DIR/../.DIR.checkpoint, else DIR/restart.npz) and write DIR")
     run.add_argument("--quiet", action="store_true", help="no progress bar or report")
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -190,32 +193,50 @@ def cmd_run(args) -> int:
         from .parallel.cli import run_distributed
 
         return run_distributed(args, _load, _check_out)
+    from .results import checkpoint as checkpoints
     from .simulation import solve
 
     case = _load(args)
-    out = Path(args.out or case.output.dir or Path("results") / Path(args.case).stem)
-    _check_out(out)
+    if args.restart is not None and args.out is not None \
+            and Path(args.out).resolve() != Path(args.restart).resolve():
+        raise CaseError("--restart DIR writes DIR: give no other --out")
+    out = Path(args.restart or args.out or case.output.dir
+               or Path("results") / Path(args.case).stem)
+    target = _check_out(out)
+    transient = not case.solver.steady
+    restart = None
+    if args.restart is not None:
+        if not transient:
+            raise CaseError("--restart continues a transient run; this case is steady")
+        source = checkpoints.find(target)
+        restart = checkpoints.decode(source)
+        restart["source"] = str(source)
+    else:
+        checkpoints.remove(target)  # a run started afresh drops a killed run's checkpoint
+    folder = checkpoints.folder_for(target) if transient else None
     progress = not args.quiet and sys.stderr.isatty()
     try:
-        result = solve(case, progress=progress)
+        result = solve(case, progress=progress, checkpoint=folder, restart=restart)
     except SolverError as exc:
         if exc.result is not None:
             exc.result.save(out)
+            checkpoints.remove(target)  # restart.npz in out holds the last accepted step
             exc.args = (f"{exc.args[0]}; the last converged state (t = "
                         f"{exc.result.summary['time']:.6g} s) is in {out}",)
         raise
     result.save(out)
+    checkpoints.remove(target)
     if not args.quiet:
         _report(result, out)
     return 0
 
 
-def _check_out(out: Path) -> None:
+def _check_out(out: Path) -> Path:
     """Before solving: refuse a results folder that femflux may not replace or
-    cannot write (the rules of :mod:`femflux.results.writers`)."""
+    cannot write (the rules of :mod:`femflux.results.writers`); return it resolved."""
     from .results.writers import check_target
 
-    check_target(out)
+    return check_target(out)
 
 
 def _report(result, out: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from .memory import trim
 from .mesh import load_mesh
 from .models import build_model
 from .results import Frame, Result
+from .results import checkpoint as checkpoints
 from .solver import (
     NewtonFailure,
     NewtonOptions,
@@ -39,7 +41,8 @@ def prepare(case: Case):
     return fem_mesh, model
 
 
-def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None) -> Result:
+def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None,
+          checkpoint: Path | None = None, restart: dict | None = None) -> Result:
     """Solve ``case``; raise :class:`SolverError` (with the last converged
     state as ``.result``) when the solver fails.
 
@@ -47,6 +50,14 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None)
     initial values (``Result.state`` of an earlier solve of the same model,
     e.g. the previous point of a continuation); its Dirichlet values are
     replaced by this case's, and closed species keep the amounts it holds.
+
+    Transient runs (:mod:`femflux.results.checkpoint`): ``checkpoint``, a
+    folder to write a checkpoint into every ``[output] checkpoint_every`` s
+    of wall time (and on SIGINT/SIGTERM); ``restart``, a checkpoint read by
+    :func:`~femflux.results.checkpoint.decode` to continue from (a CaseError
+    when it is of another case or already at t_end).  With
+    ``checkpoint_every > 0`` the result carries its final checkpoint
+    (``Result.restart``, saved as ``restart.npz``).
     """
     started = time.perf_counter()
     fem_mesh, model = prepare(case)
@@ -54,8 +65,8 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None)
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
     probes = Probes(fem_mesh, case.output.probes)
-    x0 = _initial(model, s.linear) if initial is None else _given(model, initial)
     if s.steady:
+        x0 = _initial(model, s.linear) if initial is None else _given(model, initial)
         try:
             snap = solve_steady(model, options, s.linear, stats, progress, x0=x0)
         except NewtonFailure as exc:
@@ -63,10 +74,23 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None)
             result = _result(case, model, probes, last, stats, started, [], [], converged=False)
             raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
         return _result(case, model, probes, snap, stats, started, [], [], converged=True)
+    return _transient(case, model, probes, stats, options, started, progress, initial,
+                      checkpoint, restart)
 
-    frames = [_frame(model, 0.0, x0)]
-    history = [_history_entry(model, probes, Snapshot(t=0.0, x=x0, rate=None), frames[0])]
-    out = case.output
+
+def _transient(case, model, probes, stats, options, started, progress, initial, checkpoint,
+               restart) -> Result:
+    s, out = case.solver, case.output
+    run = _Checkpoints(case, model, checkpoint, restart)
+    if restart is not None:
+        x0, frames, history, resume = run.resume(stats)
+        started -= restart["wall_time_s"]
+    else:
+        x0 = _initial(model, s.linear) if initial is None else _given(model, initial)
+        frames = [_frame(model, 0.0, x0)]
+        history = [_history_entry(model, probes, Snapshot(t=0.0, x=x0, rate=None), frames[0])]
+        resume = None
+        run.start(x0)
     wanted = {float(t) for t in out.times}
 
     def on_step(snap: Snapshot):
@@ -76,13 +100,20 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None)
         if stats.steps % out.every == 0 or at_time or final:
             frame = _frame(model, snap.t, snap.x)
             frames.append(frame)
+            run.frame_states.append(snap.x)
         history.append(_history_entry(model, probes, snap, frame))
+
+    def on_settled(state):
+        run.settled(state(), history, frames, stats, time.perf_counter() - started)
 
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
     try:
         snap = solve_transient(model, time_options, options, s.linear, on_step, stats, progress,
-                               x0=x0)
+                               x0=x0, on_settled=on_settled, resume=resume)
+    except KeyboardInterrupt:
+        run.write()  # SIGINT, SIGTERM: the last accepted step is kept
+        raise
     except SolverError as exc:
         last = exc.result if isinstance(exc.result, Snapshot) else None
         if last is None:
@@ -91,9 +122,103 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None)
             last.rate = np.zeros(model.n)
         exc.result = _result(case, model, probes, last, stats, started, history, frames,
                              converged=False)
+        exc.result.restart = run.final()
         exc.args = (f"the transient solve did not converge: {exc}",)
         raise
-    return _result(case, model, probes, snap, stats, started, history, frames, converged=True)
+    result = _result(case, model, probes, snap, stats, started, history, frames, converged=True)
+    result.restart = run.final()
+    return result
+
+
+_STATS = ("steps", "rejected_steps", "newton_iterations", "linear_solves", "krylov_iterations",
+          "continuation_steps")
+
+
+class _Checkpoints:
+    """The checkpoints of one transient run (:mod:`femflux.results.checkpoint`):
+    the state after the last accepted step, written to ``folder`` every
+    ``[output] checkpoint_every`` s of wall time, and the run's final one."""
+
+    def __init__(self, case: Case, model, folder: Path | None, restart: dict | None):
+        self.model, self.folder = model, folder
+        self.every = case.output.checkpoint_every
+        self.fingerprint = checkpoints.fingerprint(model) if self.every > 0 or restart else None
+        self.restart = restart
+        self.frame_states: list[np.ndarray] = []
+        self.latest = None
+        self.written = time.monotonic()
+        if restart is not None:
+            checkpoints.check_fingerprint(restart["fingerprint"], self.fingerprint,
+                                          Path(restart.get("source", "")))
+            t_end = case.solver.t_end
+            if restart["t"] > t_end * (1 + 1e-12):
+                raise CaseError(f"--restart: the checkpoint is at t = {restart['t']:.6g} s, "
+                                f"after [solver] t_end = {t_end:.6g} s")
+
+    def start(self, x0: np.ndarray) -> None:
+        self.x0 = x0
+        self.frame_states = [x0]
+
+    def resume(self, stats: Stats):
+        """(x0, frames, history rows, stepper state) of the checkpoint; the
+        counters go into ``stats``."""
+        data, arrays = self.restart, self.restart["arrays"]
+        self.x0 = arrays["x0"]
+        self.frame_states = list(arrays["frames"])
+        frames = [_frame(self.model, t, x) for t, x in zip(data["frame_times"],
+                                                           self.frame_states, strict=True)]
+        for key in _STATS:
+            setattr(stats, key, int(data["stats"][key]))
+        stats.messages = list(data["stats"]["messages"])
+        history = [{"t": snap["t"], "x": arrays[f"x{k}"], "rate": arrays[f"rate{k}"],
+                    "dt": snap["dt"], "newton_iterations": snap["newton_iterations"],
+                    "residual": arrays.get(f"residual{k}")}
+                   for k, snap in enumerate(data["snapshots"])]
+        storages = [arrays[f"storage{k}"] for k in range(len(history))]
+        state = {"t": data["t"], "dt": data["dt"], "shift": data["shift"], "history": history,
+                 "storages": storages}
+        rows = list(data["history"])
+        self.latest = (state, len(rows), list(data["frame_times"]), data["stats"],
+                       data["wall_time_s"], rows)
+        return self.x0, frames, rows, state
+
+    def settled(self, state: dict, history: list, frames: list, stats: Stats,
+                elapsed: float) -> None:
+        """Keep the state after an accepted step; write it when it is time."""
+        counters = {key: getattr(stats, key) for key in _STATS}
+        counters["messages"] = list(stats.messages)
+        self.latest = (state, len(history), [f.t for f in frames], counters, elapsed, history)
+        if self.folder is not None and self.every > 0 \
+                and time.monotonic() - self.written >= self.every:
+            self.write()
+
+    def write(self) -> None:
+        """Write the latest state into the checkpoint folder (if any)."""
+        if self.folder is None or self.every <= 0 or self.latest is None:
+            return
+        checkpoints.write(self.folder, self.payload())
+        self.written = time.monotonic()
+
+    def final(self) -> dict | None:
+        """The payload of the run's last accepted step (None without checkpoints)."""
+        return self.payload() if self.every > 0 and self.latest is not None else None
+
+    def payload(self) -> dict:
+        state, rows, frame_times, counters, elapsed, history = self.latest
+        arrays = {"x0": self.x0,
+                  "frames": np.array(self.frame_states[: len(frame_times)])}
+        snapshots = []
+        for k, snap in enumerate(state["history"]):
+            arrays[f"x{k}"], arrays[f"rate{k}"] = snap["x"], snap["rate"]
+            arrays[f"storage{k}"] = state["storages"][k]
+            if snap["residual"] is not None:
+                arrays[f"residual{k}"] = snap["residual"]
+            snapshots.append({key: snap[key] for key in ("t", "dt", "newton_iterations")})
+        return {"format": checkpoints.FORMAT, "fingerprint": self.fingerprint,
+                "t": state["t"], "dt": state["dt"], "shift": state["shift"],
+                "snapshots": snapshots,
+                "stats": counters, "wall_time_s": elapsed, "frame_times": frame_times,
+                "history": history[:rows], "arrays": arrays}
 
 
 def _initial(model, linear: str) -> np.ndarray:

@@ -380,12 +380,37 @@ def test_required_pieces():
 
 @pytest.mark.parametrize(
     "name, fragment",
-    [("2K", "is not valid"), ("K+", "is not valid"), ("phi", "is reserved"),
-     ("sigma_h", "is reserved"), ("T", "is reserved"), ("t", "is reserved")],
+    [("2K", "is not valid"), ("K+", "is not valid"), ("t", "is reserved"),
+     ("pi", "is reserved"), ("region", "is reserved")],
 )
 def test_bad_species_names(name, fragment):
     fails(diffusion(species=[{"name": name, "diffusivity": 1e-9}], boundary=[]),
           f"species name {name!r}", fragment)
+
+
+def test_names_are_refused_only_where_they_would_be_ambiguous():
+    """Tritium "T" (and phi, sigma_h, R) are species names in a diffusion
+    case; phi is refused with [electrostatics], sigma_h with [elasticity],
+    T and R where [thermo] free_energy uses them."""
+    for name in ("T", "R", "F", "phi", "sigma_h"):
+        case = load_case(diffusion(species=[{"name": name, "diffusivity": 1e-9}],
+                                   boundary=[]))
+        assert case.species[0].name == name
+    species = [{"name": "phi", "charge": 1, "diffusivity": 1e-9},
+               {"name": "Cl", "charge": -1, "diffusivity": 1e-9}]
+    fails({"mesh": {"generate": {"shape": "interval", "length": [1.0], "cells": [4]}},
+           "model": {"kind": "nernst-planck-poisson"}, "species": species},
+          "species name 'phi' is reserved in this case", "[electrostatics]")
+    fails({"mesh": {"generate": {"shape": "interval", "length": [1.0], "cells": [4]}},
+           "model": {"kind": "stress-diffusion"},
+           "species": [{"name": "sigma_h", "diffusivity": 1e-9}]},
+          "species name 'sigma_h' is reserved in this case", "[elasticity]")
+    fails({"mesh": {"generate": {"shape": "interval", "length": [1.0], "cells": [4]}},
+           "model": {"kind": "onsager"},
+           "species": [{"name": "T", "diffusivity": 1e-9}, {"name": "B", "diffusivity": 1e-9}],
+           "thermo": {"model": "expression", "free_energy": "R*T*(T*log(T) + B*log(B))"},
+           "transport": {"onsager": "einstein"}},
+          "species name 'T' is reserved in this case", "free_energy")
 
 
 def test_duplicate_and_clashing_names():

@@ -26,6 +26,7 @@ _OTHER_MODEL_CASES = [
     "spinodal_bm1a", "spinodal_sphere_3d", "darken_fe_si_c", "ternary_couple",  # test_onsager
     "polymer_electrolyte_notch",  # tests/test_combined_physics.py
     "tds_tungsten",  # tests/test_traps.py
+    "hydrogen_ct_specimen_traps",  # tests/test_hydrogen.py
     "ferrocenemethanol_cv", "hydrogen_permeation",  # tests/test_electrochemistry.py
 ]
 

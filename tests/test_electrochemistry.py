@@ -425,15 +425,15 @@ def test_hydrogen_permeation_case_time_lag_and_exit_flux():
                                     axis=0))
     lag = L**2 / (6 * D)
     late = t > 0.1 * lag  # where 400 terms of the series converge
-    assert np.max(np.abs(flux[late] - series[late])) < 2e-3 * j_ss  # measured 8e-4
+    assert np.max(np.abs(flux[late] - series[late])) < 2e-3 * j_ss  # measured 4.6e-4
     assert flux[-1] == pytest.approx(j_ss, rel=1e-4)
-    assert script.time_lag(t, flux) == pytest.approx(lag, rel=0.01)  # measured -0.16 %
+    assert script.time_lag(t, flux) == pytest.approx(lag, rel=0.01)  # measured -0.04 %
     # the asymptote of the permeated amount crosses zero at the same time
     amount = np.concatenate([[0.0], np.cumsum(0.5 * (flux[1:] + flux[:-1]) * np.diff(t))])
     fit = np.polyfit(t[t > 5 * lag], amount[t > 5 * lag], 1)
     assert -fit[1] / fit[0] == pytest.approx(lag, rel=0.01)
     assert FARADAY * j_ss * 1e2 == pytest.approx(0.965, rel=1e-3)  # README: uA/cm^2
-    assert result.summary["steps"] < 400
+    assert result.summary["steps"] < 500  # 407: the drift control (293 before, half as accurate)
 
 
 def test_ferrocenemethanol_cv_case():

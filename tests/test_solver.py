@@ -277,38 +277,40 @@ def _step_errors(snaps, rate, y0=1.0):
 
 
 @pytest.mark.parametrize("rtol", [1e-3, 1e-5])
-def test_adaptive_bdf2_local_error_is_the_tolerance(rtol):
+def test_adaptive_bdf2_error_at_t_end_is_the_tolerance(rtol):
     """dy/dt = -k y to t = 4 (y falls 400x), adaptive BDF2 from a first step of
-    1e-3: t_end is reached exactly; time_rtol is a local (per-step) tolerance
-    (README Numerics), so every accepted step adds a relative error of about
-    rtol (measured 0.9-1.1 rtol), none more than 1.5 rtol, and the error at
-    t_end is their sum, about N_steps rtol (measured 0.8-1.03 N_steps rtol)."""
+    1e-3: t_end is reached exactly; time_rtol is the relative error at t_end
+    (README Numerics): the steps' relative errors add up undamped here, and
+    the drift control keeps their sum between 0.5 and 3 rtol (measured 1.70
+    and 2.71 rtol; the former per-step control: 49 rtol at 1e-3), each step
+    well below rtol."""
     t_end = 4.0
     last, snaps, stats = _final(decay(K), t_end=t_end, dt=1e-3, scheme="bdf2",
                                 adaptive=True, rtol=rtol)
     assert last.t == t_end
     local = np.abs(_step_errors(snaps, -K))
     assert local.max() < 1.5 * rtol
-    assert np.median(local) > 0.5 * rtol  # the steps are not needlessly small
     error = abs(last.x[0] / math.exp(-K * t_end) - 1)
-    assert error == pytest.approx(local.sum(), rel=0.1)  # no cancellation: one sign
-    assert error < 1.2 * stats.steps * rtol
+    assert 0.5 * rtol < error < 3 * rtol  # accurate, and the steps not needlessly small
+    assert error == pytest.approx(local.sum(), rel=0.15)  # no cancellation: one sign
     dts = [s.dt for s in snaps]
-    assert max(dts) > 20 * dts[0]
+    assert max(dts) > 10 * dts[0]
     for s in snaps:  # every accepted step is on the curve, not only the last
         assert abs(s.x[0] / math.exp(-K * s.t) - 1) <= 1.05 * local.sum()
 
 
 def test_adaptive_steps_tighten_with_the_tolerance():
-    """BDF2 local error ~ dt^3: 100x tighter rtol needs about 100^(1/3) = 4.6x
-    more steps (between 3x and 7x), and the error falls."""
+    """BDF2's error at t_end ~ dt^2 under the drift control: 100x tighter
+    rtol needs about 10x more steps (between 5x and 15x; measured 7.8x: at
+    1e-5 the drift's steps meet their floor, a tenth of the local
+    criterion's), and the error falls with rtol (more than 30x; measured 83x)."""
     runs = {}
     for rtol in (1e-3, 1e-5):
         last, _, stats = _final(decay(K), t_end=4.0, dt=1e-2, scheme="bdf2", adaptive=True,
                                 rtol=rtol)
         runs[rtol] = (stats.steps, abs(last.x[0] / math.exp(-K * 4.0) - 1))
-    assert 3 < runs[1e-5][0] / runs[1e-3][0] < 7
-    assert runs[1e-5][1] < 0.1 * runs[1e-3][1]
+    assert 5 < runs[1e-5][0] / runs[1e-3][0] < 15
+    assert runs[1e-5][1] < runs[1e-3][1] / 30
 
 
 @pytest.mark.parametrize("scheme, adaptive", [("bdf1", False), ("bdf2", False),

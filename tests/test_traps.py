@@ -240,7 +240,9 @@ def test_case_tds_tungsten():
     T, t = np.asarray(h["temperature"]), np.asarray(h["t"])
     flux = np.asarray(h["boundaries.xmin.flux.H"]) + np.asarray(h["boundaries.xmax.flux.H"])
     peaks, _ = find_peaks(flux, prominence=0.05 * flux.max())
-    assert T[peaks] == pytest.approx([397.0, 648.0], abs=2.0)
+    # each peak at the vertex of the parabola through its three samples
+    vertices = [np.polyfit(T[k - 1:k + 2], flux[k - 1:k + 2], 2) for k in peaks]
+    assert [-c[1] / (2 * c[0]) for c in vertices] == pytest.approx([397.5, 646.1], abs=1.0)
     loaded = (1.05 + 0.525) * 1e-5  # mol/m^2: both traps full
     released = np.sum(0.5 * (flux[1:] + flux[:-1]) * np.diff(t))
     assert released == pytest.approx(loaded, rel=2e-3)

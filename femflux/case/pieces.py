@@ -15,7 +15,11 @@ import math
 import numpy as np
 
 from ..errors import CaseError
+from .expressions import Expression
 from .schema import (
+    ELASTIC_NAMES,
+    ELECTRIC_NAMES,
+    FREE_ENERGY_NAMES,
     GENERATED_CELLS,
     GENERATED_DIMENSIONS,
     MASS_TRANSFER_KEYS,
@@ -23,15 +27,19 @@ from .schema import (
     MAX_GENERATED_CELLS,
     REACTION_TERM,
     RESERVED_NAMES,
+    SOLUBILITY_KEYS,
+    SOLUBILITY_LAWS,
     SPECIES_CONDITIONS,
     SPECIES_NAME,
     SURFACE_KINETICS_KEYS,
     Arrhenius,
     Boundary,
+    Enclosure,
     GenerateSpec,
     MassTransfer,
     MeshSpec,
     Reaction,
+    Solubility,
     Species,
     SurfaceKinetics,
 )
@@ -74,7 +82,7 @@ def _read_mass_transfer(table: _Table, name: str) -> MassTransfer:
     return MassTransfer(coefficient=t.value("coefficient", ge=0), bulk=t.value("bulk", ge=0))
 
 
-def _read_reaction(t: _Table, species: list[Species]) -> Reaction:
+def _read_reaction(t: _Table, species: list[Species], temperature: float = 298.15) -> Reaction:
     """One ``[[reaction]]``: the equation parsed, charge balanced, rate constants checked."""
     equation = t.string("equation")
     t.label = f"{t.label} ({equation!r})"  # messages name the equation from here on
@@ -90,13 +98,18 @@ def _read_reaction(t: _Table, species: list[Species]) -> Reaction:
         raise t.error("backward", "is given but the reaction is irreversible ('=>'; use '<=>')")
     if reversible and not t.has("backward"):
         raise t.error("backward", "is required for a reversible reaction ('<=>'; use '=>')")
+    # rate constants: numbers or Arrhenius { pre, energy }, at the temperature of t = 0
+    forward = _read_rate(t, "forward")
+    backward = _read_rate(t, "backward") if t.has("backward") else Arrhenius(pre=0.0)
     return Reaction(
         equation=equation,
         reactants=reactants,
         products=products,
         reversible=reversible,
-        forward=t.number("forward", ge=0),
-        backward=t.number("backward", 0.0, ge=0),
+        forward=forward.at(temperature),
+        backward=backward.at(temperature),
+        forward_energy=forward.energy,
+        backward_energy=backward.energy,
         regions=t.names("regions"),
     )
 
@@ -138,6 +151,26 @@ def _check_species_name(name: str) -> None:
         )
     if name in RESERVED_NAMES:
         raise CaseError(f"species name {name!r} is reserved ({' '.join(RESERVED_NAMES)})")
+
+
+def _check_ambiguous_names(case) -> None:
+    """Species and trap names that would be ambiguous in this case: phi with
+    [electrostatics], u sigma sigma_h von_mises with [elasticity] (point
+    arrays of the results), R and T where [thermo] free_energy uses them (the
+    gas constant and the temperature).  Tritium "T" is a fine name elsewhere."""
+    ambiguous = {}
+    if case.has_electrostatics:
+        ambiguous.update(dict.fromkeys(ELECTRIC_NAMES, "the potential phi of [electrostatics]"))
+    if case.has_elasticity:
+        ambiguous.update(dict.fromkeys(ELASTIC_NAMES, "a stress or displacement array of "
+                                                      "[elasticity]"))
+    if case.thermo is not None and case.thermo.free_energy is not None:
+        ambiguous.update(dict.fromkeys(FREE_ENERGY_NAMES, "R or T in [thermo] free_energy "
+                                                          "(gas constant, temperature)"))
+    for name in [s.name for s in case.species] + [trap.name for trap in case.traps]:
+        if name in ambiguous:
+            raise CaseError(f"species name {name!r} is reserved in this case: it would be "
+                            f"ambiguous with {ambiguous[name]}")
 
 
 def _check_output_names(names: list[str]) -> None:
@@ -241,20 +274,63 @@ def _read_rate(t: _Table, key: str) -> Arrhenius:
     return Arrhenius(pre=t.number(key, ge=0))
 
 
-def _read_surface_kinetics(t: _Table, mobile: list[str]) -> SurfaceKinetics | None:
+def _the_species(t: _Table, mobile: list[str]) -> str:
+    """The table's ``species`` (one of ``mobile``), which may be left out when
+    the case has one species."""
+    if t.has("species"):
+        species = t.string("species")
+        if species not in mobile:
+            raise t.error("species", _unknown_species(species, mobile))
+        return species
+    if len(mobile) == 1:
+        return mobile[0]
+    raise t.error("species", "is required when the case has several species")
+
+
+def _read_solubility(t: _Table, mobile: list[str]) -> Solubility | None:
+    """A region's ``solubility = { species, law = "sieverts"|"henry", K }``
+    (K a number > 0 or Arrhenius ``{ pre, energy }``)."""
+    if not t.has("solubility"):
+        return None
+    table = t.table("solubility", SOLUBILITY_KEYS)
+    species = _the_species(table, mobile)
+    K = _read_rate(table, "K")
+    if not K.pre > 0:
+        raise table.error("K", f"must be > 0 (got {K.pre!r})")
+    return Solubility(species=species, law=table.choice("law", _REQUIRED, SOLUBILITY_LAWS), K=K)
+
+
+def _read_activity(t: _Table) -> tuple[float, Expression | None]:
+    """A species' ``activity_coefficient``: (gamma > 0, None), or (1, gamma(x, y, z))
+    when it is an expression of position."""
+    if not isinstance(t.get("activity_coefficient"), str):
+        return t.number("activity_coefficient", 1.0, gt=0), None
+    value = t.value("activity_coefficient", symbols=("x", "y", "z"), static=True)
+    if isinstance(value, Expression):
+        return 1.0, value
+    if not value > 0:
+        raise t.error("activity_coefficient", f"must be > 0 (got {value!r})")
+    return value, None
+
+
+def _read_surface_kinetics(t: _Table, mobile: list[str],
+                           enclosures: tuple[str, ...] = ()) -> SurfaceKinetics | None:
     """``surface_kinetics = { species, dissociation = K_d, recombination = K_r,
-    pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius)."""
+    pressure = p }``: inward flux K_d p - K_r c^2 (rates may be Arrhenius); p
+    may name one of the case's ``enclosures``."""
     if not t.has("surface_kinetics"):
         return None
     sk = t.table("surface_kinetics", SURFACE_KINETICS_KEYS)
-    if sk.has("species"):
-        species = sk.string("species")
-        if species not in mobile:
-            raise sk.error("species", _unknown_species(species, mobile))
-    elif len(mobile) == 1:
-        species = mobile[0]
-    else:
-        raise sk.error("species", "is required when the case has several species")
-    return SurfaceKinetics(species=species, dissociation=_read_rate(sk, "dissociation"),
-                           recombination=_read_rate(sk, "recombination"),
-                           pressure=sk.value("pressure", 0.0, ge=0))
+    species = _the_species(sk, mobile)
+    rates = {"dissociation": _read_rate(sk, "dissociation"),
+             "recombination": _read_rate(sk, "recombination")}
+    if sk.get("pressure") in enclosures:  # the pressure of a gas volume, an unknown
+        return SurfaceKinetics(species=species, enclosure=sk.get("pressure"), **rates)
+    return SurfaceKinetics(species=species, pressure=sk.value("pressure", 0.0, ge=0), **rates)
+
+
+def _read_enclosure(t: _Table, name: str) -> Enclosure:
+    """``[[enclosure]]``: a gas volume whose pressure is an unknown."""
+    return Enclosure(name=name, volume=t.number("volume", gt=0),
+                     temperature=t.number("temperature", gt=0),
+                     pressure=t.number("pressure", ge=0), boundaries=t.names("boundaries"))

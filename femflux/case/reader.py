@@ -53,26 +53,31 @@ from scipy.constants import R as GAS_CONSTANT
 from ..errors import CaseError, clip
 from .checks import _check_case, _without
 from .expressions import Expression, evaluate
+from .hydrogen import check_enclosures, read_traps
 from .overrides import _plain, apply_overrides
 from .pieces import (
+    _check_ambiguous_names,
     _check_boundary_exclusions,
     _check_diffusivity_matrix,
     _check_onsager_matrix,
     _check_output_names,
     _check_species_name,
+    _read_activity,
+    _read_enclosure,
     _read_generate,
     _read_mass_transfer,
     _read_rate,
     _read_reaction,
+    _read_solubility,
     _read_surface_kinetics,
 )
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
-    DIFFUSION,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
+    ENCLOSURE_KEYS,
     GENERATE_KEYS,
     GRAVITY_KINDS,
     MECHANICAL_CONDITIONS,
@@ -92,7 +97,6 @@ from .schema import (
     THERMO_KEYS,
     TOP_KEYS,
     TRANSPORT_KEYS,
-    TRAP_KEYS,
     Boundary,
     ButlerVolmer,
     Case,
@@ -236,10 +240,15 @@ class _CaseReader:
         case.regions = self.read_entries("region", REGION_KEYS, self.read_region)
         case.reactions = self.read_reactions()
         case.traps = self.read_traps()
+        _check_ambiguous_names(case)
+        case.enclosures = self.read_entries("enclosure", ENCLOSURE_KEYS, _read_enclosure)
         case.boundaries = self.read_entries("boundary", BOUNDARY_KEYS, self.read_boundary)
         case.solver = self.read_solver()
+        check_enclosures(case)
         case.output = self.read_output()
         _check_case(case)
+        if case.solver.steady and "checkpoint_every" in self.root.data.get("output", {}):
+            case.warnings.append("[output] checkpoint_every has no effect in a steady run")
         if case.mesh.file is not None:
             case.raw["mesh"]["file"] = case.mesh.file.as_posix()
         if "sweep" in self.root.data:
@@ -309,9 +318,9 @@ class _CaseReader:
         else:
             temperature = t.number("temperature", 298.15, gt=0)
         if isinstance(temperature, Expression):
-            if kind != DIFFUSION:
-                raise t.error("temperature", "as an expression of t needs model kind "
-                              "'diffusion' (traps, Arrhenius diffusivities)")
+            if kind == ONSAGER:
+                raise t.error("temperature", "as an expression of t is not available with "
+                              "model kind 'onsager'")
             program = temperature
             temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
         if not temperature > 0:
@@ -392,13 +401,15 @@ class _CaseReader:
             diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
+        gamma, profile = _read_activity(t)
         return Species(
             name=name,
             charge=t.integer("charge", 0),
             diffusivity=diffusivity,
             initial=t.value("initial", 0.0, ge=0, static=True),
             regions=t.names("regions"),
-            activity_coefficient=t.number("activity_coefficient", 1.0, gt=0),
+            activity_coefficient=gamma,
+            activity_profile=profile,
             partial_molar_volume=t.number("partial_molar_volume", 0.0),
             standard_potential=t.number("standard_potential", 0.0),
             mobility=mobility,
@@ -515,11 +526,13 @@ class _CaseReader:
 
     def read_region(self, t: _Table, name: str) -> Region:
         species = self.names
+        rates = t.species_map("diffusivity", species, _read_rate)  # numbers or Arrhenius
         return Region(
             name=name,
             relative_permittivity=t.number("relative_permittivity", None, gt=0),
             fixed_charge=t.number("fixed_charge", None),
-            diffusivity=t.species_map("diffusivity", species, lambda s, n: s.number(n, ge=0)),
+            diffusivity={k: r.at(self.case.model.temperature) for k, r in rates.items()},
+            activation_energy={k: r.energy for k, r in rates.items()},
             activity_coefficient=t.species_map(
                 "activity_coefficient", species, lambda s, n: s.number(n, gt=0)
             ),
@@ -529,43 +542,19 @@ class _CaseReader:
             ),
             youngs_modulus=t.number("youngs_modulus", None, gt=0),
             poisson_ratio=t.number("poisson_ratio", None, gt=-1, lt=0.5),
+            solubility=_read_solubility(t, species),
         )
 
     def read_reactions(self) -> list[Reaction]:
         reactions = []
         for index, entry in enumerate(self.entries("reaction")):
             t = _Table(entry, REACTION_KEYS, f"reaction {index}", f"reaction.{index}")
-            reactions.append(_read_reaction(t, self.case.species))
+            reactions.append(_read_reaction(t, self.case.species, self.case.model.temperature))
         return reactions
 
     def read_traps(self) -> list[Trap]:
         """``[[trap]]`` entries (by index): McNabb-Foster traps of a mobile species."""
-        traps, count = [], {}
-        taken = set(self.names)
-        for index, entry in enumerate(self.entries("trap")):
-            t = _Table(entry, TRAP_KEYS, f"trap {index}", f"trap.{index}")
-            species = t.string("species")
-            if species not in self.names:
-                raise t.error("species", _unknown_species(species, self.names))
-            if self.case.model.kind == ONSAGER:
-                raise t.error("species", "traps are not available with model kind 'onsager'")
-            count[species] = count.get(species, 0) + 1
-            name = t.string("name", f"{species}_trap{count[species]}")
-            _check_species_name(name)
-            if name in taken:
-                raise t.error("name", f"{name!r} is already a species or trap name")
-            taken.add(name)
-            mobile = self.case.species_by_name(species)
-            traps.append(Trap(
-                name=name, species=species,
-                density=t.value("density", ge=0, static=True),
-                trapping=_read_rate(t, "trapping"),
-                detrapping=_read_rate(t, "detrapping"),
-                initial=t.value("initial", 0.0, ge=0, static=True),
-                regions=t.names("regions") or list(mobile.regions),
-                equilibrium=t.boolean("equilibrium", False)))
-        _check_output_names([s.name for s in self.case.species] + [tr.name for tr in traps])
-        return traps
+        return read_traps(self.entries("trap"), self.case)
 
     def read_boundary(self, t: _Table, name: str) -> Boundary:
         present = {"electrostatics": self.case.has_electrostatics}
@@ -604,7 +593,8 @@ class _CaseReader:
         return boundary
 
     def surface_kinetics(self, t: _Table) -> SurfaceKinetics | None:
-        return _read_surface_kinetics(t, [s.name for s in self.case.species])
+        return _read_surface_kinetics(t, [s.name for s in self.case.species],
+                                      tuple(e.name for e in self.case.enclosures))
 
     def butler_volmer(self, t: _Table) -> ButlerVolmer | None:
         if not t.has("butler_volmer"):
@@ -675,4 +665,5 @@ class _CaseReader:
             every=t.integer("every", 1, ge=1),
             times=sorted(set(times)),
             probes=probes,
+            checkpoint_every=t.number("checkpoint_every", 300.0, ge=0),
         )

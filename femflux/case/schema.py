@@ -90,6 +90,7 @@ class Species:
     mobility: float | None = None  # as given, mol m^2/(J s)
     molar_mass: float = 0.0  # kg/mol (with [model] gravity: mu -= M g.x)
     activation_energy: float = 0.0  # J/mol: D = pre exp(-E/RT); diffusivity is D(T(0))
+    activity_profile: Expression | None = None  # gamma(x, y, z) given as an expression
 
     def exists_in(self, region: str) -> bool:
         """True where the species has unknowns (``regions`` empty means everywhere)."""
@@ -146,7 +147,7 @@ class Trap:
 
     name: str
     species: str
-    density: Value
+    density: Value  # N(x, y, z), or also of sigma_h (Pa) where elasticity is solved
     trapping: Arrhenius
     detrapping: Arrhenius
     initial: Value = 0.0
@@ -160,8 +161,10 @@ class Reaction:
     reactants: dict[str, int]  # species -> stoichiometric coefficient
     products: dict[str, int]
     reversible: bool
-    forward: float
+    forward: float  # at the temperature of t = 0
     backward: float = 0.0
+    forward_energy: float = 0.0  # J/mol, Arrhenius: k_f(T) = k_f(T0) exp(-E/R (1/T - 1/T0))
+    backward_energy: float = 0.0
     regions: list[str] = field(default_factory=list)
 
     @property
@@ -178,16 +181,31 @@ class Reaction:
 
 
 @dataclass
+class Solubility:
+    """The solubility of a species in a region: c = K sqrt(p) (Sieverts,
+    K in mol/(m^3 Pa^0.5)) or c = K p (Henry, K in mol/(m^3 Pa)); at an
+    interface the partial pressure p is continuous, so c/K is continuous
+    between two regions of one law and (c_S/K_S)^2 = c_H/K_H between a
+    Sieverts and a Henry region."""
+
+    species: str
+    law: str  # sieverts | henry
+    K: Arrhenius
+
+
+@dataclass
 class Region:
     name: str
     relative_permittivity: float | None = None
     fixed_charge: float | None = None
-    diffusivity: dict[str, float] = field(default_factory=dict)
+    diffusivity: dict[str, float] = field(default_factory=dict)  # at the temperature of t = 0
     activity_coefficient: dict[str, float] = field(default_factory=dict)
     initial: dict[str, Value] = field(default_factory=dict)
+    activation_energy: dict[str, float] = field(default_factory=dict)  # Arrhenius diffusivities
     partial_molar_volume: dict[str, float] = field(default_factory=dict)
     youngs_modulus: float | None = None
     poisson_ratio: float | None = None
+    solubility: Solubility | None = None
 
 
 @dataclass
@@ -215,6 +233,20 @@ class SurfaceKinetics:
     dissociation: Arrhenius
     recombination: Arrhenius
     pressure: Value = 0.0
+    enclosure: str | None = None  # the [[enclosure]] whose pressure p is (then pressure unused)
+
+
+@dataclass
+class Enclosure:
+    """A closed gas volume (SPEC 6): its pressure p (Pa) is an unknown with
+    d(p V/(R T))/dt = -(1/2) sum over its walls of int (K_d p - K_r c^2) dA
+    (H2 <=> 2 H at every wall's surface kinetics)."""
+
+    name: str
+    volume: float  # m^3 (2D planar: m^2 per metre of depth; 1D planar: m per m^2)
+    temperature: float  # K
+    pressure: float  # Pa at t = 0
+    boundaries: list[str] = field(default_factory=list)  # the walls
 
 
 @dataclass
@@ -247,7 +279,7 @@ class SolverSpec:
     newton_atol: float = 1e-12
     max_newton: int = 50
     linear: str = "auto"  # auto | direct | iterative
-    time_rtol: float = 1e-3  # extension: local time-error tolerance of adaptive steps
+    time_rtol: float = 1e-3  # extension: relative time error aimed for at t_end (adaptive)
 
 
 @dataclass
@@ -256,6 +288,7 @@ class OutputSpec:
     every: int = 1
     times: list[float] = field(default_factory=list)
     probes: dict[str, list[float]] = field(default_factory=dict)  # name -> point (m)
+    checkpoint_every: float = 300.0  # s of wall time between checkpoints (0: none)
 
 
 @dataclass
@@ -293,6 +326,7 @@ class Case:
     transport: Transport | None = None
     reactions: list[Reaction] = field(default_factory=list)
     traps: list[Trap] = field(default_factory=list)
+    enclosures: list[Enclosure] = field(default_factory=list)
     regions: list[Region] = field(default_factory=list)
     boundaries: list[Boundary] = field(default_factory=list)
     solver: SolverSpec = field(default_factory=SolverSpec)
@@ -359,7 +393,7 @@ MODEL_SECTIONS = {  # section -> the model kinds that may hold it
 # when that section is given.
 PRESET_SECTION = {NPP: "electrostatics", STRESS: "elasticity"}
 GRAVITY_KINDS = (DIFFUSION, NPP, STRESS)  # [model] gravity; onsager has none
-ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary")
+ARRAY_SECTIONS = ("species", "reaction", "trap", "region", "boundary", "enclosure")
 TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver", "output",
             "sweep")
 SWEEP_KEYS = ("vary", "zip", "chain", "collect")
@@ -401,7 +435,11 @@ REGION_KEYS = (
     "partial_molar_volume",
     "youngs_modulus",
     "poisson_ratio",
+    "solubility",
 )
+SOLUBILITY_KEYS = ("species", "law", "K")
+ENCLOSURE_KEYS = ("name", "volume", "temperature", "pressure", "boundaries")
+SOLUBILITY_LAWS = ("sieverts", "henry")
 SPECIES_CONDITIONS = ("concentration", "inward_flux", "mass_transfer")
 ELECTRIC_CONDITIONS = (
     "potential",
@@ -432,10 +470,14 @@ SOLVER_KEYS = (
     "time_rtol",
 )
 TRANSIENT_SOLVER_KEYS = ("t_end", "dt", "adaptive", "scheme", "time_rtol")
-OUTPUT_KEYS = ("dir", "every", "times", "probes")
+OUTPUT_KEYS = ("dir", "every", "times", "probes", "checkpoint_every")
 
-RESERVED_NAMES = ("phi", "u", "sigma", "sigma_h", "von_mises", "region", "R", "T", "F")
-RESERVED_NAMES += ("x", "y", "z", "t")
+# names no species may take: the symbols of every expression and the cell array
+RESERVED_NAMES = ("x", "y", "z", "t", "pi", "region")
+# names refused only where the case has what they would be confused with
+ELECTRIC_NAMES = ("phi",)  # a point array with [electrostatics]
+ELASTIC_NAMES = ("u", "sigma", "sigma_h", "von_mises")  # point arrays with [elasticity]
+FREE_ENERGY_NAMES = ("R", "T")  # symbols of [thermo] free_energy besides the species
 SPECIES_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 REACTION_TERM = re.compile(r"\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\Z")
 GENERATED_CELLS = {"interval": ("simplex",), "rectangle": ("simplex", "quad")}

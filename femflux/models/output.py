@@ -116,8 +116,8 @@ class TransportOutput:
         points = self._vertex_points()
         nv = self.fem_mesh.mesh.nvertices
         keep = s.regions[points.region]
-        inv = np.bincount(points.node[keep], weights=1.0 / s.gamma[points.region[keep]],
-                          minlength=nv)
+        inv = np.bincount(points.node[keep], minlength=nv,
+                          weights=1.0 / s.gamma_at(points.x[:, keep], points.region[keep]))
         count = np.bincount(points.node[keep], minlength=nv)
         return np.divide(count, inv, out=np.ones(nv), where=inv > 0)
 
@@ -130,22 +130,23 @@ class TransportOutput:
         return None
 
     def concentrations_at_points(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
-        return (s.P @ x[s.slice]) / s.gamma[self.points.region]
+        return (s.P @ x[s.slice]) / s.gamma_at(self.points.x, self.points.region)
 
     def node_concentration(self, s: SpeciesField, x: np.ndarray) -> np.ndarray:
         """c at the mesh vertices: a / gamma, averaged over the regions at a vertex
         (over the sides of an interface where the species' dofs are broken)."""
         if s.space.broken:
             node, region, local = self.vertex_sides(s.space, s.regions)
-            return self.vertex_mean(node, x[s.slice][local] / s.gamma[region])
+            return self.vertex_mean(node, x[s.slice][local]
+                                    / s.gamma_at(self.fem_mesh.mesh.p[:, node], region))
         mesh = self.fem_mesh.mesh
         a = s.space.to_global(x[s.slice])[: mesh.nvertices]
         present = np.zeros(mesh.nvertices, dtype=bool)
         present[np.unique(mesh.t[:, s.space.elements])] = True
         points = self._vertex_points()
         keep = s.regions[points.region]
-        inv = np.bincount(points.node[keep], weights=1.0 / s.gamma[points.region[keep]],
-                          minlength=mesh.nvertices)
+        inv = np.bincount(points.node[keep], minlength=mesh.nvertices,
+                          weights=1.0 / s.gamma_at(points.x[:, keep], points.region[keep]))
         count = np.bincount(points.node[keep], minlength=mesh.nvertices)
         return np.where(present, a * inv / np.maximum(count, 1), 0.0)
 
@@ -179,7 +180,8 @@ class TransportOutput:
         for s in self.species:
             node, reg, local = self.vertex_sides(s.space, s.regions & mask)
             out[s.name] = np.full(nv, np.nan)
-            out[s.name][node] = x[s.slice][local] / s.gamma[reg]
+            out[s.name][node] = x[s.slice][local] / s.gamma_at(
+                self.fem_mesh.mesh.p[:, node], reg)
         for f in self.fields:
             f.region_point_fields(x, region, out)
         vertices = self.fem_mesh.mesh.p

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..case import Case, Expression, evaluate
+from ..errors import CaseError
 from ..fem import (
     BlockSum,
     PointSet,
@@ -40,20 +41,23 @@ from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
-from ..physics.interfaces import InterfaceTies
+from ..physics.fields.enclosure import Enclosures
 from ..physics.reactions import MassAction
-from ..physics.species import SpeciesField, species_coefficients
+from ..physics.solubility import solubility_laws
+from ..physics.species import SpeciesField, activation_energies, species_coefficients
 from ..physics.terms import DriftTerm, Electrostatic, Gravity, drift_potential
 from ..physics.traps import TrapKinetics, all_species
 from ..solver import System
+from .interface_parts import InterfaceParts
 from .output import TransportOutput
+from .scales import transport_scales
 
 
 def _depends_on_time(value) -> bool:
     return isinstance(value, Expression) and value.depends_on_time
 
 
-class SpeciesTransport(TransportOutput, System):
+class SpeciesTransport(InterfaceParts, TransportOutput, System):
     """The discrete conservation law of all species and the fields they drift on."""
 
     kind = ""
@@ -76,9 +80,17 @@ class SpeciesTransport(TransportOutput, System):
         self._facet_points: dict[str, PointSet] = {}
         # 1. the fields, then where they and the species may jump between regions
         types = self.field_types if field_types is None else field_types
+        if case.enclosures:
+            if case.model.kind != "diffusion":
+                raise CaseError(f"enclosure {case.enclosures[0].name!r} needs model kind "
+                                "'diffusion'")
+            types = (*types, Enclosures)
         self.fields = [field_type(self) for field_type in types]
         self.groups = next((g for g in (f.interface_groups() for f in self.fields)
                             if g is not None), None)
+        self.laws = {spec.name: solubility_laws(case, spec, self.region_names)
+                     for spec in case.species}
+        self._solubility_groups()
         # 2. the species' unknowns
         self.species: list[SpeciesField] = []
         offset = 0
@@ -91,6 +103,7 @@ class SpeciesTransport(TransportOutput, System):
         self.n_species = offset
         self.by_name = {s.name: s for s in self.species}
         self._element_k: dict[str, np.ndarray] = {}
+        self._k_factor: dict[str, np.ndarray] = {}  # D(T(t))/D(T0) per element (programs)
         # 3. the fields' unknowns
         for f in self.fields:
             offset += f.setup(offset)
@@ -183,27 +196,43 @@ class SpeciesTransport(TransportOutput, System):
 
     def _make_species(self, i, spec, offset) -> SpeciesField:
         regions = tuple(spec.regions) if spec.regions else tuple(self.region_names)
-        space = self.make_space(regions, broken=any(f.breaks(spec) for f in self.fields))
+        laws = self.laws.get(spec.name)
+        if getattr(spec, "activity_profile", None) is not None:
+            self._check_profile(spec, laws)
+        broken = any(f.breaks(spec) for f in self.fields) or (laws is not None and laws.mixed)
+        space = self.make_space(regions, broken=broken)
         mask = np.zeros(self.nregions, dtype=bool)
         mask[[self.region_index[r] for r in regions]] = True
         D, gamma = species_coefficients(self.case, spec, self.region_index)
         return SpeciesField(name=spec.name, index=i, space=space, offset=offset,
                             diffusivity=D, gamma=gamma, regions=mask,
-                            P=self.points.prolongation(space), spec=spec)
+                            P=self.points.prolongation(space), spec=spec, laws=laws,
+                            energy=activation_energies(self.case, spec, self.region_index))
 
     def _species_stiffness(self, s: SpeciesField) -> sp.csr_matrix:
-        """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements."""
-        region_of_element = self.fem_mesh.region_ids[s.space.elements]
-        return s.space.stiffness((s.diffusivity / s.gamma)[region_of_element])
+        """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements
+        (gamma(x) at the quadrature points when it is an expression)."""
+        return s.space.stiffness(self._point_k(s))
+
+    def _point_k(self, s: SpeciesField) -> np.ndarray:
+        """D/gamma per element, or per quadrature point (nel, nq) for gamma(x)."""
+        region = self.fem_mesh.region_ids[s.space.elements]
+        if s.profile is None:
+            return (s.diffusivity / s.gamma)[region]
+        return s.diffusivity[region][:, None] / s.gamma_at(s.space.quadrature_x,
+                                                           region[:, None])
 
     def _assemble_storage(self) -> sp.csr_matrix:
         """d/da of int c v = int (a/gamma) v on the cell points (constant)."""
         blocks = []
         for s in self.species:
-            w = self.points.weight / s.gamma[self.points.region]
+            w = self.points.weight / s.gamma_at(self.points.x, self.points.region)
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
         if self.n > self.n_species:
-            blocks.append(sp.csr_matrix((self.n - self.n_species,) * 2))
+            diagonal = np.zeros(self.n)
+            for f in self.fields:
+                f.storage(diagonal)
+            blocks.append(sp.diags(diagonal[self.n_species:]).tocsr())
         return sp.block_diag(blocks, format="csr")
 
     def _is_linear(self) -> bool:
@@ -212,58 +241,12 @@ class SpeciesTransport(TransportOutput, System):
         for b in self.case.boundaries:
             if any(_depends_on_time(m.coefficient) for m in b.mass_transfer.values()):
                 return False
-        return True
+            if b.surface_kinetics is not None:  # recombination K_r c^2
+                return False
+        return not (self.ties is not None and self.ties.mixed is not None)
 
     def _scales(self) -> tuple[np.ndarray, np.ndarray]:
-        """Typical magnitudes: the largest initial or boundary concentration, and
-        the matching diffusive and storage rates per dof."""
-        x0 = self.species_initial_state()
-        fixed, values = self.dirichlet(0.0)
-        x_scale = np.ones(self.n)
-        r_scale = np.ones(self.n)
-        lo, hi = self.fem_mesh.mesh.p.min(axis=1), self.fem_mesh.mesh.p.max(axis=1)
-        length = float(np.linalg.norm(hi - lo)) or 1.0
-        d_max = max(max(float(s.diffusivity.max()) for s in self.species), 1e-300)
-        K_diag = np.zeros(self.n)
-        for s in self.species:
-            G = s.space.grads
-            local = np.einsum("ideq,ideq,eq->ie", G, G, s.space.dx) * self.element_k(s)
-            K_diag[s.slice] = np.bincount(s.space.element_dofs.ravel(), weights=local.ravel(),
-                                          minlength=s.space.n)
-        M_diag = np.asarray(abs(self._storage_matrix).sum(axis=1)).ravel()
-        c_scales = {}
-        for s in self.species:
-            sl = s.slice
-            vals = [np.abs(x0[sl]).max(initial=0.0)]
-            in_species = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
-            vals.append(np.abs(values[in_species]).max(initial=0.0))
-            c_scales[s.name] = max(vals) or self.c_ref
-        # the fastest first-order reaction rate (1/s) each species takes part in
-        k_char = dict.fromkeys(self.by_name, 0.0)
-        for r in self.case.reactions:
-            rates = [r.forward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
-                                          for n, o in r.reactants.items()])
-                     for m in r.reactants]
-            rates += [r.backward * np.prod([c_scales[n] ** (o - 1 if n == m else o)
-                                            for n, o in r.products.items()])
-                      for m in r.products]
-            for name in list(r.reactants) + list(r.products):
-                k_char[name] = max(k_char[name], max(rates))
-        for r in self.reactions:
-            if isinstance(r, TrapKinetics):
-                for name, rate in r.characteristic_rates(c_scales).items():
-                    k_char[name] = max(k_char[name], rate)
-        for s in self.species:
-            sl = s.slice
-            x_scale[sl] = c_scales[s.name]
-            rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
-                                                                 + k_char[s.name]))
-            r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
-        if self.ties is not None:  # mu continuity, in activities
-            r_scale[self.ties.other] = x_scale[self.ties.other]
-        for f in self.fields:
-            f.scales(x_scale, r_scale)
-        return x_scale, r_scale
+        return transport_scales(self)
 
     # -- the System interface ----------------------------------------------
 
@@ -290,7 +273,7 @@ class SpeciesTransport(TransportOutput, System):
                                       minlength=space.n)
                 dofs = np.flatnonzero(touched)
                 total[dofs] += evaluate(value, space.x[:, dofs], 0.0)
-                count[dofs] += 1.0 / s.gamma[k]
+                count[dofs] += 1.0 / s.gamma_at(space.x[:, dofs], k)
             x[s.slice] = np.divide(total, count, out=np.zeros(space.n), where=count > 0)
         return x
 
@@ -298,6 +281,11 @@ class SpeciesTransport(TransportOutput, System):
         """The species' initial values (:meth:`species_initial_state`) and the
         fields' (electrode potentials)."""
         x = self.species_initial_state()
+        if self.ties is not None and self.ties.mixed is not None:
+            self._consistent_interfaces(x)
+        for r in self.reactions:
+            if isinstance(r, TrapKinetics):
+                r.consistent_start(x)
         for f in self.fields:
             f.initial(x)
         return x
@@ -326,6 +314,8 @@ class SpeciesTransport(TransportOutput, System):
         rows, cols, vals = [], [], []
         pieces: list[tuple[int, int, sp.spmatrix]] = []
         F = np.zeros(self.n)
+        if self.program is not None and self._stiffness is None:
+            self._follow_temperature(t)
         self.add_species_fluxes(x, t, F, pieces)
         for reaction in self.reactions:
             reaction.residual(x, t, F, rows, cols, vals)
@@ -363,8 +353,23 @@ class SpeciesTransport(TransportOutput, System):
         return out
 
     def equilibrium(self, x: np.ndarray, t: float):
-        return next((p for p in (f.equilibrium(x, t) for f in self.fields) if p is not None),
-                    None)
+        """The fields' equilibrium problem (elasticity); its state then
+        completed by the traps whose density depends on sigma_h."""
+        problem = next((p for p in (f.equilibrium(x, t) for f in self.fields)
+                        if p is not None), None)
+        traps = [r for r in self.reactions if isinstance(r, TrapKinetics)]
+        if problem is None or not any(r.density.stress for r in traps):
+            return problem
+        finish = problem.finish
+
+        def finish_with_traps(y):
+            state = finish(y)
+            for index, r in enumerate(traps):
+                r.after_equilibrium(state, index)
+            return state
+
+        problem.finish = finish_with_traps
+        return problem
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
@@ -442,7 +447,11 @@ class SpeciesTransport(TransportOutput, System):
             facets = self.boundary_facets(name, s)
             adjacent = self.fem_mesh.region_ids[self.fem_mesh.mesh.f2t[0, facets]]
             gamma = float(np.mean(s.gamma[adjacent])) if len(facets) else 1.0
-            self.cache[key] = (self.space_boundary_dofs(s.space, facets), gamma)
+            dofs = self.space_boundary_dofs(s.space, facets)
+            if s.profile is not None:  # gamma(x, y, z) at the boundary dofs
+                gamma = gamma * np.broadcast_to(evaluate(s.profile, s.space.x[:, dofs], 0.0),
+                                                dofs.shape)
+            self.cache[key] = (dofs, gamma)
         return self.cache[key]
 
     def space_boundary_dofs(self, space, facets: np.ndarray) -> np.ndarray:
@@ -472,7 +481,7 @@ class SpeciesTransport(TransportOutput, System):
         Models with other flux laws (Onsager) override this."""
         if self._stiffness is not None and self.program is not None:
             for s, K in zip(self.species, self._species_K, strict=True):
-                scaled = K * self.diffusivity_factor(s, t)  # D(T(t)) / D(T(0))
+                scaled = self._stiffness_at(s, K, t)
                 F[s.slice] += scaled @ x[s.slice]
                 pieces.append((s.offset, s.offset, scaled))
             return
@@ -483,118 +492,58 @@ class SpeciesTransport(TransportOutput, System):
         self.drift_diffusion.add(x, F, pieces)
 
     def element_k(self, s: SpeciesField) -> np.ndarray:
-        """k = D / gamma on each element of the species' space (cached)."""
+        """k = D / gamma on each element of the species' space (cached), at the
+        temperature of the last :meth:`flux` under a temperature program."""
         if s.name not in self._element_k:
+            k = self._point_k(s)
+            self._element_k[s.name] = k if k.ndim == 1 else k.mean(axis=1)
+        factor = self._k_factor.get(s.name)
+        return self._element_k[s.name] if factor is None else self._element_k[s.name] * factor
+
+    def _diffusivity_factor(self, s: SpeciesField, T: float, energy) -> np.ndarray | float:
+        """D(T)/D(T0): Arrhenius exp(-E/R (1/T - 1/T0)), times T/T0 when D = M R T."""
+        T0 = self.case.model.temperature
+        factor = np.exp(-np.asarray(energy) / GAS_CONSTANT * (1.0 / T - 1.0 / T0))
+        return factor * (T / T0) if s.spec.mobility is not None else factor
+
+    def _follow_temperature(self, t: float) -> None:
+        """Under a temperature program with drift terms (z F phi, -Omega
+        sigma_h): the drifts psi = term/RT, the Donnan ties and the
+        diffusivities at T(t)."""
+        T = self.temperature(t)
+        for terms in self.terms.values():
+            for term in terms:
+                term.scale = term.coefficient / (GAS_CONSTANT * T)
+        self.drift_diffusion._selections.clear()  # d psi/d field: the scales changed
+        if self.ties is not None:  # Donnan ties: a_o exp(z F phi_o/RT) = a_r exp(...)
+            self.ties.at_temperature_ratio(self.case.model.temperature / T)
+        for s in self.species:
             region = self.fem_mesh.region_ids[s.space.elements]
-            self._element_k[s.name] = (s.diffusivity / s.gamma)[region]
-        return self._element_k[s.name]
+            self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])
 
     def temperature(self, t: float) -> float:
         """T (K) at time t: the case's temperature or its program T(t)."""
         return self.case.model.temperature_at(t)
 
-    def diffusivity_factor(self, s: SpeciesField, t: float) -> float:
-        """D(T(t)) / D(T(0)) of an Arrhenius diffusivity (1 without one)."""
-        energy = s.spec.activation_energy
-        if not energy:
-            return 1.0
-        T0, T = self.case.model.temperature, self.temperature(t)
-        return float(np.exp(-energy / GAS_CONSTANT * (1.0 / T - 1.0 / T0)))
+    def _stiffness_at(self, s: SpeciesField, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
+        """The species' stiffness at the temperature of time t: each region's
+        part times D(T(t))/D(T(0)) of its Arrhenius diffusivity."""
+        T = self.temperature(t)
+        energies = np.unique(s.energy[s.regions])
+        if len(energies) == 1:
+            return K * float(self._diffusivity_factor(s, T, energies[0]))
+        key = ("stiffness parts", s.name)
+        if key not in self.cache:
+            region = self.fem_mesh.region_ids[s.space.elements]
+            k = self._point_k(s)
+            here = s.energy[region] if k.ndim == 1 else s.energy[region][:, None]
+            self.cache[key] = [(E, s.space.stiffness(np.where(here == E, k, 0.0)))
+                               for E in energies]
+        return sum(part * float(self._diffusivity_factor(s, T, E)) for E, part in self.cache[key])
 
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""
         return drift_potential(self.terms[s.name], x)
-
-    def _species_dirichlet(self) -> np.ndarray:
-        """(n,) bool: the Dirichlet dofs of the species."""
-        fixed = np.zeros(self.n, dtype=bool)
-        for b in self.case.boundaries:
-            for name in b.concentration:
-                s = self.by_name[name]
-                fixed[s.offset + self.dirichlet_dofs(b.name, s)[0]] = True
-        return fixed
-
-    def _build_ties(self) -> InterfaceTies | None:
-        """Tie the copies of every broken species dof: one representative (a
-        Dirichlet copy if there is one) takes the summed conservation rows, each
-        other copy the continuity of mu."""
-        if not any(s.space.broken for s in self.species):
-            return None
-        fixed = self._species_dirichlet()
-        reps, others, scales, phi_reps, phi_others = [], [], [], [], []
-        local_ties = {}
-        for s in self.species:
-            space = s.space
-            if not space.broken:
-                continue
-            copies = np.flatnonzero(space.copy_group >= 0)
-            dof = space.dofs[copies]
-            # by global dof; within one, the Dirichlet copies first, then by number
-            order = np.lexsort((copies, ~fixed[s.offset + copies], dof))
-            copies, dof = copies[order], dof[order]
-            start = np.ones(len(dof), dtype=bool)
-            start[1:] = dof[1:] != dof[:-1]
-            rep = copies[np.maximum.accumulate(np.where(start, np.arange(len(dof)), 0))]
-            rep, other = rep[~start], copies[~start]
-            local_ties[s.name] = (rep, other)
-            reps.append(s.offset + rep)
-            others.append(s.offset + other)
-            term = self.electric_term(s)
-            if term is None:
-                scales.append(np.zeros(len(rep)))
-                phi_reps.append(s.offset + rep)  # any index: the coefficient is 0
-                phi_others.append(s.offset + other)
-            else:
-                scales.append(np.full(len(rep), term.scale))
-                phi_reps.append(term.index[rep])
-                phi_others.append(term.index[other])
-        return InterfaceTies(self.n, np.concatenate(reps), np.concatenate(others),
-                             np.concatenate(scales), np.concatenate(phi_reps),
-                             np.concatenate(phi_others), local_ties)
-
-    def _balance_drift_rows(self) -> None:
-        """Add to every row of a drift field (electroneutrality: phi) the
-        node's balance sum_i s_i R_i of the species it drives, R_i the
-        (summed) conservation row of species i at that node and s_i its drift
-        scale (z_i F/RT: the current), scaled to the row.  An equivalent
-        system (the rows R_i vanish at the solution; Dirichlet rows, whose
-        residual is the boundary flux, are left out), but the row now has a
-        diagonal, sum_i s_i dR_i/dphi > 0: the electroneutrality rows alone
-        have none, and where the interface copies change the elimination
-        order the direct solver would pivot off the diagonal (2x slower)."""
-        fixed = self._species_dirichlet()
-        representative = np.arange(self.n)
-        representative[self.ties.other] = self.ties.rep
-        rows, cols, coefficients = [], [], []
-        for s in self.species:
-            term = self.electric_term(s)
-            if term is None:
-                continue
-            scale = term.scale
-            field_rows = term.index
-            species_rows = representative[s.offset + np.arange(s.space.n)]
-            keep = ~fixed[species_rows]
-            field_rows, species_rows = field_rows[keep], species_rows[keep]
-            rows.append(field_rows)
-            cols.append(species_rows)
-            coefficients.append(scale * self.x_scale[field_rows] * self.r_scale[field_rows]
-                                / self.r_scale[species_rows])
-        if not rows:
-            return
-        B = self.ties.balance(np.concatenate(rows), np.concatenate(cols),
-                              np.concatenate(coefficients))
-        self._storage_matrix = (self._storage_matrix + B @ self._storage_matrix).tocsr()
-
-    def fold_to_representatives(self, s: SpeciesField, w: np.ndarray) -> np.ndarray:
-        """Per-dof weights of species ``s`` with the copies' weights moved to
-        their representative (which holds the summed conservation rows)."""
-        if self.ties is None or s.name not in self.ties.local:
-            return w
-        rep, other = self.ties.local[s.name]
-        w = np.array(w, dtype=float)
-        np.add.at(w, rep, w[other])
-        w[other] = 0.0
-        return w
 
     # -- closed species -----------------------------------------------------
 

@@ -34,7 +34,14 @@ def run_distributed(args, load, check_out) -> int:
 def _run(args, load, check_out, comm) -> int:
     from .run import collectively, solve
 
+    if getattr(args, "restart", None) is not None:
+        raise CaseError("--restart is not yet distributed over MPI ranks; run this case on "
+                        "one rank (without mpirun)")
     case = collectively(comm, lambda: load(args))
+    if (case.raw.get("output") or {}).get("checkpoint_every", 0):
+        raise CaseError("[output] checkpoint_every is not yet distributed over MPI ranks "
+                        "(MPI runs write no checkpoints); run this case on one rank or "
+                        "set it to 0")
     out = Path(args.out or case.output.dir or Path("results") / Path(args.case).stem)
     if comm.rank == 0:
         collectively(comm, lambda: check_out(out))

@@ -126,13 +126,15 @@ def solve(case: Case, comm) -> DistributedResult:
                                output_times=sorted(wanted), rtol=s.time_rtol)
     stepper = DistributedStepper(system, time_options, options, method, stats, x0)
     try:
-        for snap in stepper.run():
-            at_time = any(abs(snap.t - t) <= 1e-9 * max(abs(t), 1e-300) for t in wanted)
-            final = snap.t >= s.t_end * (1 - 1e-12)
-            if stats.steps % out.every == 0 or at_time or final:
-                run.frame(snap.t, snap.x)
-            run.history_entry(snap.t, snap.dt, snap.newton_iterations, snap.x, snap.rate,
-                              snap.residual)
+        for accepted in stepper.run():
+            for snap in accepted:
+                stats.steps += 1
+                at_time = any(abs(snap.t - t) <= 1e-9 * max(abs(t), 1e-300) for t in wanted)
+                final = snap.t >= s.t_end * (1 - 1e-12)
+                if stats.steps % out.every == 0 or at_time or final:
+                    run.frame(snap.t, snap.x)
+                run.history_entry(snap.t, snap.dt, snap.newton_iterations, snap.x, snap.rate,
+                                  snap.residual)
     except SolverError as exc:
         last = stepper.history[-1]
         exc.result = run.result(last.x, last.rate, last.t, converged=False)

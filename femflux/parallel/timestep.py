@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..solver import NewtonOptions, Snapshot, Stats, TimeOptions, _bdf_coefficients, _predict
-from ..solver.timestep import _Stepper
+from ..solver.timestep import _COHERENT, _HORIZON, _Stepper
 from .linear import PetscLinearSolver
 from .newton import newton
 
@@ -29,6 +29,48 @@ class DistributedStepper(_Stepper):
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
                             | {to.t_end})
         self.dt_min = to.dt_min_fraction * to.t_end
+        self.t, self.dt = 0.0, self._limited(min(to.dt, to.t_end))
+        self.shift = 0.0
+        self.drift_control = to.adaptive and self._autonomous(x0)
+
+    def _autonomous(self, x) -> bool:
+        """The serial test (:func:`femflux.solver.timestep._autonomous`: Dirichlet
+        values and F(x, t) the same at three times), on every rank's rows."""
+        system, to = self.system, self.to
+        times = (0.0, 0.37 * to.t_end, 0.71 * to.t_end)
+        try:
+            dofs, values = system.dirichlet(times[0])
+            flux = system.flux(x, times[0])[0]
+            same = True
+            for t in times[1:]:
+                d, v = system.dirichlet(t)
+                same = same and np.array_equal(d, dofs) and np.array_equal(v, values) \
+                    and np.array_equal(system.flux(x, t)[0], flux)
+        except (ArithmeticError, ValueError):
+            same = False
+        return system.numbering.sum(float(not same)) == 0
+
+    def _drift(self, snap, e, free, step):
+        """The serial drift control (:meth:`_Stepper._drift`) with its inner
+        products summed over the ranks."""
+        num = self.system.numbering
+        if not self.drift_control or self.system.n_free == 0:
+            return 0.0, 0.0
+        weight = self.system.x_scale[free]
+        x = snap.x[free] / weight
+        v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
+        ew = e[free] / weight
+        vv, ev, ee, xx = num.sum(np.array([v @ v, ew @ v, ew @ ew, x @ x]))
+        if not vv > 0:
+            return 0.0, 0.0
+        shift = float(ev) / vv
+        if shift * shift * vv < _COHERENT * float(ee):
+            return 0.0, 0.0
+        tau = np.sqrt(float(xx) / vv)
+        room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
+        horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
+        allowance = room * step / max(horizon, step)
+        return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
 
     def _solve_step(self, step, order, commit):
         system, history = self.system, self.history

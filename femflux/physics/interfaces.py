@@ -4,7 +4,8 @@ Where a model breaks a species' space between region groups (the Donnan
 interfaces of an electroneutral model), the species has one copy of each
 interface dof per side.  The conservation rows of the copies are summed (one
 control volume: J.n continuous) and the other rows say that mu_i is
-continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0).
+continuous, a_i exp(psi_i) equal on both sides (SPEC 4.0); psi_i = z_i F phi/RT
+follows a temperature program (:meth:`InterfaceTies.at_temperature_ratio`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ class InterfaceTies:
         a_o exp(d/2) - a_r exp(-d/2) = 0,  d = psi_o - psi_r,
 
     which stays defined for the non-positive activities a time-step predictor
-    may propose (a row in mol/m^3, scaled like the species).
+    may propose (a row in mol/m^3, scaled like the species).  At an interface
+    between a Sieverts and a Henry region (``mixed``) the row is instead the
+    continuity of the partial pressure, a_H - q a_S |a_S| = 0
+    (:mod:`femflux.physics.solubility`).
 
     ``T`` is the row operation (rep += other, other := 0) applied to the
     storage and flux terms; the tie rows are then added.  :meth:`balance`
@@ -36,9 +40,12 @@ class InterfaceTies:
     :meth:`SpeciesTransport._balance_drift_rows`.
     """
 
-    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local):
+    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local, mixed=None):
         self.n = n
+        # (tie rows, Henry copy, Sieverts copy, q): those rows are a_H - q a_S |a_S|
+        self.mixed = mixed
         self.rep, self.other, self.scale = rep, other, scale
+        self.reference_scale = np.asarray(scale, dtype=float).copy()  # at T(0)
         self.phi_rep, self.phi_other = phi_rep, phi_other
         self.local = local  # species name -> (rep, other) local dofs
         m = len(other)
@@ -46,6 +53,10 @@ class InterfaceTies:
                   + sp.csr_matrix((np.ones(m), (rep, other)), shape=(n, n))
                   - sp.csr_matrix((np.ones(m), (other, other)), shape=(n, n))).tocsr()
         self.T.eliminate_zeros()
+
+    def at_temperature_ratio(self, ratio: float) -> None:
+        """The drift scales z F/RT at T = T(0)/ratio (temperature programs)."""
+        self.scale = self.reference_scale * ratio
 
     def balance(self, rows, cols, coefficients) -> sp.csr_matrix:
         """Add ``coefficients`` times (the summed) row ``cols`` to row ``rows``
@@ -65,6 +76,17 @@ class InterfaceTies:
         rows = np.tile(np.arange(m), 4)
         cols = np.concatenate([self.other, self.rep, self.phi_other, self.phi_rep])
         vals = np.concatenate([half, -1.0 / half, dphi, -dphi])
+        if self.mixed is None:
+            return g, sp.csr_matrix((vals, (rows, cols)), shape=(m, self.n))
+        k, h, s, q = self.mixed
+        linear = np.ones(m, dtype=bool)
+        linear[k] = False
+        keep = np.tile(linear, 4)
+        a_s = x[s]
+        g[k] = x[h] - q * a_s * np.abs(a_s)
+        rows = np.concatenate([rows[keep], k, k])
+        cols = np.concatenate([cols[keep], h, s])
+        vals = np.concatenate([vals[keep], np.ones(len(k)), -2.0 * q * np.abs(a_s)])
         return g, sp.csr_matrix((vals, (rows, cols)), shape=(m, self.n))
 
     def apply(self, x, F, J):

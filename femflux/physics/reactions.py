@@ -3,8 +3,9 @@
     v = k_f prod_reactants c^nu - k_r prod_products c^nu   (mol/m^3/s),
     R_i = (nu_i,products - nu_i,reactants) v,
 
-evaluated at the model's cell points (lumped quadrature) in the regions where
-the reaction runs; -int R_i v dx goes into the residual of species i with its
+k_f and k_r numbers or Arrhenius k0 exp(-E/RT) (following a temperature
+program), evaluated at the model's cell points (lumped quadrature) in the
+regions where the reaction runs; -int R_i v dx goes into the residual of species i with its
 exact Jacobian.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .constants import arrhenius_factor
 
 
 class MassAction:
@@ -44,7 +47,7 @@ class MassAction:
         conc, dc_da = {}, {}
         for name in self.nu:
             s = m.by_name[name]
-            inv_gamma = 1.0 / s.gamma[m.points.region[mask]]
+            inv_gamma = 1.0 / s.gamma_at(m.points.x[:, mask], m.points.region[mask])
             conc[name] = (s.P @ x[s.slice])[mask] * inv_gamma
             dc_da[name] = inv_gamma
 
@@ -61,8 +64,13 @@ class MassAction:
                 grads[name] = others
             return value, grads
 
-        v_f, g_f = rate(reaction.reactants, reaction.forward)
-        v_r, g_r = (rate(reaction.products, reaction.backward) if reaction.reversible
+        k_f, k_r = reaction.forward, reaction.backward
+        if m.program is not None:  # Arrhenius constants follow the temperature program
+            T0, T = m.case.model.temperature, m.temperature(t)
+            k_f *= arrhenius_factor(reaction.forward_energy, T0, T)
+            k_r *= arrhenius_factor(reaction.backward_energy, T0, T)
+        v_f, g_f = rate(reaction.reactants, k_f)
+        v_r, g_r = (rate(reaction.products, k_r) if reaction.reversible
                     else (np.zeros(len(w)), {}))
         v = v_f - v_r
         point_index = np.flatnonzero(mask)

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..case import evaluate
+from ..errors import CaseError
+from .solubility import solubility_laws
+
 
 @dataclass
 class SpeciesField:
@@ -28,14 +32,31 @@ class SpeciesField:
     regions: np.ndarray  # (nregions,) bool: the species exists there
     P: sp.csr_matrix  # prolongation to the cell points
     spec: object = None  # the case's Species entry
+    laws: object = None  # SolubilityLaws when regions give its solubility
+    energy: np.ndarray | None = None  # (nregions,) J/mol of Arrhenius diffusivities
 
     @property
     def slice(self) -> slice:
         return slice(self.offset, self.offset + self.space.n)
 
+    @property
+    def profile(self):
+        """gamma(x, y, z) when the activity coefficient is an expression, else None."""
+        return getattr(self.spec, "activity_profile", None)
+
+    def gamma_at(self, x: np.ndarray, region) -> np.ndarray:
+        """The activity coefficient at points ``x`` (dim, n) of the given
+        regions: the region's value, or the expression gamma(x, y, z)."""
+        gamma = self.gamma[region]
+        if self.profile is None:
+            return gamma
+        return gamma * np.asarray(evaluate(self.profile, x, 0.0))
+
 
 def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(D, gamma) per region of species ``spec``: its values, overridden per region."""
+    """(D, gamma) per region of species ``spec``: its values, overridden per
+    region; with regions' solubilities gamma = K_ref/K
+    (:mod:`femflux.physics.solubility`)."""
     n = len(region_index)
     D = np.full(n, spec.diffusivity, dtype=float)
     gamma = np.full(n, spec.activity_coefficient, dtype=float)
@@ -43,4 +64,21 @@ def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np
         k = region_index[region.name]
         D[k] = region.diffusivity.get(spec.name, D[k])
         gamma[k] = region.activity_coefficient.get(spec.name, gamma[k])
+    laws = solubility_laws(case, spec, list(region_index))
+    if laws is not None:
+        given = [r.name for r in case.regions if spec.name in r.activity_coefficient]
+        if given or spec.activity_coefficient != 1.0:
+            where = f"region {given[0]!r}" if given else f"species {spec.name!r}"
+            raise CaseError(f"{where}: activity_coefficient of {spec.name!r} cannot combine "
+                            "with a region's solubility (which sets c/K continuous)")
+        gamma = laws.gamma
     return D, gamma
+
+
+def activation_energies(case, spec, region_index: dict) -> np.ndarray:
+    """E (J/mol) of the species' diffusivity per region (0: not Arrhenius)."""
+    energy = np.full(len(region_index), spec.activation_energy, dtype=float)
+    for region in case.regions:
+        if spec.name in region.activation_energy:
+            energy[region_index[region.name]] = region.activation_energy[spec.name]
+    return energy

@@ -66,7 +66,7 @@ def unit(column: str) -> str:
         return "mol"
     if parts[0] == "boundaries":
         return {"flux": "mol/s", "current": "A", "potential": "V",
-                "electrode_potential": "V"}.get(parts[2], "")
+                "electrode_potential": "V", "enclosure_pressure": "Pa"}.get(parts[2], "")
     if parts[0] == "probes":
         field = parts[-1]
         if field.startswith("mu_"):

@@ -46,6 +46,9 @@ class Result:
     #: the solver's unknown vector of the final state: ``femflux.solve(case,
     #: initial=result.state)`` starts another solve of the same model from it
     state: np.ndarray | None = None
+    #: transient runs: the final checkpoint (:mod:`femflux.results.checkpoint`),
+    #: saved as ``restart.npz``; None without checkpoints
+    restart: dict | None = None
 
     @property
     def history(self):

@@ -1,8 +1,8 @@
 """Writing the results folder of SPEC section 3, safely.
 
 ``write_folder`` writes ``solution.vtu``, ``series.pvd`` with
-``step_NNNNN.vtu`` and ``history.csv`` (transient), ``summary.json`` and
-``case.toml`` into a staging folder ``.NAME.partial-XXXXXXXX`` beside the
+``step_NNNNN.vtu``, ``history.csv`` and ``restart.npz`` (transient),
+``summary.json`` and ``case.toml`` into a staging folder ``.NAME.partial-XXXXXXXX`` beside the
 target and then swaps it into place; ``write_vtu`` and ``write_pvd`` write
 one file each.
 
@@ -49,6 +49,7 @@ import numpy as np
 from femflux.errors import CaseError, WriteError, clip
 
 from .case_toml import dump_toml
+from .checkpoint import encode as encode_checkpoint
 from .history import write_csv
 from .vtk import to_meshio
 
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
 #: the files femflux writes into a results folder (besides step_NNNNN.vtu and pictures)
 RESULT_FILES = frozenset({"solution.vtu", "series.pvd", "summary.json", "case.toml",
-                          "history.csv", "solution.pvtu"})
+                          "history.csv", "restart.npz", "solution.pvtu"})
 #: a transient step, and the pieces of an MPI run (solution_pNNNN.vtu, step_NNNNN_pNNNN.vtu)
 _STEP = re.compile(r"step_\d{5,}\.p?vtu|(solution|step_\d{5,})_p\d{4,}\.vtu")
 _PICTURES = ("plot", "history")  # femflux plot's default names besides <field>.png
@@ -120,16 +121,19 @@ def _write_contents(result: Result, staging: Path) -> None:
             write_vtu(staging / name, result.mesh, frame.point_data, frame.cell_data)
             names.append((frame.t, name))
         write_pvd(staging / "series.pvd", names)
-    write_records(staging, result.summary, result.case)
+    write_records(staging, result.summary, result.case, getattr(result, "restart", None))
 
 
-def write_records(staging: Path, summary: dict, case) -> None:
-    """history.csv (transient), summary.json and case.toml into ``staging``."""
+def write_records(staging: Path, summary: dict, case, restart=None) -> None:
+    """history.csv (transient), summary.json, case.toml and the final
+    checkpoint ``restart`` (restart.npz, when given) into ``staging``."""
     if "history" in summary:
         write_csv(staging / "history.csv", summary["history"])
     (staging / "summary.json").write_text(
         json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
     (staging / "case.toml").write_text(dump_toml(case.raw), encoding="utf-8")
+    if restart is not None:  # the run's final checkpoint
+        (staging / "restart.npz").write_bytes(encode_checkpoint(restart))
 
 
 def write_vtu(path: Path, fem_mesh: FemMesh, point_data, cell_data) -> None:
@@ -216,7 +220,7 @@ def is_femflux_file(name: str, species=()) -> bool:
     ``solution.vtu``, ``series.pvd``, ``step_NNNNN.vtu``, ``summary.json``,
     the parallel files of an MPI run (``solution.pvtu``, ``step_NNNNN.pvtu``
     and their pieces ``solution_pNNNN.vtu``, ``step_NNNNN_pNNNN.vtu``),
-    ``case.toml``, ``history.csv``, and the pictures ``femflux plot`` writes
+    ``case.toml``, ``history.csv``, ``restart.npz``, and the pictures ``femflux plot`` writes
     there by default: ``plot.png``, ``history.png`` and ``<field>.png`` for a
     field of the results (``phi``, ``u``, ``u_x``, ``sigma_xy``,
     ``von_mises``, a species ``S``, ``mu_S``, ``J_S``, ``J_S_x``, ...)."""

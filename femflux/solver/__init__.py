@@ -15,7 +15,7 @@ and never solves them itself):
 - :mod:`.bordered`: constraints as bordered Lagrange multipliers;
 - :mod:`.steady`: :func:`solve_steady`, with pseudo-transient continuation;
 - :mod:`.timestep`: :func:`solve_transient`, BDF1/BDF2 with local-error
-  control (:class:`TimeOptions`);
+  and drift control (:class:`TimeOptions`), resumable from its state;
 - :mod:`.progress`: the progress bar.
 """
 

@@ -2,6 +2,10 @@
 variable-step BDF2, ``a0 S(x) + H + dt F(x, t) = 0``, steps controlled by a
 local-error estimate (predictor difference) with rejection, shortened to
 hit requested output times; the first step is checked by step doubling.
+In autonomous problems the error accumulated along the motion (a time
+shift) is held below rtol at t_end too (:meth:`_Stepper._drift`), so that
+rtol is the relative error at t_end.  The stepper's state after any
+accepted step (:meth:`_Stepper.state`) continues the run bit for bit.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class TimeOptions:
     dt: float
     scheme: str = "bdf2"
     adaptive: bool = True
-    rtol: float = 1e-3  # local error per step, relative
+    rtol: float = 1e-3  # relative error per step, and of the drift accumulated to t_end
     atol_fraction: float = 1e-3  # absolute tolerance as a fraction of x_scale
     output_times: list[float] = field(default_factory=list)
     dt_min_fraction: float = 1e-14
@@ -87,22 +91,33 @@ def _predict(history: list[Snapshot], t: float, order: int) -> np.ndarray:
 def solve_transient(system: System, time_options: TimeOptions, options: NewtonOptions,
                     linear: str = "auto", on_step: Callable[[Snapshot], None] | None = None,
                     stats: Stats | None = None, progress: bool = False,
-                    x0: np.ndarray | None = None) -> Snapshot:
+                    x0: np.ndarray | None = None,
+                    on_settled: Callable[[Callable[[], dict]], None] | None = None,
+                    resume: dict | None = None) -> Snapshot:
     """Integrate ``dS/dt + F(x, t) = 0`` from ``x0`` at t = 0 (by default
     :func:`consistent_initial_state`) to ``t_end``.
 
-    ``on_step`` is called with every accepted step.  On failure raises
-    :class:`SolverError` whose ``result`` attribute is the last accepted
-    :class:`Snapshot`.
+    ``on_step`` is called with every accepted step.  ``on_settled(state)``
+    is called after the accepted steps of each attempt (the two half steps
+    of the first one), with ``state()`` returning the stepper's state then
+    (:meth:`_Stepper.state`: what continuing bit for bit needs); ``resume``
+    is such a state to continue from (``x0`` must then be the run's initial
+    state, t_end may be later).  On failure raises :class:`SolverError`
+    whose ``result`` attribute is the last accepted :class:`Snapshot`.
     """
-    stepper = _Stepper(system, time_options, options, linear, stats or Stats(), x0)
+    stats = stats if stats is not None else Stats()
+    stepper = _Stepper(system, time_options, options, linear, stats, x0, resume)
     bar = _progress_bar(time_options.t_end, progress)
     try:
-        for snap in stepper.run():
-            if bar is not None:
-                bar.update(snap.dt)
-            if on_step is not None:
-                on_step(snap)
+        for accepted in stepper.run():
+            for snap in accepted:
+                stats.steps += 1
+                if bar is not None:
+                    bar.update(snap.dt)
+                if on_step is not None:
+                    on_step(snap)
+            if on_settled is not None:
+                on_settled(stepper.state)
     except SolverError as exc:
         exc.result = stepper.history[-1]
         raise
@@ -120,7 +135,7 @@ class _Stepper:
     """
 
     def __init__(self, system: System, to: TimeOptions, options: NewtonOptions, linear: str,
-                 stats: Stats, x0: np.ndarray | None = None):
+                 stats: Stats, x0: np.ndarray | None = None, resume: dict | None = None):
         self.system, self.to, self.options, self.stats = system, to, options, stats
         self.solver = LinearSolver.for_system(system, linear)
         x = consistent_initial_state(system, linear) if x0 is None else x0
@@ -128,15 +143,36 @@ class _Stepper:
         self.solver.border = self.border.k
         self.conserved = None if system.linear else _conserved_rows(system, self.border.k)
         self.precondition = _model_preconditioner(system, self.solver, linear, self.border.k)
-        self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
-        self.storages = [system.storage(x)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
                             | {to.t_end})
         self.dt_min = to.dt_min_fraction * to.t_end
+        if resume is None:
+            self.history = [Snapshot(t=0.0, x=x, rate=np.zeros(system.n))]
+            self.storages = [system.storage(x)[0]]
+            self.t, self.dt = 0.0, self._limited(min(to.dt, to.t_end))
+            self.shift = 0.0
+        else:
+            self.history = [Snapshot(**snap) for snap in resume["history"]]
+            self.storages = list(resume["storages"])
+            self.t, self.dt = float(resume["t"]), float(resume["dt"])
+            self.shift = float(resume["shift"])
+        self.drift_control = to.adaptive and _autonomous(system, x, to)
+
+    def state(self) -> dict:
+        """What continuing from here bit for bit needs (``resume`` of
+        :func:`solve_transient`): the time, the next step, the last states
+        (BDF2's history and the predictor's) with their stored amounts."""
+        history = [{"t": s.t, "x": s.x, "rate": s.rate, "dt": s.dt,
+                    "newton_iterations": s.newton_iterations, "residual": s.residual}
+                   for s in self.history]
+        return {"t": self.t, "dt": self.dt, "shift": self.shift, "history": history,
+                "storages": list(self.storages)}
 
     def run(self):
+        """Yield the accepted snapshots of each successful attempt (two for the
+        first, step-doubled one) once the next step is chosen."""
         to = self.to
-        t, dt = 0.0, self._limited(min(to.dt, to.t_end))
+        t, dt = self.t, self.dt
         while t < to.t_end * (1 - 1e-12):
             next_stop = next(s for s in self.stops if s > t * (1 + 1e-12) + 1e-300)
             hit = t + dt >= next_stop * (1 - 1e-9)
@@ -144,7 +180,7 @@ class _Stepper:
             if not hit and t + 1.5 * step > next_stop:
                 step = 0.5 * (next_stop - t)  # no sliver step before the stop
             try:
-                accepted, error, order = self._attempt(step)
+                accepted, error, drift, order = self._attempt(step)
             except NewtonFailure as exc:
                 self.stats.rejected_steps += 1
                 dt = 0.25 * step
@@ -155,15 +191,18 @@ class _Stepper:
                 dt = step * max(0.1, 0.9 * error ** (-1.0 / (order + 1)))
                 self._check_dt(dt, t)
                 continue
-            for snap in accepted:
-                self.stats.steps += 1
-                yield snap
             t = self.history[-1].t
             if to.adaptive:
-                growth = 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
-                dt = self._limited(step * min(2.0, max(0.5, growth)))
+                best = step * 0.9 * max(error, 1e-10) ** (-1.0 / (order + 1))
+                dt = min(2.0 * step, max(0.5 * step, best))
+                if drift > 0:  # never below a tenth of the local criterion's step
+                    shorter = step * max(0.5, 0.9 * drift ** (-1.0 / order))
+                    dt = min(dt, max(shorter, 0.1 * best))
+                dt = self._limited(dt)
             else:  # fixed steps: back to the user's dt after a cut or a shortened step
                 dt = min(to.dt, 2.0 * step)
+            self.t, self.dt = t, dt
+            yield accepted
 
     def _limited(self, dt: float) -> float:
         """dt within the model's ``time_step_limit(x, rtol)`` (adaptive runs)."""
@@ -179,7 +218,9 @@ class _Stepper:
                               f"{reason}")
 
     def _attempt(self, step):
-        """Try a step; return (accepted snapshots or None, error estimate, order)."""
+        """Try a step; return (accepted snapshots or None, local error estimate,
+        drift size (see :meth:`_drift`), order): both 1 = at tolerance; the
+        local error grows like step^(order + 1), the drift like step^order."""
         if len(self.history) < 2 and self.to.adaptive:
             full = self._solve_step(step, 1, commit=False)
             first = self._solve_step(0.5 * step, 1, commit=True)
@@ -189,17 +230,55 @@ class _Stepper:
             error = _weighted_error(self.system, second.x, second.x - full.x, free, self.to)
             if error > 1.0:
                 self._rollback(2)
-                return None, error, 1
-            return [first, second], error, 1
+                return None, error, 0.0, 1
+            return [first, second], error, 0.0, 1
         order = 2 if self.to.scheme == "bdf2" and len(self.history) >= 2 else 1
         snap = self._solve_step(step, order, commit=False)
         fixed, _ = self.system.dirichlet(snap.t)
         free = _free_dofs(self.system.n, fixed)
-        error = _local_error(self.history, snap.x, snap.t, order, free, self.system, self.to)
+        if len(self.history) < 2:  # a fixed first step: no estimate
+            e = np.zeros(self.system.n)
+        else:
+            e = _error_vector(self.history, snap.x, snap.t, order)
+        error = _weighted_error(self.system, snap.x, e, free, self.to)
+        drift, shift = self._drift(snap, e, free, step)
         if self.to.adaptive and error > 1.0:
-            return None, error, order
+            return None, error, drift, order
         self._commit(snap)
-        return [snap], error, order
+        self.shift += shift
+        return [snap], error, drift, order
+
+    def _drift(self, snap, e, free, step) -> tuple[float, float]:
+        """(size, shift): the part of the local error e along the motion,
+        e ~ shift dx/dt, is a time shift that the later steps of an
+        autonomous problem carry on undamped (a decaying mode: the relative
+        error of y' = -k y is the sum of its steps'), so that the accumulated
+        shift A is an error A dx/dt.  Where e is mostly along the motion
+        (cos^2 >= _COHERENT in the error norm's weights), A is held below
+        rtol tau, tau = |x| / |dx/dt| the current
+        time scale (norm-wise in x_scale units, so that components near zero
+        do not set it), by allowing each step the room left, rtol tau - |A|
+        (at least rtol tau / 4), in proportion to its share of the time still
+        to go, step / min(t_end - t, _HORIZON tau).  ``size``: this step's growth of |A| over its
+        allowance (1 = at tolerance; 0 when not adaptive, for a model that
+        measures errors itself or a problem that depends on t)."""
+        if not self.drift_control or len(free) == 0:
+            return 0.0, 0.0
+        weight = self.system.x_scale[free]
+        x = snap.x[free] / weight
+        v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
+        ew = e[free] / weight
+        vv = float(v @ v)
+        if not vv > 0:
+            return 0.0, 0.0
+        shift = float(ew @ v) / vv
+        if shift * shift * vv < _COHERENT * float(ew @ ew):  # not mostly along the motion
+            return 0.0, 0.0
+        tau = np.sqrt(float(x @ x) / vv)  # norm-wise: near-zero components do not set it
+        room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
+        horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
+        allowance = room * step / max(horizon, step)
+        return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
 
     def _solve_step(self, step, order, commit):
         system, history = self.system, self.history
@@ -244,10 +323,43 @@ class _Stepper:
         self.storages = self.storages[:-count]
 
 
+#: the drift control acts where the local error is this much along the motion (cos^2)
+_COHERENT = 0.95
+#: a shift is carried at most this many time scales ahead: a motion that slows
+#: down (diffusion, tau ~ t) damps what was shifted earlier
+_HORIZON = 10.0
+
+
+def _autonomous(system: System, x: np.ndarray, to: TimeOptions) -> bool:
+    """Whether nothing depends on t explicitly (Dirichlet values and F(x, t) the
+    same at two times) and the model leaves the error measure to the solver
+    (:meth:`System.time_error` is None): where the drift control applies."""
+    if system.time_error(x, np.zeros(system.n), to.atol_fraction) is not None:
+        return False
+    times = (0.0, 0.37 * to.t_end, 0.71 * to.t_end)
+    try:
+        dofs, values = system.dirichlet(times[0])
+        flux = system.flux(x, times[0])[0]
+        for t in times[1:]:
+            d, v = system.dirichlet(t)
+            if not (np.array_equal(d, dofs) and np.array_equal(v, values)
+                    and np.array_equal(system.flux(x, t)[0], flux)):
+                return False
+    except (ArithmeticError, ValueError):  # not evaluable there: leave the control off
+        return False
+    return True
+
+
 def _local_error(history, x_new, t_new, order, free, system, to: TimeOptions) -> float:
     """Estimate of the local error of the step (predictor difference), 1 = at tolerance."""
     if len(history) < 2:
         return 0.0
+    return _weighted_error(system, x_new, _error_vector(history, x_new, t_new, order), free, to)
+
+
+def _error_vector(history, x_new, t_new, order) -> np.ndarray:
+    """The local error of the step to x_new (predictor difference; needs two
+    earlier states)."""
     p = min(order, len(history) - 1)
     x_pred = _predict(history, t_new, p)
     dt = t_new - history[-1].t
@@ -255,7 +367,7 @@ def _local_error(history, x_new, t_new, order, free, system, to: TimeOptions) ->
         factor = dt / (t_new - history[-2].t)
     else:
         factor = (4.0 / 3.0) * dt * dt / ((t_new - history[-2].t) * (t_new - history[-3].t))
-    return _weighted_error(system, x_new, factor * (x_new - x_pred), free, to)
+    return factor * (x_new - x_pred)
 
 
 def _weighted_error(system, x, e, free, to: TimeOptions) -> float:

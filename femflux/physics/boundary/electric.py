@@ -167,7 +167,7 @@ class ButlerVolmer(BoundaryCondition):
         a = m.boundary_prolongation(name, s) @ x[s.slice]
         phi_m, dof = self.electrode.metal_potential(x, t)
         eta = phi_m - f.boundary_P(name) @ x[f.slice] - bv.equilibrium_potential
-        nf = bv.electrons / f.thermal_voltage
+        nf = bv.electrons / f.thermal_voltage_at(t)  # n F/RT at T(t)
         i0 = bv.exchange_current * self.active
         anodic = np.exp((1 - bv.alpha) * nf * eta)
         cathodic = np.exp(-bv.alpha * nf * eta)

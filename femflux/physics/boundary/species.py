@@ -75,7 +75,7 @@ class MassTransfer(SpeciesCondition):
         s = self.species
         pts, P = self._at_points()
         k = evaluate(self.value.coefficient, pts.x, t)
-        inv_gamma = 1.0 / s.gamma[pts.region]
+        inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
         return P.T @ (pts.weight * k * (evaluate(self.value.bulk, pts.x, t) - c)), k, inv_gamma
 
@@ -95,29 +95,60 @@ class SurfaceKinetics(SpeciesCondition):
     """Inward flux K_d p - K_r c^2: dissociative adsorption from a gas at
     pressure p (Pa) minus recombinative desorption; K_d (mol/(m^2 s Pa)) and
     K_r (m^4/(mol s)) at the case's temperature (Arrhenius allowed).  At
-    steady state with no flux, Sieverts: c = sqrt(K_d p / K_r)."""
+    steady state with no flux, Sieverts: c = sqrt(K_d p / K_r).  With an
+    enclosure p is that enclosure's unknown pressure
+    (:mod:`femflux.physics.fields.enclosure`)."""
 
     def _rates(self, t: float) -> tuple[float, float]:
         T = self.model.temperature(t)
         return self.value.dissociation.at(T), self.value.recombination.at(T)
 
+    def dissociation_rate(self, t: float) -> float:
+        return self._rates(t)[0]
+
+    def area(self) -> float:
+        """int dA over the wall (m^2, with the geometry's conventions)."""
+        return float(self._at_points()[0].weight.sum())
+
+    def _pressure_unknown(self) -> int | None:
+        if self.value.enclosure is None:
+            return None
+        return self.model.field("enclosures").unknown(self.value.enclosure)
+
     def _inflow(self, x, t):
         s = self.species
         K_d, K_r = self._rates(t)
         pts, P = self._at_points()
-        inv_gamma = 1.0 / s.gamma[pts.region]
+        inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
-        g = K_d * evaluate(self.value.pressure, pts.x, t) - K_r * c * c
+        i = self._pressure_unknown()
+        p = evaluate(self.value.pressure, pts.x, t) if i is None else x[i]
+        g = K_d * p - K_r * c * c
         return P.T @ (pts.weight * g), c, inv_gamma
+
+    def gas_exchange(self, x, t):
+        """(int (K_d p - K_r c^2) dA, its derivative in p, its derivatives in
+        the species' dofs) for the enclosure's row."""
+        inflow, c, inv_gamma = self._inflow(x, t)
+        K_d, K_r = self._rates(t)
+        pts, P = self._at_points()
+        return (float(inflow.sum()), K_d * float(pts.weight.sum()),
+                P.T @ (pts.weight * (-2.0 * K_r * c * inv_gamma)))
 
     def residual(self, x, t, F, rows, cols, vals):
         s = self.species
         pts, P = self._at_points()
         inflow, c, inv_gamma = self._inflow(x, t)
         F[s.slice] -= inflow
-        K_r = self._rates(t)[1]
+        K_d, K_r = self._rates(t)
         add_coo(P.T @ sp.diags(pts.weight * 2.0 * K_r * c * inv_gamma) @ P, s.offset,
                 s.offset, rows, cols, vals)
+        i = self._pressure_unknown()
+        if i is not None:  # d(-inflow)/dp
+            column = -K_d * (P.T @ pts.weight)
+            rows.append(s.offset + np.arange(s.space.n))
+            cols.append(np.full(s.space.n, i))
+            vals.append(column)
 
     def report_flux(self, x, t, out):
         out[self.boundary.name][self.species.name] = -float(self._inflow(x, t)[0].sum())

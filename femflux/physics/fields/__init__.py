@@ -5,7 +5,9 @@
   sum_i z_i c_i + X = 0; electrode potentials as extra unknowns;
 - :class:`~.elastic.Elasticity` — the displacement u of quasi-static linear
   elasticity, div sigma = 0, and the hydrostatic stress sigma_h as a
-  continuous field.
+  continuous field;
+- :class:`~.enclosure.Enclosures` — the pressures of closed gas volumes
+  exchanging hydrogen with their walls.
 
 A field is a part of a :class:`~femflux.models.transport.SpeciesTransport`
 model with a fixed lifecycle; the model calls, in this order:
@@ -14,8 +16,9 @@ model with a fixed lifecycle; the model calls, in this order:
    where the field and the species it drives may jump between regions;
 2. ``setup(offset) -> size`` — its unknowns, placed at ``offset``;
 3. ``drift_term(s)`` — the potential term it adds to species ``s`` (or None);
-4. ``scales(x_scale, r_scale)``, ``initial(x)`` — Newton's scales of its rows
-   and unknowns, its initial values;
+4. ``scales(x_scale, r_scale)``, ``initial(x)``, ``storage(diagonal)`` —
+   Newton's scales of its rows and unknowns, its initial values, the storage
+   coefficients of its unknowns (d/dt terms; 0 by default);
 5. per Newton iteration: ``dirichlet(t)``, ``residual(x, t, F, rows, cols,
    vals, pieces)`` (its rows and Jacobian blocks), ``replace_rows``,
    ``constraints``, ``damp``;
@@ -64,6 +67,9 @@ class AuxiliaryField:
 
     def initial(self, x: np.ndarray) -> None:
         pass
+
+    def storage(self, diagonal: np.ndarray) -> None:
+        """Its unknowns' storage coefficients (a diagonal, in place; default 0)."""
 
     # -- equations ------------------------------------------------------------
     def dirichlet(self, t: float) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from ...case import evaluate
 from ..boundary import prescribed
 from ..boundary.electric import electric_conditions
-from ..constants import FARADAY, epsilon_0
+from ..constants import FARADAY, GAS_CONSTANT, epsilon_0
 from ..terms import Electrostatic
 from . import AuxiliaryField
 
@@ -44,8 +44,14 @@ class ElectricPotential(AuxiliaryField):
         super().__init__(model)
         case = model.case
         self.electroneutral = case.electrostatics.electroneutral
-        self.thermal_voltage = model.RT / FARADAY
+        self.thermal_voltage = model.RT / FARADAY  # RT/F at T(0), V
         self.charge_source = None  # Python-API hook: extra charge density f(x, t), C/m^3
+
+    def thermal_voltage_at(self, t: float) -> float:
+        """RT/F (V) at the temperature of time t (a temperature program)."""
+        if self.model.program is None:
+            return self.thermal_voltage
+        return GAS_CONSTANT * self.model.temperature(t) / FARADAY
 
     # -- set-up -----------------------------------------------------------------
 
