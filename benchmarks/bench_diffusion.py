@@ -29,6 +29,7 @@ D, LENGTH = 1e-9, 1e-4
 
 def run_one(name: str) -> dict:
     import femflux
+    from femflux.fem import Probes
     from femflux.simulation import _result, prepare
     from femflux.solver import NewtonOptions, Stats, solve_steady
 
@@ -55,7 +56,8 @@ def run_one(name: str) -> dict:
     snap = solve_steady(model, NewtonOptions(), "auto", stats)
     times["solve_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
-    result = _result(case, model, snap, stats, t3, [], [], converged=True)
+    probes = Probes(fem_mesh, case.output.probes)
+    result = _result(case, model, probes, snap, stats, t3, [], [], converged=True)
     with tempfile.TemporaryDirectory() as tmp:
         result.save(f"{tmp}/out")
     times["output_s"] = time.perf_counter() - t3

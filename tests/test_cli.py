@@ -459,16 +459,24 @@ def test_failed_steady_solve_exits_3_with_complete_folder(tmp_path):
 
 
 def test_non_finite_boundary_value_fails_with_one_line(tmp_path):
-    # sqrt(0.5 - t) is NaN after t = 0.5: no step beyond it can be solved
+    # sqrt(0.5 - t) is NaN after t = 0.5: found before solving (it is evaluated up to t_end)
+    transient = "[solver]\nsteady = false\nt_end = 1.0\ndt = 0.1\nadaptive = false\n"
     write(tmp_path, "cliff.toml", STEADY.replace(
-        "concentration = { A = 0.0 }", 'inward_flux = { A = "sqrt(0.5 - t)" }')
-        + "[solver]\nsteady = false\nt_end = 1.0\ndt = 0.1\nadaptive = false\n")
+        "concentration = { A = 0.0 }", 'inward_flux = { A = "sqrt(0.5 - t)" }') + transient)
     code, _, err = femflux_cli("run", "cliff.toml", cwd=tmp_path)
+    assert code == 2, err
+    assert "inward_flux.A" in error_line(err) and "t = 0.75 s" in err
+    assert not (tmp_path / "results").exists()
+    # NaN only for 0.3 < t < 0.45, between the checked times: the step to 0.4 fails
+    write(tmp_path, "gap.toml", STEADY.replace(
+        "concentration = { A = 0.0 }", 'inward_flux = { A = "sqrt((t - 0.3)*(t - 0.45))" }')
+        + transient)
+    code, _, err = femflux_cli("run", "gap.toml", cwd=tmp_path)
     assert code == 3, err
     error_line(err)  # no RuntimeWarning from numpy on stderr
-    s = summary(tmp_path / "results" / "cliff")
+    s = summary(tmp_path / "results" / "gap")
     assert s["converged"] is False
-    assert s["time"] == pytest.approx(0.5)
+    assert s["time"] == pytest.approx(0.3)
 
 
 # -- nothing half-written, nothing of the user's destroyed ------------------------------

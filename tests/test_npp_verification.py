@@ -282,7 +282,8 @@ def _interface_sides(case, x_interface):
     """Solve; return the model, the solution and, at the interface nodes, the
     point fields seen from the membrane and from the bath."""
     _, model = prepare(case)
-    snap = solve_steady(model, NewtonOptions(), "direct", Stats())
+    # mu is compared to 1e-9: Newton well past its default relative 1e-10
+    snap = solve_steady(model, NewtonOptions(rtol=1e-12), "direct", Stats())
     axis = 1 if model.fem_mesh.geometry == "axisymmetric" else 0
     at = np.flatnonzero(np.isclose(model.fem_mesh.mesh.p[axis], x_interface, rtol=1e-9))
     sides = {region: {k: v[at] for k, v in model.region_point_fields(snap.x, region).items()}

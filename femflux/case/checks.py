@@ -53,6 +53,7 @@ def _check_case(case: Case) -> None:
     _check_thermo(case)
     _check_onsager_activity(case)
     _check_time(case)
+    _check_immobile(case)
     if case.mesh.generate is not None:
         _check_generated_names(case)
         _check_vector_lengths(case, case.mesh.generate.dim)
@@ -353,6 +354,21 @@ def _check_onsager_activity(case: Case) -> None:
                     f"onsager: species {species.name!r}: activity_coefficient must be 1 "
                     f"(non-ideality goes into [thermo]); got {gamma:g}{where}"
                 )
+
+
+def _check_immobile(case: Case) -> None:
+    """Steady: a species with D = 0 (immobile) in no reaction or trap has no
+    equation (dc/dt = 0 holds for any c), so the Jacobian is singular."""
+    if not case.solver.steady or not _uses_species_diffusivity(case):
+        return
+    reacting = {n for r in case.reactions for n in r.species} | {t.species for t in case.traps}
+    for s in case.species:
+        given = [r.diffusivity[s.name] for r in case.regions if s.name in r.diffusivity]
+        if s.name not in reacting and not any([s.diffusivity, *given]):
+            raise CaseError(
+                f"species {s.name!r}: diffusivity 0 (immobile) and in no reaction: a steady "
+                "run has no equation for it (give it a diffusivity or run transient)"
+            )
 
 
 def _check_time(case: Case) -> None:

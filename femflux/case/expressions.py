@@ -9,7 +9,13 @@ whitelist; nothing is ever passed to ``eval`` or ``sympy.sympify``:
 - numbers, ``+ - * / **``, unary ``+`` and ``-``, parentheses;
 - the allowed symbols (default ``x y z t``) and the constant ``pi``;
 - the functions ``sin cos tan exp log sqrt tanh abs`` (one argument) and
-  ``min max`` (two or more arguments).
+  ``min max`` (two to :data:`MAX_ARGUMENTS` arguments).
+
+The cost of an expression is bounded: at most :data:`MAX_LENGTH` characters,
+:data:`MAX_NODES` syntax nodes (numbers, names, operators, calls) and
+:data:`MAX_DEPTH` levels of nesting; ``min``/``max`` are kept unevaluated
+(sympy's pairwise simplification of many arguments takes minutes) and
+lambdified without renaming x, y, z, t.
 
 Anything else raises :class:`femflux.errors.CaseError` naming the expression
 and the offending token.  sympy is imported lazily (the first time an
@@ -33,6 +39,9 @@ UNARY_FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "abs")
 VARIADIC_FUNCTIONS = ("min", "max")  # two or more arguments
 FUNCTIONS = UNARY_FUNCTIONS + VARIADIC_FUNCTIONS
 MAX_LENGTH = 10_000  # characters; longer text is refused before parsing
+MAX_NODES = 2_000  # numbers, names, operators and calls together
+MAX_DEPTH = 100  # levels of nesting of operators and calls
+MAX_ARGUMENTS = 100  # of one min() or max()
 
 _OPERATOR_TEXT = {
     ast.FloorDiv: "//",
@@ -121,11 +130,23 @@ class _Builder:
         raise self.fail(f"operator {_OPERATOR_TEXT.get(type(node.op), '?')!r} is not allowed")
 
     def _BinOp(self, node: ast.BinOp):
+        """A chain ``a + b - c * d ...`` of left-associative operators is built
+        in a loop (a long sum is not deep)."""
+        chain = []
+        while _flat(node):
+            chain.append(node)
+            node = node.left
+        value = self.build(node) if chain else None
+        for link in reversed(chain):
+            value = self._operate(link, value, self.build(link.right))
+        return value if chain else self._operate(node, self.build(node.left),
+                                                 self.build(node.right))
+
+    def _operate(self, node: ast.BinOp, left, right):
         op = type(node.op)
         if op not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow):
             hint = " (use ** for powers)" if op is ast.BitXor else ""
             raise self.fail(f"operator {_OPERATOR_TEXT.get(op, '?')!r} is not allowed{hint}")
-        left, right = self.build(node.left), self.build(node.right)
         if op is ast.Add:
             return left + right
         if op is ast.Sub:
@@ -165,7 +186,39 @@ class _Builder:
             raise self.fail(f"{name}() takes exactly one argument (got {len(node.args)})")
         if name in VARIADIC_FUNCTIONS and len(node.args) < 2:
             raise self.fail(f"{name}() takes two or more arguments (got {len(node.args)})")
-        return _sympy_function(name)(*(self.build(arg) for arg in node.args))
+        if name in VARIADIC_FUNCTIONS and len(node.args) > MAX_ARGUMENTS:
+            raise self.fail(f"{name}() takes at most {MAX_ARGUMENTS} arguments "
+                            f"(got {len(node.args)})")
+        args = [self.build(arg) for arg in node.args]
+        if name not in VARIADIC_FUNCTIONS:
+            return _sympy_function(name)(*args)
+        if all(arg.is_Number for arg in args):
+            return (max if name == "max" else min)(args, key=float)
+        return _sympy_function(name)(*args, evaluate=False)
+
+
+_FLAT = (ast.Add, ast.Sub, ast.Mult, ast.Div)  # left-associative: sympy flattens them
+
+
+def _flat(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, _FLAT)
+
+
+def _size(tree: ast.AST) -> tuple[int, int]:
+    """The number of syntax nodes (without operator and context tokens) and
+    the nesting depth of a parsed expression (a chain ``a + b + c ...`` is one
+    level)."""
+    nodes, deepest, stack = 0, 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.operator | ast.unaryop | ast.expr_context):
+            continue
+        nodes += 1
+        deepest = max(deepest, depth)
+        for child in ast.iter_child_nodes(node):
+            chained = _flat(node) and _flat(child) and child is node.left
+            stack.append((child, depth if chained else depth + 1))
+    return nodes, deepest
 
 
 def _describe(node: ast.AST) -> str:
@@ -240,6 +293,11 @@ class Expression:
             raise self._error(f"invalid syntax ({exc.msg})") from None
         except (RecursionError, MemoryError, ValueError):
             raise self._error("cannot be parsed (too deeply nested?)") from None
+        nodes, depth = _size(tree)
+        if nodes > MAX_NODES:
+            raise self._error(f"has more than {MAX_NODES} numbers, names and operators")
+        if depth > MAX_DEPTH:
+            raise self._error(f"is nested more than {MAX_DEPTH} levels deep")
         try:
             expr = _Builder(text, self.symbols, self._error).build(tree)
         except RecursionError:
@@ -283,8 +341,10 @@ class Expression:
         names = tuple(names)
         if names not in self._functions:
             symbols = [self.symbol(name) for name in names]
+            # renaming (dummify) rebuilds the expression, evaluating min/max
+            plain = set(names) <= set(SPACE_TIME)
             self._functions[names] = _sympy().lambdify(
-                symbols, self.sympy, modules="numpy", dummify=True
+                symbols, self.sympy, modules="numpy", dummify=not plain
             )
         return self._functions[names]
 

@@ -2,16 +2,24 @@
 
 Owns what needs the mesh: boundary and region names exist, vectors have one
 entry per dimension, the geometry options fit the mesh, species exist next to
-the boundaries that name them and in the regions of their reactions, and
-expressions of initial and boundary concentrations are >= 0 on the mesh.
+the boundaries that name them and in the regions of their reactions, every
+expression is finite where it applies (at t = 0 and, when it depends on t,
+up to t_end; concentrations >= 0) and every Arrhenius rate is finite.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.constants import R as GAS_CONSTANT
 
-from ..errors import CaseError
-from .checks import _check_names, _check_vector_lengths, _electroneutral_problem, _warn
+from ..errors import CaseError, clip
+from .checks import (
+    _boundary_values,
+    _check_names,
+    _check_vector_lengths,
+    _electroneutral_problem,
+    _warn,
+)
 from .expressions import Expression, evaluate
 from .schema import (
     ONSAGER,
@@ -36,6 +44,7 @@ def check_against_mesh(case: Case, mesh) -> None:
     _check_onsager_regions(case, mesh)
     _check_partial_molar_volumes(case, mesh)
     _check_values_on_mesh(case, mesh)
+    _check_rates(case)
     _check_electroneutral_boundaries(case, mesh)
     _check_probes(case, mesh)
     if case.raw.get("elasticity", {}).get("plane") is not None and (
@@ -189,48 +198,104 @@ def _nodes(mesh, elements=None) -> np.ndarray:
     return mesh.mesh.p[:, np.unique(mesh.mesh.t[:, elements])]
 
 
-def _check_nonnegative(where: str, value: Value, x: np.ndarray, times) -> None:
-    """An expression must be finite and >= 0 at the points ``x`` at the given times."""
+def _point(x: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in x) + ") m"
+
+
+def _check_value(where: str, value: Value, x: np.ndarray, times, nonnegative: bool) -> None:
+    """An expression must be finite (and >= 0 when ``nonnegative``) at the points
+    ``x`` (dim, n) at the given times (only t = 0 when it does not depend on t);
+    evaluated as the model evaluates it (:func:`evaluate`).  An expression of a
+    field (a trap density of sigma_h) is checked by the model, once the field is
+    known."""
     if not isinstance(value, Expression) or x.size == 0:
         return
-    for time in times:
+    if set(map(str, value.free_symbols)) - {"x", "y", "z", "t"}:
+        return
+    text = clip(repr(value.text))
+    for time in times if value.depends_on_time else [0.0]:
         values = evaluate(value, x, time)
-        if not np.all(np.isfinite(values)):
-            raise CaseError(f"{where} = {value.text!r} is not finite on the mesh (t = {time:g})")
-        if values.min() < 0:
+        bad = ~np.isfinite(values)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise CaseError(f"{where} = {text} is not finite ({values[k]}) at "
+                            f"{_point(x[:, k])} (t = {time:g} s)")
+        if nonnegative and values.min() < 0:
             k = int(np.argmin(values))
-            raise CaseError(
-                f"{where} = {value.text!r} must be >= 0 but is {values[k]:.6g} at "
-                f"x = {np.array2string(x[:, k], precision=6)} (t = {time:g})"
-            )
+            raise CaseError(f"{where} = {text} must be >= 0 but is {values[k]:.6g} at "
+                            f"{_point(x[:, k])} (t = {time:g} s)")
+
+
+def _times(case: Case) -> list[float]:
+    """The times expressions are checked at: 0, and in a transient run up to t_end."""
+    return [0.0] if case.solver.steady else list(np.linspace(0.0, case.solver.t_end, 5))
+
+
+def _elements_of(mesh, region_names) -> np.ndarray | None:
+    if not region_names:
+        return None
+    return np.concatenate([np.asarray(mesh.regions[r], int) for r in region_names])
 
 
 def _check_values_on_mesh(case: Case, mesh) -> None:
-    """Initial and boundary concentration expressions are >= 0 where they apply."""
-    regions = mesh.regions
+    """Every expression of the case is finite where it applies, at t = 0 and (when
+    it depends on t) up to t_end; concentrations, densities and mass-transfer
+    data are >= 0."""
+    times = _times(case)
     for species in case.species:
-        elements = None
-        if species.regions:
-            elements = np.concatenate([np.asarray(regions[r], int) for r in species.regions])
-        _check_nonnegative(
-            f"species {species.name!r}: initial", species.initial, _nodes(mesh, elements), [0.0]
-        )
+        x = _nodes(mesh, _elements_of(mesh, species.regions))
+        _check_value(f"species {species.name!r}: initial", species.initial, x, times, True)
+        _check_value(f"species {species.name!r}: activity_coefficient",
+                     getattr(species, "activity_profile", None), x, times, False)
     for region in case.regions:
-        x = _nodes(mesh, np.asarray(regions[region.name], int))
+        x = _nodes(mesh, np.asarray(mesh.regions[region.name], int))
         for name, value in region.initial.items():
-            _check_nonnegative(f"region {region.name!r}: initial.{name}", value, x, [0.0])
-    times = [0.0] if case.solver.steady else np.linspace(0.0, case.solver.t_end, 5)
+            _check_value(f"region {region.name!r}: initial.{name}", value, x, times, True)
+    for index, trap in enumerate(case.traps):
+        x = _nodes(mesh, _elements_of(mesh, trap.regions))
+        _check_value(f"trap {index}: density", trap.density, x, times, True)
+        _check_value(f"trap {index}: initial", trap.initial, x, times, True)
     for b in case.boundaries:
         facets = np.asarray(mesh.boundaries[b.name], dtype=int)
         x = mesh.mesh.p[:, np.unique(mesh.mesh.facets[:, facets])]
-        where = f"boundary {b.name!r}:"
-        for name, value in b.concentration.items():
-            _check_nonnegative(f"{where} concentration.{name}", value, x, times)
-        for name, mt in b.mass_transfer.items():
-            _check_nonnegative(
-                f"{where} mass_transfer.{name}.coefficient", mt.coefficient, x, times
-            )
-            _check_nonnegative(f"{where} mass_transfer.{name}.bulk", mt.bulk, x, times)
+        for key, value in _boundary_values(b):
+            nonnegative = key.startswith(("concentration.", "mass_transfer."))
+            _check_value(f"boundary {b.name!r}: {key}", value, x, times, nonnegative)
+        if b.surface_kinetics is not None:
+            _check_value(f"boundary {b.name!r}: surface_kinetics.pressure",
+                         b.surface_kinetics.pressure, x, times, True)
+
+
+def _check_rates(case: Case) -> None:
+    """T(t) is finite and > 0, and every Arrhenius rate finite, at the checked times."""
+    model = case.model
+    rates = [(f"trap {k}: {key}", getattr(trap, key)) for k, trap in enumerate(case.traps)
+             for key in ("trapping", "detrapping")]
+    rates += [(f"boundary {b.name!r}: surface_kinetics.{key}", getattr(b.surface_kinetics, key))
+              for b in case.boundaries if b.surface_kinetics is not None
+              for key in ("dissociation", "recombination")]
+    times = _times(case) if model.temperature_program is not None else [0.0]
+    for time in times:
+        T = model.temperature_at(time)
+        if not (np.isfinite(T) and T > 0):
+            raise CaseError(f"[model] temperature = {clip(repr(model.temperature_program.text))} "
+                            f"must be finite and > 0 but is {T:.6g} K at t = {time:g} s")
+        for where, rate in rates:
+            if not np.isfinite(rate.at(T)):
+                raise CaseError(f"{where}: pre exp(-energy/RT) is not finite at T = {T:g} K "
+                                f"(t = {time:g} s)")
+        scaled = [(f"species {s.name!r}: diffusivity D0", s.diffusivity, s.activation_energy)
+                  for s in case.species]
+        for k, r in enumerate(case.reactions):
+            scaled += [(f"reaction {k} ({r.equation!r}): forward", r.forward,
+                        getattr(r, "forward_energy", 0.0)),
+                       (f"reaction {k} ({r.equation!r}): backward", r.backward,
+                        getattr(r, "backward_energy", 0.0))]
+        for where, value, energy in scaled:  # value at T(0) times exp(-E/R (1/T - 1/T0))
+            exponent = -energy / GAS_CONSTANT * (1 / T - 1 / model.temperature)
+            if not np.isfinite(value * np.exp(min(exponent, 1e3))):
+                raise CaseError(f"{where} exp(-E/RT) is not finite at T = {T:g} K "
+                                f"(t = {time:g} s)")
 
 
 def _check_electroneutral_boundaries(case: Case, mesh) -> None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import keyword
+import math
 import os
 import re
 import tomllib
@@ -80,6 +81,7 @@ from .schema import (
     ENCLOSURE_KEYS,
     GENERATE_KEYS,
     GRAVITY_KINDS,
+    MAX_CHARGE,
     MECHANICAL_CONDITIONS,
     MESH_KEYS,
     MIN_DT_FRACTION,
@@ -399,12 +401,15 @@ class _CaseReader:
         elif isinstance(t.get("diffusivity"), dict):  # Arrhenius: D = pre exp(-E/RT)
             rate = _read_rate(t, "diffusivity")
             diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
+            if not math.isfinite(diffusivity):
+                raise t.error("diffusivity", f"D0 exp(-E/RT) is not finite at T = "
+                              f"{self.case.model.temperature:g} K")
         else:
             diffusivity = t.number("diffusivity", 0.0, ge=0)
         gamma, profile = _read_activity(t)
         return Species(
             name=name,
-            charge=t.integer("charge", 0),
+            charge=t.integer("charge", 0, ge=-MAX_CHARGE, le=MAX_CHARGE),
             diffusivity=diffusivity,
             initial=t.value("initial", 0.0, ge=0, static=True),
             regions=t.names("regions"),

@@ -135,7 +135,11 @@ class Arrhenius:
     energy: float = 0.0
 
     def at(self, temperature: float) -> float:
-        return self.pre * math.exp(-self.energy / (GAS_CONSTANT * temperature))
+        """The rate at ``temperature`` (K); inf when exp overflows (refused by the checks)."""
+        try:
+            return self.pre * math.exp(-self.energy / (GAS_CONSTANT * temperature))
+        except OverflowError:
+            return math.inf
 
 
 @dataclass
@@ -483,6 +487,7 @@ REACTION_TERM = re.compile(r"\s*(?:(\d+)\s*\*?\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\Z
 GENERATED_CELLS = {"interval": ("simplex",), "rectangle": ("simplex", "quad")}
 GENERATED_CELLS["box"] = ("simplex", "hex")
 MAX_GENERATED_CELLS = 10**8  # a generated mesh beyond this could not be solved anyway
+MAX_CHARGE = 100  # |z| of a species; a larger charge is a typo, not an ion
 MIN_DT_FRACTION = 1e-12  # [solver] dt below this fraction of t_end is refused
 SYMMETRIES = ("planar", "cylindrical", "spherical")
 ELECTRONEUTRAL_RTOL = 1e-9  # SPEC 2.3: |sum z_i c_i + X| <= 1e-9 max |z_i c_i|

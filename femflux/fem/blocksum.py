@@ -81,7 +81,8 @@ class BlockSum:
                  for r0, c0, b in blocks]
         coo_slots = self._coo_slots(indptr, indices, coo_rows, coo_cols)
         for (r0, _, b), s in zip(blocks, slots, strict=True):
-            if isinstance(s, slice) and b.shape[1] == self.shape[1]:
+            rows = slice(int(indptr[r0]), int(indptr[r0 + b.shape[0]]))
+            if isinstance(s, slice) and b.shape[1] == self.shape[1] and s == rows:
                 # a piece that is whole rows of J on its own (e.g. a model's
                 # constant mechanical rows): it shares J's column indices
                 b.indices = indices[s]

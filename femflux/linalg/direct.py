@@ -23,6 +23,9 @@ class _Direct:
         if shift is not None:
             _shift_diagonal(A, shift)
         A.eliminate_zeros()  # e.g. the scaled rows and columns of Dirichlet dofs
+        empty = _empty_line(A)
+        if empty:  # SuperLU may crash (not raise) on a structurally singular matrix
+            raise NewtonFailure(f"singular Jacobian (empty {empty})")
         try:
             self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
                                 options={"SymmetricMode": True})
@@ -38,6 +41,16 @@ class _Direct:
 
     def precondition(self, r):
         return self.solve(r)
+
+
+def _empty_line(A: sp.csc_matrix) -> str | None:
+    """``row k`` or ``column k`` of the first row or column of A without any
+    nonzero entry, else None."""
+    columns = np.flatnonzero(np.diff(A.indptr) == 0)
+    if len(columns):
+        return f"column {columns[0]}"
+    rows = np.flatnonzero(np.bincount(A.indices, minlength=A.shape[0]) == 0)
+    return f"row {rows[0]}" if len(rows) else None
 
 
 class _FixedDirect:

@@ -1,7 +1,8 @@
 """The choice of linear solver: :class:`LinearSolver` picks SuperLU, AMG-
-or field-split-preconditioned Krylov and the bordered variants by system
-size and dimension, and reuses factorisations and hierarchies across Newton
-iterations; :func:`fixed_solver` makes the same choice for a constant block
+or field-split-preconditioned Krylov and the bordered variants by the
+measured cost model of :mod:`femflux.linalg.cost` (size, stored entries,
+dimension, coupling, fill), and reuses factorisations and hierarchies across
+Newton iterations; :func:`fixed_solver` makes the same choice for a constant block
 built once.
 """
 
@@ -12,28 +13,28 @@ import numpy as np
 from ..errors import NewtonFailure
 from ..memory import trim
 from .amg import FixedMultigrid, _AlgebraicMultigrid
-from .bordered import _as_bordered, _BorderedKrylov, _BorderedSchur
+from .bordered import BorderedMatrix, _as_bordered, _BorderedKrylov, _BorderedSchur
+from .cost import MAX_FILL, solve_cost
 from .direct import _Direct, _FixedDirect
 from .fieldsplit import Field, _FieldSplit
 
 
 class LinearSolver:
-    """Sparse linear solves: SuperLU for small and 2D systems, pyamg-preconditioned
-    Krylov for large 3D ones; bordered systems (``border`` trailing multiplier
-    rows) by block elimination.  A factorisation or AMG hierarchy is reused
-    while the caller passes the same ``reuse_key``.
+    """Sparse linear solves: SuperLU or pyamg-preconditioned Krylov (field
+    split for multi-physics models), chosen by ``method`` or, for "auto", by
+    the cost model (:func:`~femflux.linalg.cost.solve_cost`); bordered
+    systems (``border`` trailing multiplier rows) by block elimination.  A
+    factorisation or AMG hierarchy is reused while the caller passes the same
+    ``reuse_key``.
     """
 
-    #: largest 3D system solved directly (SuperLU fill-in grows fast in 3D);
-    #: symmetric systems go to AMG + CG earlier than non-symmetric ones
-    direct_limit_3d = {True: 10_000, False: 20_000}
-    #: ... and for models with a field-split preconditioner (their coupled
-    #: Jacobians are structurally unsymmetric: SuperLU fill grows faster still)
+    #: largest 3D system with a field-split preconditioner solved directly
+    #: (measured; its coupled Jacobians are structurally unsymmetric: SuperLU
+    #: fill grows faster than the cost model's)
     direct_limit_split = 4_000
-    #: largest system refactored directly when the iterative solver fails, as a
-    #: multiple of the direct limit (3D fill-in beyond it takes minutes and can
-    #: overflow SuperLU's 32-bit indices)
-    direct_fallback = 2
+    #: an iterative solve that fails is redone by SuperLU while that costs at
+    #: most this many times the iterative solve (and its fill is affordable)
+    direct_fallback = 8.0
 
     def __init__(self, method: str = "auto", dim: int = 3, symmetric: bool = False,
                  near_nullspace: np.ndarray | None = None, border: int = 0, blocks=None,
@@ -48,6 +49,7 @@ class LinearSolver:
         self._key = None
         self._cached = None
         self.released = False  # the cached iterative solver has let go of its matrix
+        self.fell_back = False  # an iterative solve failed and SuperLU took over: for good
 
     @classmethod
     def for_system(cls, system, method: str = "auto", border: int = 0) -> LinearSolver:
@@ -60,15 +62,30 @@ class LinearSolver:
         return cls(method, system.dim, system.symmetric, border=border, blocks=blocks,
                    fields=fields)
 
-    def choose(self, n: int) -> str:
+    def choose(self, n: int, nnz: int | None = None) -> str:
+        """"direct" or "iterative" for an n x n system with ``nnz`` stored
+        entries (estimated when None)."""
         if self.method != "auto":
             return self.method
-        if self.dim <= 2 or n <= self._direct_limit():
-            return "direct"
-        return "iterative"
+        if self.fields and self.dim >= 3:
+            return "direct" if n <= self.direct_limit_split else "iterative"
+        return self.cost(n, nnz).method
 
-    def _direct_limit(self) -> int:
-        return self.direct_limit_split if self.fields else self.direct_limit_3d[self.symmetric]
+    def cost(self, n: int, nnz: int | None = None):
+        """The cost model's :class:`~femflux.linalg.cost.SolveCost` of this system."""
+        if self.fields:
+            block = sum(f.node_size for f in self.fields)
+        else:
+            block = self.blocks[1] if self.blocks is not None else 1
+        return solve_cost(n, self.dim, block, nnz, self.symmetric)
+
+    def _may_fall_back(self, A) -> bool:
+        """A failed iterative solve may be redone by SuperLU (affordable)."""
+        n = A.shape[0] - self.border
+        if self.fields and self.dim >= 3:
+            return n <= 2 * self.direct_limit_split
+        cost = self.cost(n, _stored(A))
+        return cost.fill <= MAX_FILL and cost.direct_s <= self.direct_fallback * cost.iterative_s
 
     def solve(self, A, b: np.ndarray, reuse_key=None, rtol=1e-9) -> np.ndarray:
         """Solve A x = b (A sparse, or a :class:`BorderedMatrix`; a sparse A with
@@ -90,9 +107,10 @@ class LinearSolver:
         try:
             return self._cached.solve(b, rtol)
         except NewtonFailure:
-            if not self.iterative or A.shape[0] > self.direct_fallback * self._direct_limit():
+            if not self.iterative or not self._may_fall_back(A):
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
+            self.fell_back = True  # the next matrices are alike: no more failing Krylov runs
             return self._cached.solve(b, rtol)
 
     @property
@@ -129,7 +147,8 @@ class LinearSolver:
         return self._cached.solve(b, 1e-6)
 
     def _prepare(self, A, method=None):
-        method = method or self.choose(A.shape[0] - self.border)
+        method = method or ("direct" if self.fell_back else
+                            self.choose(A.shape[0] - self.border, _stored(A)))
 
         def factor(M, shift=None):
             if method == "direct":
@@ -149,15 +168,23 @@ class LinearSolver:
 _ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov)
 
 
+def _stored(A) -> int | None:
+    """Stored entries of a sparse or bordered matrix (its sparse block)."""
+    if isinstance(A, BorderedMatrix):
+        return A.A.nnz
+    return getattr(A, "nnz", None)
+
+
 def fixed_solver(build, method: str, dim: int, near_nullspace: np.ndarray):
     """A solver of a constant SPD block, built once: SuperLU where
-    :class:`LinearSolver` would factorise (1D, 2D, small 3D), else
+    :class:`LinearSolver` would factorise (by the cost model), else
     :class:`FixedMultigrid`.  Both offer ``precondition(r)`` and ``solve(b, rtol)``
     in component-major order.  ``build()`` returns the block as (node-wise
     BSR, permutation), see :func:`node_permutation`; ``near_nullspace`` (n, k)
     is component-major."""
     n = len(near_nullspace)
-    if LinearSolver(method, dim, symmetric=True).choose(n) == "direct" \
+    per_node = LinearSolver(method, dim, symmetric=True, blocks=(None, dim))  # displacement
+    if per_node.choose(n) == "direct" \
             or near_nullspace.shape[1] == 0:
         return _FixedDirect(build())
     return FixedMultigrid(build(), near_nullspace)

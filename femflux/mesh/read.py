@@ -135,6 +135,7 @@ def read_mesh(
     cells, cell_map = _merge_duplicate_cells(cells, str(path), warnings)
     points, cells, node_map = _used_points(np.asarray(raw.points, dtype=float), cells, str(path))
     points = _reduce_coordinates(points, kind, str(path), warnings)
+    _warn_duplicate_nodes(points, cells, str(path), warnings)
     cells = _orient_cells(kind, points, cells, str(path), warnings)
     points = _radial_check(points * scale, geometry, str(path))
     mesh = _skfem_mesh(kind, points, cells)
@@ -263,6 +264,27 @@ def _used_points(points: np.ndarray, cells: np.ndarray, path: str):
     node_map = np.full(len(points), -1, dtype=np.int64)
     node_map[used] = np.arange(len(used))
     return points[used], node_map[cells], node_map
+
+
+def _warn_duplicate_nodes(points: np.ndarray, cells: np.ndarray, path: str, warnings) -> None:
+    """Coincident nodes (within 1e-10 of the mesh size) that are separate nodes
+    split the mesh: nothing flows between their sides.  Warn with their number
+    and the number of connected parts of the cells."""
+    size = max(float(np.ptp(points, axis=0).max(initial=0.0)), 1e-300)
+    keys = np.round((points - points.min(axis=0)) / (1e-10 * size)).astype(np.int64)
+    duplicates = len(points) - len(np.unique(keys, axis=0))
+    if duplicates == 0:
+        return
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, ncells = len(points), len(cells)
+    incidence = coo_matrix((np.ones(cells.size), (cells.ravel(), np.repeat(
+        np.arange(ncells), cells.shape[1]) + n)), shape=(n + ncells, n + ncells))
+    parts = connected_components(incidence, directed=False)[0]
+    warnings.append(f"{path}: {duplicates} duplicate node{'s' if duplicates > 1 else ''}; the "
+                    f"mesh has {parts} disconnected part{'s' if parts > 1 else ''} (coincident "
+                    "nodes do not connect cells: merge them, e.g. Gmsh Coherence)")
 
 
 def _reduce_coordinates(points: np.ndarray, kind: str, path: str, warnings) -> np.ndarray:

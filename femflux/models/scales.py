@@ -20,15 +20,16 @@ def _largest(value, at: np.ndarray) -> float:
 
 
 def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
-    """Typical magnitudes: the largest initial or boundary concentration, and
-    the matching diffusive and storage rates per dof."""
+    """Typical magnitudes: the largest initial or boundary concentration, and the
+    diffusive (D_max/L^2; 1/t_end if all are immobile) and storage rates per dof."""
     x0 = model.species_initial_state()
     fixed, values = model.dirichlet(0.0)
     x_scale = np.ones(model.n)
     r_scale = np.ones(model.n)
     lo, hi = model.fem_mesh.mesh.p.min(axis=1), model.fem_mesh.mesh.p.max(axis=1)
     length = float(np.linalg.norm(hi - lo)) or 1.0
-    d_max = max(max(float(s.diffusivity.max()) for s in model.species), 1e-300)
+    d_max = max(float(s.diffusivity.max()) for s in model.species)
+    diffusive = d_max / length**2 if d_max > 0 else 1.0 / model.case.solver.t_end
     K_diag = np.zeros(model.n)
     for s in model.species:
         G = s.space.grads
@@ -62,8 +63,7 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
     for s in model.species:
         sl = s.slice
         x_scale[sl] = c_scales[s.name]
-        rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (d_max / length**2
-                                                             + k_char[s.name]))
+        rate = np.median(np.abs(K_diag[sl]) + M_diag[sl] * (diffusive + k_char[s.name]))
         r_scale[sl] = c_scales[s.name] * (rate if rate > 0 else 1.0)
     for s in model.species:
         if s.laws is not None and s.laws.mixed:
@@ -99,9 +99,9 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
         elif isinstance(c, MassTransfer):
             hints[name].append(_largest(value.bulk, at))
         elif not isinstance(c, Concentration):
-            d = max(float(c.species.diffusivity.max()), 1e-300)
-            g = _largest(value, at)
-            hints[name].append(g * length / d)
+            d = float(c.species.diffusivity.max())
+            if d > 0:  # an immobile species keeps its inflow where it enters
+                hints[name].append(_largest(value, at) * length / d)
     for r in model.reactions:
         if isinstance(r, TrapKinetics):
             N = r.largest_density()

@@ -56,17 +56,16 @@ class DistributedStepper(_Stepper):
         num = self.system.numbering
         if not self.drift_control or self.system.n_free == 0:
             return 0.0, 0.0
-        weight = self.system.x_scale[free]
-        x = snap.x[free] / weight
+        weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
         v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
         ew = e[free] / weight
-        vv, ev, ee, xx = num.sum(np.array([v @ v, ew @ v, ew @ ew, x @ x]))
+        vv, ev, ee = num.sum(np.array([v @ v, ew @ v, ew @ ew]))
         if not vv > 0:
             return 0.0, 0.0
         shift = float(ev) / vv
         if shift * shift * vv < _COHERENT * float(ee):
             return 0.0, 0.0
-        tau = np.sqrt(float(xx) / vv)
+        tau = 1.0 / np.sqrt(vv / self.system.n_free)
         room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
         horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
         allowance = room * step / max(horizon, step)

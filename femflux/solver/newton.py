@@ -61,8 +61,12 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     """Damped Newton for ``R(x) = 0`` on the ``free`` dofs (others stay as in x0).
 
     ``assemble(x)`` returns the full residual and Jacobian.  Convergence: the
-    scaled residual norm below ``rtol`` times its first value or below
-    ``atol``, or a scaled update at round-off level.  A backtracking line search
+    scaled residual norm below ``atol``, or below ``rtol`` times its first
+    value while the error left in the scaled unknowns, estimated as
+    theta/(1 - theta) |dx|_inf from the last step's residual contraction
+    theta, is below 100 rtol (a first residual inflated by an inconsistent
+    initial guess does not end Newton before it converges); or a scaled
+    update at round-off level.  A backtracking line search
     halves the step until the scaled residual norm decreases.  ``damp(x, dx)``
     may shorten the update of some unknowns first (e.g. potentials limited to a
     few thermal voltages per iteration).
@@ -82,6 +86,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     returns None, the linear solver is used.
     """
     x = x0.copy()
+    assemble = _guarded(assemble)
     mask = np.zeros(len(x))
     mask[free] = 1.0
     inv_rs = mask / r_scale  # scaled residual rows; 0 on fixed dofs
@@ -105,7 +110,7 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
     lifted = None  # the old factorisation applied to the conserved rows
     approximate = linear_solver.resolve  # an approximate inverse of the (scaled) Jacobian
     for iteration in range(options.max_iterations):
-        if r <= goal and (r <= options.atol or iteration > 0):
+        if iteration == 0 and r <= goal:  # at iteration 0: r <= atol
             return stats.converged(x, R)
         model_inverse = precondition(J, x) if precondition is not None else None
         # J is Newton's own (assemble returns a fresh matrix) unless the model's
@@ -133,9 +138,12 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                 y = _conserving(A, b, y, cons, lifted)
         if y is None:
             # inexact Newton: Krylov solves only as tight as the Newton stage needs
-            # (superlinear: ~ r / r0) and never tighter than reaching the goal needs
-            # (pyamg's GMRES measures the left-preconditioned residual: no looser than 1e-3)
-            forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.5 * goal / max(r, 1e-300)))
+            # (superlinear: ~ r / r0) and never tighter than reaching the goal needs;
+            # the Krylov methods measure the true residual: 1e-2 at most (PNP-BENCH
+            # 2D 1e5: 70 GMRES iterations in all instead of 79 at 1e-3, same Newton)
+            forcing = min(1e-2, max(1e-10, 0.1 * r / max(r0, 1e-300), 0.5 * goal / max(r, 1e-300)))
+            if reuse_key is not None:  # a linear system: the goal in one solve
+                forcing = max(1e-10, 0.5 * goal / max(r, 1e-300))
             y = linear_solver.solve(A, b, reuse_key=reuse_key, rtol=forcing)
             stats.linear_solves += 1
             approximate = linear_solver.resolve
@@ -176,12 +184,15 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
                     break  # round-off level: accept
                 raise NewtonFailure(f"line search failed at residual {r:.3e}")
         update = float(np.max(np.abs(step * dx / x_scale))) if len(free) else 0.0
-        log.debug("newton %d: residual %.3e -> %.3e (step %g, eta %.1e, krylov %d)",
-                  iteration, r, r_new, step, eta, stats.krylov_iterations)
+        log.debug("newton %d: residual %.3e -> %.3e (step %g, update %.1e, eta %.1e, "
+                  "krylov %d)", iteration, r, r_new, step, update, eta, stats.krylov_iterations)
         stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
+        # the error left in x, estimated from the contraction theta of this step
+        theta = r_new / r if r > 0 else 0.0
+        error = theta / (1.0 - theta) * update if theta < 1.0 else math.inf
         x, R, J, r = x_new, R_new, J_new, r_new
         R_new = J_new = None  # one reference: J is dropped once scaled (memory)
-        if r <= goal:
+        if r <= goal and (r <= options.atol or error <= 100.0 * options.rtol):
             return stats.converged(x, R)
         if update < 1e-10 and step == 1.0:
             return stats.converged(x, R)  # the correction is negligible: round-off
@@ -259,3 +270,16 @@ def _diagonal_slots(A: sp.csr_matrix, rows: np.ndarray) -> np.ndarray | None:
     slots = np.repeat(start - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
     hits = slots[A.indices[slots] == owner]
     return hits if len(hits) == len(rows) else None
+
+
+def _guarded(assemble):
+    """``assemble`` whose arithmetic failures (a division by zero, an overflow in
+    the model's scalar arithmetic) are a failed iteration, not a crash."""
+
+    def guarded(x):
+        try:
+            return assemble(x)
+        except ArithmeticError as exc:
+            raise NewtonFailure(f"the residual cannot be evaluated ({exc})") from None
+
+    return guarded

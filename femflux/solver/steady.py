@@ -68,6 +68,8 @@ def _pseudo_transient(system, x0, options, solver, stats, max_steps=200):
     F_typ = system.r_scale
     with_storage = inner[np.abs(S_typ[inner]) > 0]
     dt = 1e-6 * float(np.median(np.abs(S_typ[with_storage]) / F_typ[with_storage]))
+    if not (math.isfinite(dt) and dt > 0):
+        raise NewtonFailure(f"no pseudo-time step from the scales (dt = {dt:g})")
     loose = NewtonOptions(rtol=1e-6, atol=options.atol, max_iterations=12)
     for _ in range(max_steps):
         S_old, _ = system.storage(x)

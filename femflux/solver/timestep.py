@@ -255,17 +255,15 @@ class _Stepper:
         error of y' = -k y is the sum of its steps'), so that the accumulated
         shift A is an error A dx/dt.  Where e is mostly along the motion
         (cos^2 >= _COHERENT in the error norm's weights), A is held below
-        rtol tau, tau = |x| / |dx/dt| the current
-        time scale (norm-wise in x_scale units, so that components near zero
-        do not set it), by allowing each step the room left, rtol tau - |A|
+        rtol tau, tau = 1 / (RMS of (dx/dt) / max(|x|, atol)) the current
+        time scale, by allowing each step the room left, rtol tau - |A|
         (at least rtol tau / 4), in proportion to its share of the time still
         to go, step / min(t_end - t, _HORIZON tau).  ``size``: this step's growth of |A| over its
         allowance (1 = at tolerance; 0 when not adaptive, for a model that
         measures errors itself or a problem that depends on t)."""
         if not self.drift_control or len(free) == 0:
             return 0.0, 0.0
-        weight = self.system.x_scale[free]
-        x = snap.x[free] / weight
+        weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
         v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
         ew = e[free] / weight
         vv = float(v @ v)
@@ -274,7 +272,7 @@ class _Stepper:
         shift = float(ew @ v) / vv
         if shift * shift * vv < _COHERENT * float(ew @ ew):  # not mostly along the motion
             return 0.0, 0.0
-        tau = np.sqrt(float(x @ x) / vv)  # norm-wise: near-zero components do not set it
+        tau = 1.0 / np.sqrt(vv / len(free))
         room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
         horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
         allowance = room * step / max(horizon, step)

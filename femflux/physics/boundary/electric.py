@@ -20,10 +20,16 @@
 - :class:`FloatingReservoir` — ``applied_current`` on a boundary whose ions
   are held by concentration conditions: phi = phi_M there and the ionic
   current F sum_i z_i (weak-form residual of species i) equals the applied
-  current.
+  current.  With ``electroneutral = true`` a boundary that holds every ion
+  next to it by ``concentration`` and has no electric condition is one with
+  zero current (:func:`zero_current_reservoirs`: a bath, a liquid junction);
+  without any potential reference the first of them carries the gauge
+  instead (the volume mean of phi is 0) and the current the others leave.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
@@ -258,9 +264,15 @@ class FloatingReservoir(BoundaryCondition):
     """``applied_current`` without kinetics (see the module docstring): the
     rows of phi on the boundary and of phi_M are replaced."""
 
-    def __init__(self, field, b, electrode: Electrode):
+    def __init__(self, field, b, electrode: Electrode, gauge: bool = False):
         super().__init__(b)
         self.field, self.electrode = field, electrode
+        #: the row of phi_M is the gauge (volume mean of phi = 0), not the current
+        self.gauge = gauge
+
+    def scales(self, x_scale, r_scale):
+        if self.gauge:
+            r_scale[self.electrode.unknown] = self.field.thermal_voltage
 
     def replace_rows(self, x, t, F, J):
         f, m, b = self.field, self.field.model, self.boundary
@@ -274,6 +286,14 @@ class FloatingReservoir(BoundaryCondition):
             (np.concatenate([np.ones(k), -np.ones(k)]),
              (np.concatenate([local, local]), np.concatenate([local, np.full(k, unknown)]))),
             shape=(m.n, m.n))]
+        keep[unknown] = 0.0
+        if self.gauge:  # sum_k w_k phi_k / sum_k w_k = 0
+            w = f.P.T @ m.points.weight
+            w = w / w.sum()
+            F[unknown] = w @ x[f.slice]
+            new_rows.append(sp.csr_matrix((w, (np.full(len(w), unknown),
+                                               f.offset + np.arange(len(w)))), shape=(m.n, m.n)))
+            return F, self._replaced(J, keep, new_rows)
         weights = np.zeros(m.n)  # F z_i x the share of each Dirichlet dof
         for name in b.concentration:
             s = m.by_name[name]
@@ -281,15 +301,39 @@ class FloatingReservoir(BoundaryCondition):
                 continue
             dofs, _ = m.dirichlet_dofs(b.name, s)
             weights[s.offset + dofs] = FARADAY * s.spec.charge * m.dirichlet_share(b.name, s, dofs)
-        keep[unknown] = 0.0
         F[unknown] = weights @ F - _scalar(b.applied_current, m.dim, t)
         row = sp.coo_matrix(sp.csr_matrix(weights[None, :]) @ J)
         new_rows.append(sp.csr_matrix((row.data, (np.full(row.nnz, unknown), row.col)),
                                       shape=(m.n, m.n)))
+        return F, self._replaced(J, keep, new_rows)
+
+    @staticmethod
+    def _replaced(J, keep, new_rows):
+        """J with the rows where ``keep`` is 0 replaced by the sum of ``new_rows``."""
         J = sp.diags(keep) @ J
         for block in new_rows:
             J = J + block
-        return F, J.tocsr()
+        return J.tocsr()
+
+
+def zero_current_reservoirs(field) -> set[str]:
+    """Electroneutral: the boundaries that hold every ion next to them by
+    ``concentration`` and have no ``potential``, ``applied_current`` or
+    ``butler_volmer``.  Their phi is otherwise undetermined (the Jacobian is
+    singular); their natural condition is zero current, as with
+    ``applied_current = 0``."""
+    if not field.electroneutral:
+        return set()
+    m, out = field.model, set()
+    for b in m.case.boundaries:
+        if b.potential is not None or b.applied_current is not None \
+                or b.butler_volmer is not None:
+            continue
+        ions = [s for s in m.species if s.spec.charge != 0
+                and abs(m.boundary_prolongation(b.name, s)).sum() > 0]
+        if ions and all(s.name in b.concentration for s in ions):
+            out.add(b.name)
+    return out
 
 
 def electric_conditions(field, first_unknown: int) -> list[BoundaryCondition]:
@@ -299,7 +343,10 @@ def electric_conditions(field, first_unknown: int) -> list[BoundaryCondition]:
     out: list[BoundaryCondition] = []
     neutral = field.electroneutral
     next_unknown = first_unknown
+    gauge = not field.has_reference
     for b in field.model.case.boundaries:
+        if b.name in field.zero_current:
+            b = dataclasses.replace(b, applied_current=0.0)
         electrode = None
         if b.applied_current is not None:
             electrode = Electrode(field, b, next_unknown)
@@ -319,6 +366,10 @@ def electric_conditions(field, first_unknown: int) -> list[BoundaryCondition]:
             kinetics = ButlerVolmer(field, b, electrode)
             out.append(kinetics)
         if b.applied_current is not None:
-            out.append(Galvanostatic(field, b, electrode, kinetics) if kinetics is not None
-                       else FloatingReservoir(field, b, electrode))
+            if kinetics is not None:
+                out.append(Galvanostatic(field, b, electrode, kinetics))
+            else:
+                out.append(FloatingReservoir(field, b, electrode,
+                                             gauge=gauge and b.name in field.zero_current))
+                gauge = gauge and b.name not in field.zero_current
     return out

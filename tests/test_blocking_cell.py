@@ -1,0 +1,69 @@
+"""Diffuse-charge dynamics of a blocking cell (Bazant, Thornton & Ajdari,
+Phys. Rev. E 70, 021506, 2004) at small voltage: the equivalent RC circuit.
+
+A 1:1 electrolyte (equal D) between two blocking electrodes 2L apart,
+lambda_D/L = 1e-2, a step of V << RT/F at t = 0.  Linear response: the
+double-layer charge relaxes as q(t) = q_inf (1 - exp(-t/tau)) with the RC
+time tau = lambda_D L / D (bulk resistance 2 L lambda_D^2/(eps D) times two
+double-layer capacitances eps/lambda_D in series); exactly, for the
+linearised equations, 1/tau = D tanh(k L) / (lambda_D^2 k L) with
+k^2 = 1/lambda_D^2 - 1/(D tau) (the slowest antisymmetric mode), and
+q_inf = eps (V/2) coth(L/lambda_D) / lambda_D (Debye-Hueckel).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import write_line_mesh
+from scipy.constants import R, epsilon_0, physical_constants
+
+import femflux
+
+FARADAY = physical_constants["Faraday constant"][0]
+T, C0, D, EPS_R = 298.15, 1.0, 1e-9, 78.5
+VT = R * T / FARADAY
+DEBYE = np.sqrt(epsilon_0 * EPS_R * R * T / (2 * FARADAY**2 * C0))
+
+
+def _relaxation_time(L: float) -> float:
+    """The slowest rate of the linearised problem, by fixed-point iteration
+    (starting from the RC rate D / (lambda_D L))."""
+    rate = D / (DEBYE * L)
+    for _ in range(100):
+        k = np.sqrt(1 / DEBYE**2 - rate / D)
+        rate = D * np.tanh(k * L) / (DEBYE**2 * k * L)
+    return 1 / rate
+
+
+def test_blocking_cell_charges_like_an_rc_circuit(tmp_path):
+    L = 100 * DEBYE  # half the electrode gap
+    tau_rc = DEBYE * L / D
+    V = 0.05 * VT  # linear response
+    path = write_line_mesh(tmp_path / "cell.msh", [("left", L, 500), ("right", L, 500)])
+    case = femflux.load_case({
+        "mesh": {"file": str(path)},
+        "model": {"kind": "nernst-planck-poisson", "temperature": T},
+        "species": [{"name": "P", "charge": 1, "diffusivity": D, "initial": C0},
+                    {"name": "M", "charge": -1, "diffusivity": D, "initial": C0}],
+        "electrostatics": {"relative_permittivity": EPS_R},
+        "boundary": [{"name": "left", "potential": 0.0}, {"name": "right", "potential": V}],
+        "solver": {"steady": False, "t_end": 10 * tau_rc, "dt": 1e-3 * tau_rc,
+                   "adaptive": True, "scheme": "bdf2"}})
+    h = femflux.solve(case).history
+    t = h["t"]
+    # ionic charge in the half next to the right electrode (= - its charge), C/m^2
+    right = next(k for k in h if k.startswith("regions.") and k.endswith(".amount.P")
+                 and k != "regions.1.amount.P")
+    q = FARADAY * (h[right] - h[right.replace(".P", ".M")])
+    q_inf = q[-1]  # at 10 tau: within e^-10 of the end state
+    q_dh = -epsilon_0 * EPS_R * (V / 2) / DEBYE / np.tanh(L / DEBYE)
+    assert q_inf == pytest.approx(q_dh, rel=1e-2)  # P1 at h = lambda_D / 5: 0.5 %
+    tau = _relaxation_time(L)
+    assert tau == pytest.approx(tau_rc * (1 - DEBYE / L / 2), rel=1e-3)  # RC to O(eps)
+    window = (t > 0.2 * tau_rc) & (t < 5 * tau_rc)
+    assert window.sum() >= 8
+    rc = 1 - np.exp(-t[window] / tau)
+    assert np.abs(q[window] / q_inf - rc).max() < 0.01  # measured 0.004
+    # a time constant 10 % off misses by far (0.03-0.04)
+    assert np.abs(q[window] / q_inf - (1 - np.exp(-t[window] / (1.1 * tau)))).max() > 0.025
