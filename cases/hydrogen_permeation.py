@@ -35,10 +35,15 @@ def exit_flux(result) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(table["t"]), np.asarray(table["boundaries.xmax.flux.H"])
 
 
+def _trapezoid(y, x):
+    """numpy >= 2 calls it trapezoid, Debian's numpy 1.24 (the MPI install) trapz."""
+    return (getattr(np, "trapezoid", None) or np.trapz)(y, x)
+
+
 def time_lag(t: np.ndarray, flux: np.ndarray) -> float:
     """t_L = int_0^inf (1 - J/J_ss) dt: where the asymptote of the permeated
     amount Q(t) = int J dt -> J_ss (t - t_L) crosses zero."""
-    return float(np.trapezoid(1.0 - flux / (D * C0 / L), t))
+    return float(_trapezoid(1.0 - flux / (D * C0 / L), t))
 
 
 def main():

@@ -10,6 +10,7 @@ numpy, VTK and the like are not shown beside it.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -168,8 +169,15 @@ def _fail(exc: Exception, code: int, debug: bool) -> int:
     if debug:
         traceback.print_exc()
     message = clip_message(" ".join(str(exc).splitlines()))
-    print(f"femflux: error: {message}", file=sys.stderr)
+    if _launched_rank() == 0:  # MPI: one line, from rank 0
+        print(f"femflux: error: {message}", file=sys.stderr)
     return code
+
+
+def _launched_rank() -> int:
+    from .parallel import launched_rank
+
+    return launched_rank()
 
 
 def _load(args):
@@ -179,6 +187,12 @@ def _load(args):
 
 
 def cmd_run(args) -> int:
+    from .parallel import launched_size
+
+    if launched_size() > 1 or os.environ.get("FEMFLUX_DISTRIBUTED") == "1":
+        from .parallel.cli import run_distributed
+
+        return run_distributed(args, _load, _check_out)
     from .results import checkpoint as checkpoints
     from .simulation import solve
 

@@ -719,4 +719,9 @@ def test_gauge_without_potential_reference_is_reported():
     phi = result.fields["phi"]
     x = result.mesh.mesh.p[0]
     order = np.argsort(x)
-    assert abs(np.trapezoid(phi[order], x[order])) < 1e-6 * np.ptp(phi) * 1e-7
+    assert abs(_trapezoid(phi[order], x[order])) < 1e-6 * np.ptp(phi) * 1e-7
+
+
+def _trapezoid(y, x):
+    """numpy >= 2 calls it trapezoid, Debian's numpy 1.24 (the MPI install) trapz."""
+    return (getattr(np, "trapezoid", None) or np.trapz)(y, x)

@@ -143,11 +143,13 @@ def _load_result(source: Any, summary: dict | None = None) -> tuple[pv.Unstructu
     path = Path(source)
     if path.is_dir():
         solution = path / "solution.vtu"
+        if not solution.is_file() and (path / "solution.pvtu").is_file():
+            solution = path / "solution.pvtu"  # an MPI run's pieces
         if not solution.is_file():
             raise CaseError(f"{path}: not a femflux results folder (no solution.vtu)")
         summary = summary or _read_summary(path)
         time = summary.get("time") if summary.get("steady") is False else None
-        return _read_grid(solution), _meta(summary, "solution.vtu", time)
+        return _read_grid(solution), _meta(summary, solution.name, time)
     if not path.exists():
         raise CaseError(f"{path}: no such file or results folder")
     summary = summary or _read_summary(path.parent)
@@ -155,7 +157,7 @@ def _load_result(source: Any, summary: dict | None = None) -> tuple[pv.Unstructu
         time, last = _series(path)[-1]
         return _read_grid(last), _meta(summary, last.name, time)
     time = _step_time(path)
-    if time is None and path.name == "solution.vtu" and summary.get("steady") is False:
+    if time is None and path.stem == "solution" and summary.get("steady") is False:
         time = summary.get("time")
     return _read_grid(path), _meta(summary, path.name, time)
 

@@ -65,8 +65,9 @@ if TYPE_CHECKING:
 
 #: the files femflux writes into a results folder (besides step_NNNNN.vtu and pictures)
 RESULT_FILES = frozenset({"solution.vtu", "series.pvd", "summary.json", "case.toml",
-                          "history.csv", "restart.npz"})
-_STEP = re.compile(r"step_\d{5,}\.vtu")
+                          "history.csv", "restart.npz", "solution.pvtu"})
+#: a transient step, and the pieces of an MPI run (solution_pNNNN.vtu, step_NNNNN_pNNNN.vtu)
+_STEP = re.compile(r"step_\d{5,}\.p?vtu|(solution|step_\d{5,})_p\d{4,}\.vtu")
 _PICTURES = ("plot", "history")  # femflux plot's default names besides <field>.png
 _COMPONENTS = ("x", "y", "z")
 _FIELDS = ("phi", "u", "sigma", "sigma_h", "von_mises", "region")
@@ -78,8 +79,11 @@ _STAGING_SUFFIX = 18  # len(".") + len(".partial-") + 8 random characters
 # =============================================================================
 
 
-def write_folder(result: Result, directory: str | os.PathLike) -> Path:
-    """Write the results folder of ``result`` (see the module docstring); return its path."""
+def write_folder(result: Result | None, directory: str | os.PathLike, contents=None) -> Path:
+    """Write the results folder of ``result`` (see the module docstring); return its path.
+
+    ``contents(staging)``, if given, writes the files instead of ``result``'s
+    (an MPI run: every rank writes its pieces into the staging folder)."""
     target = check_target(directory, probe=False)
     with _signals_deferred():
         _remove_debris(target)
@@ -87,7 +91,10 @@ def write_folder(result: Result, directory: str | os.PathLike) -> Path:
     staging, lock = _new_staging(target, directory)
     try:
         try:
-            _write_contents(result, staging)
+            if contents is None:
+                _write_contents(result, staging)
+            else:
+                contents(staging)
             with _signals_deferred():
                 _refuse_foreign(target, directory)  # nothing of the user's came meanwhile
                 old = _swap(staging, target)
@@ -114,13 +121,19 @@ def _write_contents(result: Result, staging: Path) -> None:
             write_vtu(staging / name, result.mesh, frame.point_data, frame.cell_data)
             names.append((frame.t, name))
         write_pvd(staging / "series.pvd", names)
-    if "history" in result.summary:
-        write_csv(staging / "history.csv", result.summary["history"])
+    write_records(staging, result.summary, result.case, getattr(result, "restart", None))
+
+
+def write_records(staging: Path, summary: dict, case, restart=None) -> None:
+    """history.csv (transient), summary.json, case.toml and the final
+    checkpoint ``restart`` (restart.npz, when given) into ``staging``."""
+    if "history" in summary:
+        write_csv(staging / "history.csv", summary["history"])
     (staging / "summary.json").write_text(
-        json.dumps(_jsonable(result.summary), indent=2) + "\n", encoding="utf-8")
-    (staging / "case.toml").write_text(dump_toml(result.case.raw), encoding="utf-8")
-    if getattr(result, "restart", None) is not None:  # the run's final checkpoint
-        (staging / "restart.npz").write_bytes(encode_checkpoint(result.restart))
+        json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
+    (staging / "case.toml").write_text(dump_toml(case.raw), encoding="utf-8")
+    if restart is not None:  # the run's final checkpoint
+        (staging / "restart.npz").write_bytes(encode_checkpoint(restart))
 
 
 def write_vtu(path: Path, fem_mesh: FemMesh, point_data, cell_data) -> None:
@@ -205,6 +218,8 @@ def check_target(directory, probe: bool = True) -> Path:
 def is_femflux_file(name: str, species=()) -> bool:
     """Whether a results folder's file ``name`` is one femflux writes there:
     ``solution.vtu``, ``series.pvd``, ``step_NNNNN.vtu``, ``summary.json``,
+    the parallel files of an MPI run (``solution.pvtu``, ``step_NNNNN.pvtu``
+    and their pieces ``solution_pNNNN.vtu``, ``step_NNNNN_pNNNN.vtu``),
     ``case.toml``, ``history.csv``, ``restart.npz``, and the pictures ``femflux plot`` writes
     there by default: ``plot.png``, ``history.png`` and ``<field>.png`` for a
     field of the results (``phi``, ``u``, ``u_x``, ``sigma_xy``,

@@ -137,7 +137,8 @@ class ElectricPotential(AuxiliaryField):
         for b in m.case.boundaries:
             if b.potential is not None:
                 pts = m.boundary_points(b.name)
-                values.append(float(np.max(np.abs(evaluate(b.potential, pts.x, 0.0)))))
+                values.append(float(np.max(np.abs(evaluate(b.potential, pts.x, 0.0)),
+                                            initial=0.0)))
         x_scale[phi] = max(values)
         c_scale = max(float(np.max(x_scale[: m.n_species], initial=0.0)), 1e-300)
         w = np.median(m.points.weight)

@@ -1,0 +1,270 @@
+"""One run on N MPI ranks: case -> partitioned mesh -> the rank's model ->
+distributed Newton / BDF -> globally reduced summary and parallel VTU.
+
+Every rank reads the case and the mesh file, rank 0 partitions the nodes
+(:mod:`.partition`), each rank builds the serial model on its submesh and
+solves its share (:mod:`.system`, :mod:`.newton`, :mod:`.timestep`); the
+summary is the sum of the ranks' owned shares (:mod:`.report`), the fields
+are written as one piece per rank (:mod:`.pvtu`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..case import Case, check_against_mesh
+from ..errors import CaseError, NewtonFailure, SolverError
+from ..mesh import load_mesh
+from ..models import build_model
+from ..physics.closed import conserved_combinations
+from ..solver import NewtonOptions, Stats, TimeOptions
+from .linear import PetscLinearSolver, choose
+from .newton import newton
+from .partition import partition
+from .pvtu import Piece, piece_name, write_pvtu
+from .report import global_report
+from .system import DistributedSystem, _not_yet, check_distributable
+from .timestep import DistributedStepper
+
+
+@dataclass
+class DistributedResult:
+    """A rank's part of a run's results: the global ``summary`` (same on every
+    rank) and this rank's frames ``(t, point_data, cell_data)`` of its piece."""
+
+    case: Case
+    summary: dict
+    piece: Piece
+    final: tuple
+    series: list = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.summary["converged"])
+
+    def save(self, directory, comm) -> Path:
+        """Write the results folder (collective; rank 0 owns the folder)."""
+        return save(self, directory, comm)
+
+
+def collectively(comm, action):
+    """Run ``action()`` on every rank; if it raised on any rank, raise the error
+    of the lowest such rank on all of them (CaseError or SolverError keep
+    their kind, anything else becomes a SolverError naming the rank)."""
+    try:
+        value, failure = action(), None
+    except (CaseError, SolverError, NewtonFailure) as exc:
+        value, failure = None, (type(exc).__name__, str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported on every rank
+        value, failure = None, ("SolverError", f"rank {comm.rank}: {type(exc).__name__}: {exc}")
+    failures = comm.allgather(failure)
+    first = next((f for f in failures if f is not None), None)
+    if first is not None:
+        kind, message = first
+        raise CaseError(message) if kind == "CaseError" else SolverError(message)
+    return value
+
+
+def prepare(case: Case, comm):
+    """The rank's partition, model and distributed system (collective)."""
+    check_distributable(case)
+    if case.solver.steady and len(conserved_combinations(case)):
+        raise _not_yet("a steady run with closed species (amount constraints)")
+    if case.output.probes:
+        raise _not_yet("[output] probes")
+
+    def mesh():
+        fem_mesh = load_mesh(case.mesh)
+        case.warnings.extend(w for w in fem_mesh.warnings if w not in case.warnings)
+        check_against_mesh(case, fem_mesh)
+        return fem_mesh
+
+    fem_mesh = collectively(comm, mesh)
+    part = collectively(comm, lambda: partition(fem_mesh, comm))
+    model = collectively(comm, lambda: build_model(case, part.fem_mesh))
+    system = DistributedSystem(model, part, comm)
+    return part, model, system
+
+
+def solve(case: Case, comm) -> DistributedResult:
+    """Solve ``case`` on the ranks of ``comm``; raise SolverError (with the last
+    converged state as ``.result``) when the solver fails (collective)."""
+    started = time.perf_counter()
+    part, model, system = prepare(case, comm)
+    piece = Piece(part)
+    s = case.solver
+    options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)
+    method = choose(s.linear, system.numbering.N, system.dim)
+    stats = Stats()
+    x0 = system.initial_state()
+    fixed, values = system.dirichlet(0.0)
+    x0[fixed] = values
+    run = _Run(case, system, piece, stats, started, method)
+    if s.steady:
+        solver = PetscLinearSolver(comm, method, system.numbering.block_size,
+                                   system.coupled)
+        try:
+            x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
+                       stats, damp=system.damp_update)
+        except NewtonFailure as exc:
+            result = run.result(x0, np.zeros(system.n), 0.0, converged=False)
+            raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
+        finally:
+            solver.release()
+        return run.result(x, np.zeros(system.n), 0.0, converged=True)
+
+    out = case.output
+    wanted = {float(t) for t in out.times}
+    run.frame(0.0, x0)
+    run.history_entry(0.0, 0.0, 0, x0, np.zeros(system.n), None)
+    time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
+                               output_times=sorted(wanted), rtol=s.time_rtol)
+    stepper = DistributedStepper(system, time_options, options, method, stats, x0)
+    try:
+        for accepted in stepper.run():
+            for snap in accepted:
+                stats.steps += 1
+                at_time = any(abs(snap.t - t) <= 1e-9 * max(abs(t), 1e-300) for t in wanted)
+                final = snap.t >= s.t_end * (1 - 1e-12)
+                if stats.steps % out.every == 0 or at_time or final:
+                    run.frame(snap.t, snap.x)
+                run.history_entry(snap.t, snap.dt, snap.newton_iterations, snap.x, snap.rate,
+                                  snap.residual)
+    except SolverError as exc:
+        last = stepper.history[-1]
+        exc.result = run.result(last.x, last.rate, last.t, converged=False)
+        exc.args = (f"the transient solve did not converge: {exc}",)
+        raise
+    finally:
+        stepper.solver.release()
+    last = stepper.history[-1]
+    return run.result(last.x, last.rate, last.t, converged=True)
+
+
+class _Run:
+    """The frames and history of a run, and its result."""
+
+    def __init__(self, case, system, piece, stats, started, method):
+        self.case, self.system, self.piece = case, system, piece
+        self.stats, self.started, self.method = stats, started, method
+        self.frames: list = []
+        self.history: list = []
+
+    def fields(self, x_owned):
+        model = self.system.model
+        xl = self.system.local(x_owned)
+        return model.point_fields(xl), model.cell_fields(xl)
+
+    def frame(self, t, x_owned):
+        self.frames.append((t, *self.fields(x_owned)))
+
+    def history_entry(self, t, dt, iterations, x, rate, residual):
+        report = global_report(self.system, x, rate, t, residual)
+        for entry in report["boundaries"].values():
+            entry.pop("measure")
+        row = {"t": t, "dt": dt, "newton_iterations": iterations}
+        if self.case.model.temperature_program is not None:
+            row["temperature"] = self.case.model.temperature_at(t)
+        row |= {"amount": report["amount"], "free_energy": None,
+                "boundaries": report["boundaries"], "regions": report["regions"]}
+        self.history.append(row)
+
+    def result(self, x, rate, t, converged) -> DistributedResult:
+        case, system, stats = self.case, self.system, self.stats
+        report = global_report(system, x, rate, t)
+        model = system.model
+        summary = {
+            "converged": converged,
+            "model": case.model.kind,
+            "steady": case.solver.steady,
+            "time": float(t),
+            "steps": stats.steps,
+            "newton_iterations": stats.newton_iterations,
+            "rejected_steps": stats.rejected_steps,
+            "continuation_steps": stats.continuation_steps,
+            "dofs": int(system.numbering.N),
+            "wall_time_s": time.perf_counter() - self.started,
+            "femflux_version": __version__,
+            "region_names": {str(k): name for k, name in model.fem_mesh.region_names.items()},
+            "warnings": list(case.warnings),
+            "solver_messages": list(stats.messages) + model.notes(),
+            "boundaries": report["boundaries"],
+            "regions": report["regions"],
+            "mpi": {"ranks": system.comm.size, "linear": self.method},
+        }
+        summary["wall_time_s"] = system.comm.allreduce(summary["wall_time_s"], op=_max())
+        if not case.solver.steady:
+            summary["history"] = self.history
+        frames = self.frames
+        if frames and frames[-1][0] != t:
+            frames = frames + [(t, *self.fields(x))]
+        final = frames[-1][1:] if frames else self.fields(x)
+        return DistributedResult(case=case, summary=summary, piece=self.piece, final=final,
+                                 series=frames if not case.solver.steady else [])
+
+
+def _max():
+    from mpi4py import MPI
+
+    return MPI.MAX
+
+
+def save(result: DistributedResult, directory, comm) -> Path:
+    """The results folder of an MPI run: rank 0 stages and swaps it (the rules
+    of :func:`femflux.results.writers.write_folder`), every rank writes its
+    pieces into the staging folder (collective; the same error on every rank)."""
+    from ..results.writers import write_folder, write_pvd, write_records
+
+    def pieces(staging: Path):
+        for stem, (_, point, cell) in _frames(result):
+            result.piece.write(staging / piece_name(stem, comm.rank), point, cell)
+
+    sent = []
+
+    def contents(staging: Path):
+        sent.append(True)
+        comm.bcast(str(staging), root=0)
+        collectively(comm, lambda: pieces(staging))
+        names = [piece_name("solution", r) for r in range(comm.size)]
+        write_pvtu(staging / "solution.pvtu", staging / names[0], names)
+        if result.series:
+            listed = []
+            for stem, (t, _, _) in _frames(result)[1:]:
+                step = [piece_name(stem, r) for r in range(comm.size)]
+                write_pvtu(staging / f"{stem}.pvtu", staging / step[0], step)
+                listed.append((t, f"{stem}.pvtu"))
+            write_pvd(staging / "series.pvd", listed)
+        write_records(staging, result.summary, result.case)
+
+    if comm.rank == 0:
+        outcome = None
+        try:
+            return write_folder(None, directory, contents=contents)
+        except BaseException as exc:
+            outcome = (type(exc).__name__, str(exc))
+            raise
+        finally:  # the outcome (or, if no staging folder was made, the failure)
+            comm.bcast(outcome, root=0)
+    message = comm.bcast(None, root=0)
+    if isinstance(message, str):  # the staging folder: write the pieces
+        try:
+            collectively(comm, lambda: pieces(Path(message)))
+        except (CaseError, SolverError):
+            pass  # rank 0 fails too and says why
+        message = comm.bcast(None, root=0)
+    if message is not None:
+        kind, text = message
+        raise CaseError(text) if kind == "CaseError" else SolverError(text)
+    return Path(directory)
+
+
+def _frames(result: DistributedResult):
+    """(stem, frame) of every file set: the solution, then the steps."""
+    out = [("solution", (result.summary["time"], *result.final))]
+    out += [(f"step_{k:05d}", frame) for k, frame in enumerate(result.series)]
+    return out

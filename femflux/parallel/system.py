@@ -1,0 +1,251 @@
+"""A rank's share of the distributed system: the solver's :class:`System` on
+the unknowns this rank owns.
+
+The rank's model is the serial model on its submesh (owned nodes and two
+layers of halo cells): its residual and Jacobian rows at the owned unknowns
+are exactly the serial ones, assembled by the same code.  This class
+
+- turns an owned vector into the model's local vector (halo values from their
+  owners, :meth:`Numbering.ghost_update`);
+- keeps the owned rows of the model's residual and Jacobian, the Jacobian's
+  columns in global numbering (a CSR block of PETSc's distributed matrix:
+  no rank holds the global Jacobian);
+- answers the solver's hooks with global reductions where the serial
+  answer is a sum over all unknowns (``time_error``).
+
+The rows of scalar unknowns (the electrode potential of a galvanostatic
+Butler-Volmer boundary, int i dA = I) are sums over the whole boundary: every
+rank assembles its owned share, the last rank (their owner) gets the sum.
+What is not distributed yet (gauges, amount constraints of closed species in
+steady runs, floating reservoirs, the other model kinds, P2) is refused by
+:func:`check_distributable` and :class:`DistributedSystem` with an exit-2
+error naming it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import CaseError
+from ..solver import System
+from .numbering import Numbering
+
+
+def _not_yet(feature: str) -> CaseError:
+    return CaseError(f"{feature} is not yet distributed over MPI ranks; run this case on "
+                     f"one rank (without mpirun)")
+
+
+def check_distributable(case) -> None:
+    """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
+    kind = case.model.kind
+    if kind not in ("diffusion", "nernst-planck-poisson"):
+        raise _not_yet(f"model kind '{kind}'")
+    if case.solver.degree != 1:
+        raise _not_yet("solver.degree = 2")
+    if case.traps:
+        raise _not_yet("[[trap]]")
+    for b in case.boundaries:
+        if b.applied_current is not None and b.butler_volmer is None:
+            raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
+
+
+class DistributedSystem(System):
+    """The :class:`~femflux.solver.System` of the owned unknowns of a rank's model."""
+
+    def __init__(self, model, part, comm):
+        self.model, self.part, self.comm = model, part, comm
+        if model.constraints(model.initial_state(), True) is not None:
+            raise _not_yet("a potential gauge (no potential, applied_current or "
+                           "butler_volmer boundary: mean phi = 0)")
+        self.numbering = Numbering(model, part, comm)
+        num = self.numbering
+        self.owned = num.owned
+        self.n = num.n_owned
+        self.dim = model.dim
+        self.symmetric = model.symmetric
+        self.linear = model.linear
+        # the same scale for every unknown of a block on all ranks (a block's largest)
+        x_scale, r_scale = self._species_scales(model)
+        self.x_scale_local = self._block_max(x_scale)
+        self.x_scale = self.x_scale_local[self.owned]
+        self.r_scale = self._block_max(r_scale)[self.owned]
+        fixed, _ = model.dirichlet(0.0)
+        self.fixed_local = np.zeros(model.n, dtype=bool)
+        self.fixed_local[fixed] = True
+        #: the column scale of Newton's scaled Jacobian, per local unknown
+        self.col_scale = self.x_scale_local * ~self.fixed_local
+        self.scalars = num.scalars
+        #: several unknowns per node (species, phi): Schwarz/ILU rather than AMG
+        self.coupled = int(num.block_of.max(initial=0)) > 0
+        self._currents = _applied_currents(model)
+        self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
+        self._position = np.full(model.n, -1, dtype=np.int64)
+        self._position[self.owned] = np.arange(self.n)
+
+    def _species_scales(self, model):
+        """The model's scales, with each species' concentration scale that of
+        the whole mesh: the largest initial or prescribed value over all ranks
+        (a rank seeing only zeros would otherwise take c_ref)."""
+        from mpi4py import MPI
+
+        x0 = model.species_initial_state()
+        fixed, values = model.dirichlet(0.0)
+        top = np.zeros(model.n)
+        top[fixed] = np.abs(values)
+        x_scale, r_scale = model.x_scale.copy(), model.r_scale.copy()
+        for s in model.species:
+            sl = s.slice
+            local = max(float(np.abs(x0[sl]).max(initial=0.0)),
+                        float(top[sl].max(initial=0.0)))
+            c = self.comm.allreduce(local, op=MPI.MAX) or model.c_ref
+            r_scale[sl] *= c / x_scale[sl]
+            x_scale[sl] = c
+        return x_scale, r_scale
+
+    def _block_max(self, values: np.ndarray) -> np.ndarray:
+        """Per-unknown values replaced by their block's largest over all ranks."""
+        from mpi4py import MPI
+
+        blocks = self.numbering.block_of
+        nb = int(self.comm.allreduce(int(blocks.max(initial=-1)) + 1, op=MPI.MAX))
+        top = np.zeros(nb)
+        np.maximum.at(top, blocks, values)
+        self.comm.Allreduce(MPI.IN_PLACE, top, op=MPI.MAX)
+        return top[blocks]
+
+    # -- vectors ---------------------------------------------------------------
+
+    def local(self, x_owned: np.ndarray) -> np.ndarray:
+        """The model's local vector (halo included) of an owned vector (collective)."""
+        return self.numbering.ghost_update(x_owned)
+
+    def rows(self, J: sp.spmatrix) -> sp.csr_matrix:
+        """The owned rows of a local Jacobian (local columns)."""
+        return sp.csr_matrix(J)[self.owned]
+
+    def scaled_matrix(self, J: OwnedRows, row_scale, fixed) -> sp.csr_matrix:
+        """diag(row_scale) J diag(col_scale), identity rows at the ``fixed`` owned
+        positions, columns in global numbering: this rank's rows of Newton's matrix."""
+        A = sp.csr_matrix(J.A)
+        data = A.data * np.repeat(row_scale, np.diff(A.indptr)) * self.col_scale[A.indices]
+        cols = self.numbering.l2g[A.indices]
+        shape = (self.n, self.numbering.N)
+        out = sp.csr_matrix((data, cols, A.indptr), shape=shape)
+        extra = [sp.csr_matrix((np.ones(len(fixed)), (fixed, self.numbering.start + fixed)),
+                               shape=shape)]
+        if J.extra is not None:
+            rows, gcols, vals = J.extra
+            extra.append(sp.csr_matrix((vals * row_scale[rows], (rows, gcols)), shape=shape))
+        for block in extra:
+            out = out + block
+        out = out.tocsr()
+        out.sum_duplicates()
+        return out
+
+    # -- the System interface --------------------------------------------------
+
+    def initial_state(self) -> np.ndarray:
+        """The model's initial state; a scalar unknown (an electrode's first
+        guess, a mean over its boundary) the mean of the ranks that see it."""
+        x = self.model.initial_state()
+        if len(self.scalars):
+            values = np.array(self.comm.allgather(x[self.scalars]))
+            x[self.scalars] = np.nan_to_num(np.nanmean(np.where(np.isfinite(values), values,
+                                                                np.nan), axis=0))
+        return x[self.owned]
+
+    def dirichlet(self, t: float):
+        dofs, values = self.model.dirichlet(t)
+        where = self._position[dofs]
+        keep = where >= 0
+        return where[keep], np.asarray(values)[keep]
+
+    def storage(self, x):
+        S, dS = self.model.storage(self.local(x))
+        return S[self.owned], self.rows(dS)
+
+    def flux(self, x, t):
+        return self._flux(self.local(x), t)
+
+    def _flux(self, xl, t):
+        """Owned rows of F and dF/dx (:class:`OwnedRows`).  The rows of scalar
+        unknowns (int i dA - I of a galvanostatic electrode) are sums over the
+        whole boundary: every rank assembles its owned share (the weights of
+        the other ranks' points set to 0), the last rank, which owns them, gets
+        the sum of the values and every rank's entries."""
+        F, dF = self.model.flux(xl, t)
+        F, A = F[self.owned], self.rows(dF)
+        if not len(self.scalars):
+            return F, OwnedRows(A)
+        from .report import owned_share
+
+        with owned_share(self.model, self.part.owned_vertices):
+            Fm, Jm = self.model.flux(xl, t)
+        values = Fm[self.scalars]
+        size = self.comm.size
+        for k, current in self._currents:  # -I once, not once per rank
+            values[k] += current(t) * (size - 1) / size
+        values = self.numbering.sum(values)
+        rows = sp.coo_matrix(sp.csr_matrix(Jm)[self.scalars])
+        mine = (rows.row, self.numbering.l2g[rows.col], rows.data * self.col_scale[rows.col])
+        everyone = self.comm.gather(mine, root=size - 1)
+        extra = None
+        if self.comm.rank == size - 1:
+            first = self.n - len(self.scalars)
+            F[first:] = values
+            keep = np.ones(self.n)
+            keep[first:] = 0.0
+            A = (sp.diags(keep) @ A).tocsr()
+            extra = tuple(np.concatenate(parts) for parts in zip(*everyone, strict=True))
+            extra = (extra[0] + first, extra[1], extra[2])
+        return F, OwnedRows(A, extra)
+
+    def residual_parts(self, x, t):
+        """(S, dS, F, dF) owned rows from one ghost update."""
+        xl = self.local(x)
+        S, dS = self.model.storage(xl)
+        F, dF = self._flux(xl, t)
+        return S[self.owned], self.rows(dS), F, dF
+
+    def damp_update(self, x, dx):
+        out = self.model.damp_update(self.local(x), self.local(dx))
+        return out[self.owned]
+
+    def time_error(self, x, e, atol_fraction):
+        """The serial default measure, reduced over all ranks: the RMS over the
+        free unknowns of e / max(|x|, atol_fraction x_scale)."""
+        weight = np.maximum(np.abs(x), atol_fraction * self.x_scale)
+        free = ~self.fixed_local[self.owned]
+        total = self.numbering.sum(float(np.sum((e[free] / weight[free]) ** 2)))
+        return float(np.sqrt(total / max(self.n_free, 1)))
+
+    def conserved(self):
+        return np.zeros((0, self.n))
+
+
+class OwnedRows:
+    """A rank's rows of a Jacobian: ``A`` (owned rows, local columns) and
+    ``extra`` entries (owned row, global column, value already multiplied by
+    its column's scale) gathered from other ranks, or None."""
+
+    def __init__(self, A: sp.csr_matrix, extra=None):
+        self.A, self.extra = A, extra
+
+    def plus(self, B: sp.spmatrix) -> OwnedRows:
+        """These rows + B (owned rows, local columns)."""
+        return OwnedRows((self.A + B).tocsr(), self.extra)
+
+
+def _applied_currents(model) -> list:
+    """(index among the scalar unknowns, I(t)) of every galvanostatic electrode."""
+    from ..physics.boundary.electric import Galvanostatic, _scalar
+
+    electric = model.electric
+    if electric is None:
+        return []
+    first = electric.offset + electric.space.n
+    return [(c.electrode.unknown - first,
+             lambda t, c=c: _scalar(c.boundary.applied_current, model.dim, t))
+            for c in electric.conditions if isinstance(c, Galvanostatic)]

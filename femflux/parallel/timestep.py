@@ -1,0 +1,96 @@
+"""Adaptive BDF on the distributed system: the serial stepper
+(:class:`femflux.solver.timestep._Stepper`: BDF1/BDF2, predictor error
+estimate, step doubling for the first step, rejection, output times) with its
+Newton solves on PETSc (:func:`femflux.parallel.newton.newton`).  Its error
+norm is the system's ``time_error`` (reduced over all ranks), so every rank
+takes the same steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..solver import NewtonOptions, Snapshot, Stats, TimeOptions, _bdf_coefficients, _predict
+from ..solver.timestep import _COHERENT, _HORIZON, _Stepper
+from .linear import PetscLinearSolver
+from .newton import newton
+
+
+class DistributedStepper(_Stepper):
+    """:class:`_Stepper` whose state vectors are a rank's owned parts."""
+
+    def __init__(self, system, to: TimeOptions, options: NewtonOptions, method: str,
+                 stats: Stats, x0: np.ndarray):
+        self.system, self.to, self.options, self.stats = system, to, options, stats
+        self.solver = PetscLinearSolver(system.comm, method, system.numbering.block_size,
+                                         system.coupled)
+        self.history = [Snapshot(t=0.0, x=x0, rate=np.zeros(system.n))]
+        self.storages = [system.storage(x0)[0]]
+        self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
+                            | {to.t_end})
+        self.dt_min = to.dt_min_fraction * to.t_end
+        self.t, self.dt = 0.0, self._limited(min(to.dt, to.t_end))
+        self.shift = 0.0
+        self.drift_control = to.adaptive and self._autonomous(x0)
+
+    def _autonomous(self, x) -> bool:
+        """The serial test (:func:`femflux.solver.timestep._autonomous`: Dirichlet
+        values and F(x, t) the same at three times), on every rank's rows."""
+        system, to = self.system, self.to
+        times = (0.0, 0.37 * to.t_end, 0.71 * to.t_end)
+        try:
+            dofs, values = system.dirichlet(times[0])
+            flux = system.flux(x, times[0])[0]
+            same = True
+            for t in times[1:]:
+                d, v = system.dirichlet(t)
+                same = same and np.array_equal(d, dofs) and np.array_equal(v, values) \
+                    and np.array_equal(system.flux(x, t)[0], flux)
+        except (ArithmeticError, ValueError):
+            same = False
+        return system.numbering.sum(float(not same)) == 0
+
+    def _drift(self, snap, e, free, step):
+        """The serial drift control (:meth:`_Stepper._drift`) with its inner
+        products summed over the ranks."""
+        num = self.system.numbering
+        if not self.drift_control or self.system.n_free == 0:
+            return 0.0, 0.0
+        weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
+        v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
+        ew = e[free] / weight
+        vv, ev, ee = num.sum(np.array([v @ v, ew @ v, ew @ ew]))
+        if not vv > 0:
+            return 0.0, 0.0
+        shift = float(ev) / vv
+        if shift * shift * vv < _COHERENT * float(ee):
+            return 0.0, 0.0
+        tau = 1.0 / np.sqrt(vv / self.system.n_free)
+        room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
+        horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
+        allowance = room * step / max(horizon, step)
+        return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
+
+    def _solve_step(self, step, order, commit):
+        system, history = self.system, self.history
+        t_new = history[-1].t + step
+        a = _bdf_coefficients(order, step, history[-1].dt)
+        hist = sum(a[k] * self.storages[-k] for k in range(1, order + 1))
+        fixed, values = system.dirichlet(t_new)
+        x_guess = _predict(history, t_new, min(order, len(history) - 1))
+        x_guess[fixed] = values
+
+        def assemble(z):
+            S, dS, F, dF = system.residual_parts(z, t_new)
+            return a[0] * S + hist + F, dF.plus(a[0] * dS)
+
+        before = self.stats.newton_iterations
+        x_new = newton(system, assemble, x_guess, fixed, self.solver, self.options, self.stats,
+                       damp=system.damp_update)
+        S_new, _ = system.storage(x_new)
+        snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
+                        newton_iterations=self.stats.newton_iterations - before,
+                        residual=self.stats.residual)
+        if commit:
+            self._commit(snap, S_new)
+        return snap
