@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..solver import NewtonOptions, Snapshot, Stats, TimeOptions, _bdf_coefficients, _predict
-from ..solver.timestep import _COHERENT, _HORIZON, _Stepper
+from ..solver.timestep import _Stepper
 from .linear import PetscLinearSolver
 from .newton import newton
 
@@ -50,26 +50,11 @@ class DistributedStepper(_Stepper):
             same = False
         return system.numbering.sum(float(not same)) == 0
 
-    def _drift(self, snap, e, free, step):
-        """The serial drift control (:meth:`_Stepper._drift`) with its inner
-        products summed over the ranks."""
-        num = self.system.numbering
-        if not self.drift_control or self.system.n_free == 0:
-            return 0.0, 0.0
-        weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
-        v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
-        ew = e[free] / weight
-        vv, ev, ee = num.sum(np.array([v @ v, ew @ v, ew @ ew]))
-        if not vv > 0:
-            return 0.0, 0.0
-        shift = float(ev) / vv
-        if shift * shift * vv < _COHERENT * float(ee):
-            return 0.0, 0.0
-        tau = 1.0 / np.sqrt(vv / self.system.n_free)
-        room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
-        horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
-        allowance = room * step / max(horizon, step)
-        return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
+    def _reduce(self, products):
+        return self.system.numbering.sum(products)
+
+    def _count(self, free):
+        return self.system.n_free
 
     def _solve_step(self, step, order, commit):
         system, history = self.system, self.history

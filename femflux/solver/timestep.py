@@ -261,22 +261,31 @@ class _Stepper:
         to go, step / min(t_end - t, _HORIZON tau).  ``size``: this step's growth of |A| over its
         allowance (1 = at tolerance; 0 when not adaptive, for a model that
         measures errors itself or a problem that depends on t)."""
-        if not self.drift_control or len(free) == 0:
+        n = self._count(free)
+        if not self.drift_control or n == 0:
             return 0.0, 0.0
         weight = np.maximum(np.abs(snap.x), self.to.atol_fraction * self.system.x_scale)[free]
         v = (snap.x[free] - self.history[-1].x[free]) / (step * weight)
         ew = e[free] / weight
-        vv = float(v @ v)
+        vv, ev, ee = (float(p) for p in self._reduce(np.array([v @ v, ew @ v, ew @ ew])))
         if not vv > 0:
             return 0.0, 0.0
-        shift = float(ew @ v) / vv
-        if shift * shift * vv < _COHERENT * float(ew @ ew):  # not mostly along the motion
+        shift = ev / vv
+        if shift * shift * vv < _COHERENT * ee:  # not mostly along the motion
             return 0.0, 0.0
-        tau = 1.0 / np.sqrt(vv / len(free))
+        tau = 1.0 / np.sqrt(vv / n)
         room = max(self.to.rtol * tau - abs(self.shift), 0.25 * self.to.rtol * tau)
         horizon = min(self.to.t_end - self.history[-1].t, _HORIZON * tau)
         allowance = room * step / max(horizon, step)
         return max(abs(self.shift + shift) - abs(self.shift), 0.0) / allowance, shift
+
+    def _reduce(self, products: np.ndarray) -> np.ndarray:
+        """Inner products of this process's dofs as global ones (MPI: summed)."""
+        return products
+
+    def _count(self, free: np.ndarray) -> int:
+        """The number of free dofs (MPI: of all ranks)."""
+        return len(free)
 
     def _solve_step(self, step, order, commit):
         system, history = self.system, self.history
