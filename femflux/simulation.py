@@ -258,10 +258,18 @@ def _history_entry(model, probes: Probes, snap: Snapshot, frame: Frame | None = 
             "boundaries": boundaries,
             "regions": {name: {"amount": amounts}
                         for name, amounts in model.region_amounts(snap.x).items()}}
+    row |= _enclosures(model, snap.x)
     if probes:
         fields = frame.point_data if frame is not None else model.point_fields(snap.x)
         row["probes"] = probes.values(fields)
     return row
+
+
+def _enclosures(model, x: np.ndarray) -> dict:
+    """``{"enclosures": {name: {"pressure" (Pa), "amount" (mol)}}}`` when the
+    case has ``[[enclosure]]`` entries, else {}."""
+    field = model.field("enclosures") if hasattr(model, "field") else None
+    return {"enclosures": field.report(x)} if field is not None and field.size else {}
 
 
 def _result(case, model, probes: Probes, snap: Snapshot, stats: Stats, started: float,
@@ -287,7 +295,7 @@ def _result(case, model, probes: Probes, snap: Snapshot, stats: Stats, started: 
         "boundaries": boundaries,
         "regions": {name: {"amount": amounts}
                     for name, amounts in model.region_amounts(snap.x).items()},
-    }
+    } | _enclosures(model, snap.x)
     if probes:
         summary["probes"] = probes.values(fields)
     if not case.solver.steady:

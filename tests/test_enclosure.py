@@ -13,6 +13,7 @@ from scipy.constants import R
 from scipy.integrate import solve_ivp
 
 import femflux
+from femflux.results.history import unit
 
 L, D, KD, KR, V, TG, P0 = 1e-4, 1e-9, 1e-8, 1e-6, 1e-3, 300.0, 1e3
 T_END = 2e4
@@ -77,6 +78,18 @@ def test_enclosure_empties_like_the_method_of_lines_solve():
     gas = p[-1] * V / (R * TG)
     assert 2 * gas + dissolved + permeated == pytest.approx(2 * P0 * V / (R * TG), rel=2e-3)
     assert result.summary["boundaries"]["xmin"]["enclosure_pressure"] == pytest.approx(p[-1])
+    # the enclosure's own columns: pressure as at its wall, amount p V/(R T_g)
+    assert np.array_equal(np.asarray(h["enclosures.chamber.pressure"]), p)
+    amount = np.asarray(h["enclosures.chamber.amount"])
+    assert amount == pytest.approx(p * V / (R * TG), rel=1e-12)
+    assert result.summary["enclosures"]["chamber"] == pytest.approx(
+        {"pressure": p[-1], "amount": amount[-1]}, rel=1e-12)
+    assert (unit("enclosures.chamber.pressure"), unit("enclosures.chamber.amount")) == \
+        ("Pa", "mol")
+    # d(amount)/dt = -(1/2) x the inward wall flux = (1/2) x the outward one
+    wall = np.asarray(h["boundaries.xmin.flux.H"])
+    lost = 0.5 * np.cumsum(0.5 * (wall[1:] + wall[:-1]) * np.diff(t))
+    assert amount[1:] - amount[0] == pytest.approx(lost, abs=1e-3 * amount[0])
 
 
 def test_a_wall_may_name_the_enclosure_as_its_pressure():

@@ -4,7 +4,8 @@
 step and t = 0 (``t``, ``dt``, ``newton_iterations``, ``amount.<species>``,
 ``free_energy``, ``boundaries.<name>.flux.<species>``,
 ``boundaries.<name>.current``, ``boundaries.<name>.potential``,
-``regions.<name>.amount.<species>``, ``probes.<name>.<field>``).  Here it
+``regions.<name>.amount.<species>``, ``enclosures.<name>.pressure``,
+``enclosures.<name>.amount``, ``probes.<name>.<field>``).  Here it
 becomes columns named by their dotted paths: ``history.csv`` in the results
 folder, ``Result.history`` in Python.  Values are SI: :func:`unit` gives each
 column's unit.
@@ -64,6 +65,8 @@ def unit(column: str) -> str:
         return "K"
     if parts[0] == "amount" or "amount" in parts[:-1]:
         return "mol"
+    if parts[0] == "enclosures":
+        return {"pressure": "Pa", "amount": "mol"}.get(parts[-1], "")
     if parts[0] == "boundaries":
         return {"flux": "mol/s", "current": "A", "potential": "V",
                 "electrode_potential": "V", "enclosure_pressure": "Pa"}.get(parts[2], "")

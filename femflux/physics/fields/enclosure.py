@@ -12,7 +12,10 @@ molecules:
 One scalar unknown per enclosure, after the species; its storage is
 V/(R T_g), its flux row the wall integral (with its exact Jacobian in p and
 in the wall concentrations).  The pressure is reported at each wall as
-``boundaries.<wall>.enclosure_pressure`` (Pa) in the summary and history.
+``boundaries.<wall>.enclosure_pressure`` (Pa) in the summary and history,
+and per enclosure (:meth:`Enclosures.report`) as ``enclosures.<name>.pressure``
+(Pa) and ``enclosures.<name>.amount`` = p V/(R T_g) (mol of H2, same
+per-depth convention as V).
 """
 
 from __future__ import annotations
@@ -81,6 +84,14 @@ class Enclosures(AuxiliaryField):
                 rows.append(np.full(s.space.n + 1, i))
                 cols.append(np.concatenate([[i], s.offset + np.arange(s.space.n)]))
                 vals.append(0.5 * np.concatenate([[d_p], d_c]))
+
+    def report(self, x) -> dict[str, dict[str, float]]:
+        """{name: {"pressure": p (Pa), "amount": p V/(R T_g) (mol H2)}}."""
+        out = {}
+        for k, e in enumerate(self.enclosures):
+            p = float(x[self.offset + k])
+            out[e.name] = {"pressure": p, "amount": float(self.capacity[k] * p)}
+        return out
 
     def boundary_summary(self, x, t, fluxes, out) -> None:
         for k in range(self.size):
