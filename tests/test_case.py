@@ -349,6 +349,12 @@ def test_stress_diffusion_values(key, value, fragments):
          ["butler_volmer.electrons must be > 0"]),
         ("boundary.xmin.butler_volmer", {"species": "K", "electrons": 1},
          ["butler_volmer.exchange_current is required"]),
+        ("boundary.xmin.butler_volmer", {"species": "K", "electrons": 1,
+                                         "exchange_current": {"pre": 0.0, "energy": 1e4}},
+         ["butler_volmer.exchange_current", "must be finite, > 0"]),
+        ("boundary.xmin.butler_volmer", {"species": "K", "electrons": 1,
+                                         "exchange_current": {"pre": 1.0, "enrgy": 1e4}},
+         ["unknown key", "exchange_current.enrgy"]),
         ("boundary.xmin.applied_current", "x*t", ["applied_current", "unknown name 'x'"]),
     ],
 )

@@ -88,13 +88,17 @@ def test_closed_cell_follows_a_ramp_and_settles_at_the_boltzmann_law_of_the_hold
     assert h["temperature"][-1] == pytest.approx(400.0)
 
 
-def test_butler_volmer_follows_the_temperature_program():
+@pytest.mark.parametrize("energy", [0.0, 40e3])
+def test_butler_volmer_follows_the_temperature_program(energy):
     """A galvanostatic redox electrode (Ox + e- <=> Red in excess KCl,
     electroneutral, the bulk held 0.1 mm away, Arrhenius D of Ox) under the
     ramp: at every step the applied current density equals
     i0 [(c_R/c_ref) exp((1 - a) f eta) - (c_O/c_ref) exp(-a f eta)] with
-    f = F/(R T(t)), eta = phi_M - phi - E_eq from the surface values (probe)."""
+    f = F/(R T(t)), eta = phi_M - phi - E_eq from the surface values (probe);
+    with energy > 0 the exchange current is Arrhenius { pre, energy },
+    i0(T(t)) = pre exp(-energy/(R T(t))) (10 A/m^2 at 300 K)."""
     i0, alpha, E_eq, current = 10.0, 0.4, 0.1, -0.3
+    exchange = {"pre": i0 * np.exp(energy / (R * 300.0)), "energy": energy} if energy else i0
     bulk = {"Ox": 1.0, "Red": 2.0, "K": 100.0, "Cl": 101.0}
     species = [{"name": "Ox", "charge": 1, "initial": 1.0,
                 "diffusivity": {"pre": 7.8e-10 * np.exp(15e3 / (R * 300.0)), "energy": 15e3}},
@@ -108,7 +112,7 @@ def test_butler_volmer_follows_the_temperature_program():
         "electrostatics": {"electroneutral": True},
         "boundary": [{"name": "xmin", "applied_current": current, "butler_volmer": {
                           "species": "Ox", "reduced": "Red", "electrons": 1,
-                          "exchange_current": i0, "alpha": alpha,
+                          "exchange_current": exchange, "alpha": alpha,
                           "equilibrium_potential": E_eq}},
                      {"name": "xmax", "potential": 0.0, "concentration": bulk}],
         "solver": {"steady": False, "t_end": 150.0, "dt": 0.01},
@@ -120,10 +124,13 @@ def test_butler_volmer_follows_the_temperature_program():
     eta = (np.asarray(h["boundaries.xmin.potential"][1:])
            - np.asarray(h["probes.electrode.phi"][1:]) - E_eq)
     c_o, c_r = (np.asarray(h[f"probes.electrode.{k}"][1:]) / 1000.0 for k in ("Ox", "Red"))
-    i = i0 * (c_r * np.exp((1 - alpha) * f * eta) - c_o * np.exp(-alpha * f * eta))
+    i0_t = i0 * np.exp(-energy / R * (1 / T - 1 / 300.0))  # i0 at T(t)
+    i = i0_t * (c_r * np.exp((1 - alpha) * f * eta) - c_o * np.exp(-alpha * f * eta))
     assert i == pytest.approx(np.full_like(i, current), rel=1e-7)
+    if energy:  # the law with i0 held at 300 K misses by far
+        assert abs(i[-1] / i0_t[-1] * i0 / current - 1) > 0.5
     f_start = F / (R * 300.0)  # the same law at 300 K misses by far
-    i_start = i0 * (c_r * np.exp((1 - alpha) * f_start * eta)
+    i_start = i0_t * (c_r * np.exp((1 - alpha) * f_start * eta)
                     - c_o * np.exp(-alpha * f_start * eta))
     assert abs(i_start[-1] / current - 1) > 0.1
 

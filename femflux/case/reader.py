@@ -614,10 +614,20 @@ class _CaseReader:
         if reduced == species:
             raise bv.error("reduced", f"is the oxidised species {species!r} itself "
                            "(O + n e- <=> R needs two species)")
+        i0, energy = None, 0.0
+        if not isinstance(bv.get("exchange_current"), dict):
+            i0 = bv.number("exchange_current", gt=0)
+        else:  # Arrhenius { pre, energy }: i0 at the temperature of t = 0
+            rate = _read_rate(bv, "exchange_current")
+            i0, energy = rate.at(self.case.model.temperature), rate.energy
+            if not (math.isfinite(i0) and i0 > 0):
+                raise bv.error("exchange_current", f"pre exp(-energy/RT) = {i0:g} A/m^2 at "
+                               f"T = {self.case.model.temperature:g} K (must be finite, > 0)")
         return ButlerVolmer(
             species=species,
             electrons=bv.integer("electrons", gt=0),
-            exchange_current=bv.number("exchange_current", gt=0),
+            exchange_current=i0,
+            exchange_energy=energy,
             alpha=bv.number("alpha", 0.5, gt=0, lt=1),
             equilibrium_potential=bv.number("equilibrium_potential", 0.0),
             reduced=reduced,

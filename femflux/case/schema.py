@@ -222,10 +222,11 @@ class MassTransfer:
 class ButlerVolmer:
     species: str
     electrons: int
-    exchange_current: float  # A/m^2
+    exchange_current: float  # A/m^2, i0 at the temperature of t = 0
     alpha: float = 0.5
     equilibrium_potential: float = 0.0  # V
     reduced: str | None = None  # soluble product R of O + n e- <=> R; None: the metal
+    exchange_energy: float = 0.0  # J/mol: i0(T) = i0(T0) exp(-E/R (1/T - 1/T0)) (Arrhenius)
 
 
 @dataclass

@@ -15,6 +15,9 @@
   i = i0 [(a_R/c_ref) exp((1 - alpha) n F eta/RT) - (a_O/c_ref) exp(-alpha n F eta/RT)],
   and R flows in at -i/(nF) (R is produced where O is consumed); at i = 0
   this is Nernst, phi_M - phi = E_eq + (RT/nF) ln(a_O/a_R);
+  an Arrhenius ``exchange_current = { pre, energy }`` gives
+  i0(T) = pre exp(-energy/(R T(t))) (A/m^2, energy in J/mol) and T = T(t)
+  under a temperature program;
 - :class:`Galvanostatic` — with ``applied_current`` and kinetics: the total
   current int i dA equals the applied current (the row of phi_M);
 - :class:`FloatingReservoir` — ``applied_current`` on a boundary whose ions
@@ -35,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...case import evaluate
-from ..constants import FARADAY
+from ..constants import FARADAY, arrhenius_factor
 from . import BoundaryCondition, add_coo
 
 
@@ -175,6 +178,9 @@ class ButlerVolmer(BoundaryCondition):
         eta = phi_m - f.boundary_P(name) @ x[f.slice] - bv.equilibrium_potential
         nf = bv.electrons / f.thermal_voltage_at(t)  # n F/RT at T(t)
         i0 = bv.exchange_current * self.active
+        if bv.exchange_energy and m.program is not None:  # Arrhenius i0 at T(t)
+            i0 = i0 * arrhenius_factor(bv.exchange_energy, m.case.model.temperature,
+                                       m.temperature(t))
         anodic = np.exp((1 - bv.alpha) * nf * eta)
         cathodic = np.exp(-bv.alpha * nf * eta)
         di_da_r = None
