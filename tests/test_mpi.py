@@ -433,3 +433,41 @@ def test_failed_solve_and_results_folder_rules(tmp_path):
     run = femflux(case, blocker, 2)
     assert run.returncode == 2 and "taken" in error_line(run.stderr)
     assert blocker.read_text() == "not a folder"
+
+
+CHAMBER = """\
+[mesh]
+generate = { shape = "interval", length = [1e-4], cells = [20] }
+[model]
+kind = "diffusion"
+temperature = 600.0
+[[species]]
+name = "H"
+diffusivity = 1e-9
+[[enclosure]]
+name = "chamber"
+volume = 1e-3
+temperature = 300.0
+pressure = 1e3
+boundaries = ["xmin"]
+[[boundary]]
+name = "xmin"
+surface_kinetics = { dissociation = 1e-8, recombination = 1e-6 }
+[[boundary]]
+name = "xmax"
+concentration = { H = 0.0 }
+[solver]
+steady = false
+t_end = 10.0
+"""
+
+
+def test_enclosure_is_refused_on_two_ranks(tmp_path):
+    """A gas volume (a scalar unknown fed by its walls) is not distributed yet:
+    exit 2 naming it, nothing written; the same case runs serially."""
+    case = write(tmp_path, "chamber.toml", CHAMBER)
+    run = femflux(case, tmp_path / "out", 2)
+    assert run.returncode == 2, run.stderr
+    assert "[[enclosure]]" in error_line(run.stderr) and "MPI" in error_line(run.stderr)
+    assert not (tmp_path / "out").exists()
+    assert femflux(case, tmp_path / "serial", 1).returncode == 0

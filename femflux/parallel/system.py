@@ -46,6 +46,11 @@ def check_distributable(case) -> None:
         raise _not_yet("solver.degree = 2")
     if case.traps:
         raise _not_yet("[[trap]]")
+    if case.enclosures:
+        raise _not_yet("[[enclosure]]")
+    for region in case.regions:
+        if region.solubility is not None:
+            raise _not_yet(f"region.{region.name}.solubility")
     for b in case.boundaries:
         if b.applied_current is not None and b.butler_volmer is None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
