@@ -348,3 +348,21 @@ def test_error_lines_are_one_short_line(tmp_path, capsys, args):
     assert code == 2
     assert out == ""
     assert len(error_line(err)) < 1100
+
+
+def test_fixed_steps_that_keep_failing_end_with_exit_3(tmp_path):
+    """Fixed steps with one Newton iteration towards a blow-up (dc/dt = c^2,
+    c(0) = 1: infinite at t = 1) used to crawl for hours (cut, accepted, back to
+    dt, cut again); now exit 3 after 20 attempts per step of dt (+1000), with
+    the last converged state written."""
+    from conftest import BLOWUP_CASE, femflux_cli
+
+    write(tmp_path, "b.toml", BLOWUP_CASE + "[solver]\nsteady = false\nt_end = 1.0\n"
+          "dt = 0.01\nadaptive = false\nmax_newton = 1\n")
+    started = time.perf_counter()
+    code, _, err = femflux_cli("run", "b.toml", "--out", "r", cwd=tmp_path, timeout=120)
+    assert code == 3, err
+    assert "fixed steps keep failing" in error_line(err)
+    assert time.perf_counter() - started < 60
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["converged"] is False and 0.5 < summary["history"][-1]["t"] < 1.0

@@ -212,10 +212,18 @@ class _Stepper:
         return dt if bound is None else min(dt, bound)
 
     def _check_dt(self, dt, t, exc=None):
+        reason = f": {exc}" if exc is not None else ""
         if dt < self.dt_min:
-            reason = f": {exc}" if exc is not None else ""
             raise SolverError(f"time step fell below {self.dt_min:.3e} s at t = {t:.6e} s"
                               f"{reason}")
+        attempts = self.stats.rejected_steps + self.stats.steps
+        if not self.to.adaptive and attempts > _FIXED_STEP_ATTEMPTS * self.to.t_end / self.to.dt \
+                + 1000:
+            # fixed steps that keep failing crawl (cut, accepted, back to dt, cut
+            # again), e.g. towards a blow-up: hours before dt_min is reached
+            raise SolverError(f"fixed steps keep failing: {attempts} attempts by t = {t:.6e} s "
+                              f"for t_end / dt = {self.to.t_end / self.to.dt:.6g} steps (try "
+                              f"adaptive = true or a larger max_newton){reason}")
 
     def _attempt(self, step):
         """Try a step; return (accepted snapshots or None, local error estimate,
@@ -330,6 +338,8 @@ class _Stepper:
         self.storages = self.storages[:-count]
 
 
+#: attempts per step of dt that a fixed-step run may take (beyond 1000) before it fails
+_FIXED_STEP_ATTEMPTS = 20
 #: the drift control acts where the local error is this much along the motion (cos^2)
 _COHERENT = 0.95
 #: a shift is carried at most this many time scales ahead: a motion that slows
