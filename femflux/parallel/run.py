@@ -1,11 +1,12 @@
 """One run on N MPI ranks: case -> partitioned mesh -> the rank's model ->
 distributed Newton / BDF -> globally reduced summary and parallel VTU.
 
-Every rank reads the case and the mesh file, rank 0 partitions the nodes
-(:mod:`.partition`), each rank builds the serial model on its submesh and
-solves its share (:mod:`.system`, :mod:`.newton`, :mod:`.timestep`); the
-summary is the sum of the ranks' owned shares (:mod:`.report`), the fields
-are written as one piece per rank (:mod:`.pvtu`).
+Every rank reads the case; rank 0 alone reads the mesh file, partitions the
+nodes and sends each rank its piece (:mod:`.partition`); each rank builds
+the serial model on its submesh and solves its share (:mod:`.system`,
+:mod:`.newton`, :mod:`.timestep`); the summary is the sum of the ranks'
+owned shares (:mod:`.report`), the fields are written as one piece per rank
+(:mod:`.pvtu`).
 """
 
 from __future__ import annotations
@@ -78,14 +79,17 @@ def prepare(case: Case, comm):
     if case.output.probes:
         raise _not_yet("[output] probes")
 
-    def mesh():
+    def mesh():  # rank 0 only: the whole mesh, checked against the case
+        if comm.rank:
+            return None
         fem_mesh = load_mesh(case.mesh)
-        case.warnings.extend(w for w in fem_mesh.warnings if w not in case.warnings)
         check_against_mesh(case, fem_mesh)
         return fem_mesh
 
     fem_mesh = collectively(comm, mesh)
     part = collectively(comm, lambda: partition(fem_mesh, comm))
+    fem_mesh = None  # rank 0 lets the whole mesh go
+    case.warnings.extend(w for w in part.fem_mesh.warnings if w not in case.warnings)
     model = collectively(comm, lambda: build_model(case, part.fem_mesh))
     system = DistributedSystem(model, part, comm)
     return part, model, system
