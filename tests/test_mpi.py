@@ -199,8 +199,10 @@ def test_steady_3d_diffusion_with_reactions_and_regions(layers, ranks):
 
 def test_transient_3d_series_of_pvtu(layers):
     """Adaptive BDF2 on 3 ranks takes the serial steps (error norms reduced over
-    the ranks): the history and every written step agree; series.pvd lists the
-    .pvtu files and femflux plot draws the folder."""
+    the ranks): the history and every written step agree, probe values
+    included (each taken by one rank: inside a cell, on a layer interface, at
+    a node, at a corner); series.pvd lists the .pvtu files and femflux plot
+    draws the folder."""
     smooth = REGIONS_3D.replace("initial = 1.0", "initial = 2.0").replace(
         "initial = 0.0", "initial = 0.05").replace(  # at the inlet's values: no initial layer
         "forward = 2e3", "forward = 2.0")  # a slow reaction: no fast initial transient
@@ -213,12 +215,21 @@ dt = 5.0
 [output]
 every = 3
 times = [20.0]
+[output.probes]
+inside = [1.3e-4, 1.7e-4, 0.9e-4]
+interface = [4e-4, 1.3e-4, 2.9e-4]
+node = [6e-4, 2e-4, 2e-4]
+corner = [1.2e-3, 4e-4, 4e-4]
 """)
     serial = solved(case, layers / "transient-1")
     parallel = solved(case, layers / "transient-3", 3)
     assert assert_same_summary(serial, parallel) > 200  # the history included
-    history = json.loads((parallel / "summary.json").read_text())["history"]
+    summary = json.loads((parallel / "summary.json").read_text())
+    history = summary["history"]
     assert any(abs(row["t"] - 20.0) < 1e-9 for row in history)
+    assert list(summary["probes"]) == ["inside", "interface", "node", "corner"]
+    assert summary["probes"]["inside"].keys() >= {"A", "B", "C"}
+    assert all(row["probes"].keys() == summary["probes"].keys() for row in history)
     assert (parallel / "history.csv").read_text() .splitlines()[0] == \
         (serial / "history.csv").read_text().splitlines()[0]
     steps = sorted(p.stem for p in serial.glob("step_*.vtu"))

@@ -27,6 +27,7 @@ from ..solver import NewtonOptions, Stats, TimeOptions
 from .linear import PetscLinearSolver, choose
 from .newton import newton
 from .partition import partition
+from .probes import DistributedProbes
 from .pvtu import Piece, piece_name, write_pvtu
 from .report import global_report
 from .system import DistributedSystem, _not_yet, check_distributable
@@ -76,8 +77,6 @@ def prepare(case: Case, comm):
     check_distributable(case)
     if case.solver.steady and len(conserved_combinations(case)):
         raise _not_yet("a steady run with closed species (amount constraints)")
-    if case.output.probes:
-        raise _not_yet("[output] probes")
 
     def mesh():  # rank 0 only: the whole mesh, checked against the case
         if comm.rank:
@@ -158,6 +157,7 @@ class _Run:
         self.stats, self.started, self.method = stats, started, method
         self.frames: list = []
         self.history: list = []
+        self.probes = DistributedProbes(system.part, case.output.probes, system.comm)
 
     def fields(self, x_owned):
         model = self.system.model
@@ -176,6 +176,8 @@ class _Run:
             row["temperature"] = self.case.model.temperature_at(t)
         row |= {"amount": report["amount"], "free_energy": None,
                 "boundaries": report["boundaries"], "regions": report["regions"]}
+        if self.probes:
+            row["probes"] = self.probes.values(self.fields(x)[0])
         self.history.append(row)
 
     def result(self, x, rate, t, converged) -> DistributedResult:
@@ -201,6 +203,8 @@ class _Run:
             "regions": report["regions"],
             "mpi": {"ranks": system.comm.size, "linear": self.method},
         }
+        if self.probes:
+            summary["probes"] = self.probes.values(self.fields(x)[0])
         summary["wall_time_s"] = system.comm.allreduce(summary["wall_time_s"], op=_max())
         if not case.solver.steady:
             summary["history"] = self.history
