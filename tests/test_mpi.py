@@ -298,6 +298,23 @@ def test_nernst_planck_poisson_surface_charge(tmp_path, ranks):
     assert abs(summary["boundaries"]["xmin"]["current"] + current) < 1e-6 * abs(current)
 
 
+def test_steady_falls_back_to_pseudo_transient_continuation(tmp_path):
+    """Newton from the initial guess allowed 3 iterations fails; as in the
+    serial run, pseudo-transient continuation on 2 ranks reaches the steady
+    state, which Newton then finishes: the serial solution to 1e-8."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL.replace(
+        "steady = true", "steady = true\nmax_newton = 3"))
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 2)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    summary = json.loads((parallel / "summary.json").read_text())
+    assert summary["continuation_steps"] > 0
+    assert any("pseudo-transient continuation" in m for m in summary["solver_messages"])
+    plain = solved(write(tmp_path, "plain.toml", NANOCHANNEL), tmp_path / "plain")
+    assert_same_fields(plain, parallel)  # the same steady state as Newton alone
+
+
 COPPER = """\
 title = "3D copper deposition, potentiostatic Butler-Volmer, electroneutral"
 [mesh]

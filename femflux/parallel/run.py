@@ -24,6 +24,7 @@ from ..mesh import load_mesh
 from ..models import build_model
 from ..physics.closed import conserved_combinations
 from ..solver import NewtonOptions, Stats, TimeOptions
+from .continuation import pseudo_transient
 from .linear import PetscLinearSolver, choose
 from .newton import newton
 from .partition import partition
@@ -112,8 +113,7 @@ def solve(case: Case, comm) -> DistributedResult:
         solver = PetscLinearSolver(comm, method, system.numbering.block_size,
                                    system.coupled)
         try:
-            x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
-                       stats, damp=system.damp_update)
+            x = _steady(system, x0, fixed, solver, options, stats)
         except NewtonFailure as exc:
             result = run.result(x0, np.zeros(system.n), 0.0, converged=False)
             raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
@@ -147,6 +147,22 @@ def solve(case: Case, comm) -> DistributedResult:
         stepper.solver.release()
     last = stepper.history[-1]
     return run.result(last.x, last.rate, last.t, converged=True)
+
+
+def _steady(system, x0, fixed, solver, options, stats) -> np.ndarray:
+    """Newton from x0; if it fails, pseudo-transient continuation, then Newton
+    (as the serial :func:`~femflux.solver.solve_steady`)."""
+    def steady(z):
+        return system.flux(z, 0.0)
+
+    try:
+        return newton(system, steady, x0, fixed, solver, options, stats,
+                      damp=system.damp_update)
+    except NewtonFailure as first:
+        stats.messages.append(f"Newton from the initial guess failed ({first}); "
+                              "using pseudo-transient continuation")
+    x = pseudo_transient(system, x0, fixed, solver, options, stats)
+    return newton(system, steady, x, fixed, solver, options, stats, damp=system.damp_update)
 
 
 class _Run:
