@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +45,9 @@ _REASON = _ready()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
-def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.CompletedProcess:
-    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun)."""
+def launch(case: Path, out: Path, ranks: int = 1, *extra) -> tuple[list[str], dict]:
+    """The command and environment of ``femflux run CASE --out OUT --quiet`` on
+    ``ranks`` MPI ranks (1: no mpirun)."""
     command = [str(MPI_PYTHON), "-m", "femflux.cli", "run", str(case), "--out", str(out),
                "--quiet", *extra]
     if ranks > 1:
@@ -55,6 +58,12 @@ def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.Complet
                OMPI_MCA_btl_vader_single_copy_mechanism="none")
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "FEMFLUX_DISTRIBUTED"):
         env.pop(name, None)
+    return command, env
+
+
+def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.CompletedProcess:
+    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun)."""
+    command, env = launch(case, out, ranks, *extra)
     return subprocess.run(command, cwd=case.parent, capture_output=True, text=True,
                           timeout=300, env=env)
 
@@ -461,6 +470,34 @@ def test_failed_solve_and_results_folder_rules(tmp_path):
     run = femflux(case, blocker, 2)
     assert run.returncode == 2 and "taken" in error_line(run.stderr)
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_mpirun_keeps_the_old_results(tmp_path, signum):
+    """SIGTERM or SIGINT to mpirun (it forwards SIGTERM to every rank) while
+    a run on 2 ranks solves: one line from rank 0, a failing exit code, the
+    earlier results in the folder byte for byte, and no staging debris."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL)
+    out = solved(case, tmp_path / "out", 2)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    long = write(tmp_path, "long.toml", NANOCHANNEL.replace("steady = true", """\
+steady = false
+t_end = 1e3
+dt = 1e-9
+adaptive = false"""))
+    command, env = launch(long, out, 2)
+    run = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(6.0)  # started, or still starting: either way the same outcome
+    assert run.poll() is None
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert stderr.count("femflux: terminated") + stderr.count("femflux: interrupted") == 1, \
+        stderr
+    assert "Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["channel.toml", "long.toml", "out"]
 
 
 CHAMBER = """\
