@@ -3,7 +3,10 @@ residual rows (``x_scale``, ``r_scale``): Newton works on x / x_scale and
 R / r_scale, and adaptive steps measure errors against x_scale, so the same
 case in other concentration units (mol/m^3 or atoms/m^3, up to 1e30) takes
 the same steps and Newton iterations.  ``model`` is the model
-(:class:`~femflux.models.transport.SpeciesTransport`)."""
+(:class:`~femflux.models.transport.SpeciesTransport`).  Every largest value
+over the mesh goes through ``FemMesh.global_max`` (the identity; the largest
+over all MPI ranks when the mesh is a rank's part), so a distributed run
+scales as the serial one."""
 
 from __future__ import annotations
 
@@ -26,9 +29,10 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
     fixed, values = model.dirichlet(0.0)
     x_scale = np.ones(model.n)
     r_scale = np.ones(model.n)
-    lo, hi = model.fem_mesh.mesh.p.min(axis=1), model.fem_mesh.mesh.p.max(axis=1)
+    p = model.fem_mesh.mesh.p
+    lo, hi = -model.fem_mesh.global_max(-p.min(axis=1)), model.fem_mesh.global_max(p.max(axis=1))
     length = float(np.linalg.norm(hi - lo)) or 1.0
-    d_max = max(float(s.diffusivity.max()) for s in model.species)
+    d_max = model.fem_mesh.global_max(max(float(s.diffusivity.max()) for s in model.species))
     diffusive = d_max / length**2 if d_max > 0 else 1.0 / model.case.solver.t_end
     K_diag = np.zeros(model.n)
     for s in model.species:
@@ -43,7 +47,7 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
         vals = [np.abs(x0[sl]).max(initial=0.0)]
         in_species = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
         vals.append(np.abs(values[in_species]).max(initial=0.0))
-        c_scales[s.name] = max(vals)
+        c_scales[s.name] = model.fem_mesh.global_max(max(vals))
     fill_concentration_scales(model, c_scales, length)
     # the fastest first-order reaction rate (1/s) each species takes part in
     k_char = dict.fromkeys(model.by_name, 0.0)
@@ -59,7 +63,7 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
     for r in model.reactions:
         if isinstance(r, TrapKinetics):
             for name, rate in r.characteristic_rates(c_scales).items():
-                k_char[name] = max(k_char[name], rate)
+                k_char[name] = max(k_char[name], model.fem_mesh.global_max(rate))
     for s in model.species:
         sl = s.slice
         x_scale[sl] = c_scales[s.name]
@@ -109,7 +113,7 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
             hints[r.trap.name].append(N)
     for name, scale in c_scales.items():
         if scale == 0.0:
-            c_scales[name] = max(hints[name], default=0.0)
+            c_scales[name] = model.fem_mesh.global_max(max(hints[name], default=0.0))
     largest = max(c_scales.values(), default=0.0) or model.c_ref
     for name, scale in c_scales.items():
         if scale == 0.0:
@@ -135,6 +139,7 @@ def _pressure_scales(model, s, x0, fixed, values, x_scale, r_scale) -> None:
     mine = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
     if mine.any():
         p = max(p, s.laws.pressure(values[mine], law[fixed[mine] - s.offset]).max())
+    p = model.fem_mesh.global_max(p)
     if p > 0:
         new = s.laws.activity(p, law)
         r_scale[s.slice] *= new / x_scale[s.slice]

@@ -44,8 +44,6 @@ def check_distributable(case) -> None:
         raise _not_yet(f"model kind '{kind}'")
     if case.solver.degree != 1:
         raise _not_yet("solver.degree = 2")
-    if case.traps:
-        raise _not_yet("[[trap]]")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
     for region in case.regions:
@@ -71,8 +69,9 @@ class DistributedSystem(System):
         self.dim = model.dim
         self.symmetric = model.symmetric
         self.linear = model.linear
-        # the same scale for every unknown of a block on all ranks (a block's largest)
-        x_scale, r_scale = self._species_scales(model)
+        # the same scale for every unknown of a block on all ranks (a block's largest:
+        # what remains local, medians of the rows, agrees across ranks)
+        x_scale, r_scale = model.x_scale, model.r_scale  # the serial scales (global_max)
         self.x_scale_local = self._block_max(x_scale)
         self.x_scale = self.x_scale_local[self.owned]
         self.r_scale = self._block_max(r_scale)[self.owned]
@@ -88,26 +87,6 @@ class DistributedSystem(System):
         self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
         self._position = np.full(model.n, -1, dtype=np.int64)
         self._position[self.owned] = np.arange(self.n)
-
-    def _species_scales(self, model):
-        """The model's scales, with each species' concentration scale that of
-        the whole mesh: the largest initial or prescribed value over all ranks
-        (a rank seeing only zeros would otherwise take c_ref)."""
-        from mpi4py import MPI
-
-        x0 = model.species_initial_state()
-        fixed, values = model.dirichlet(0.0)
-        top = np.zeros(model.n)
-        top[fixed] = np.abs(values)
-        x_scale, r_scale = model.x_scale.copy(), model.r_scale.copy()
-        for s in model.species:
-            sl = s.slice
-            local = max(float(np.abs(x0[sl]).max(initial=0.0)),
-                        float(top[sl].max(initial=0.0)))
-            c = self.comm.allreduce(local, op=MPI.MAX) or model.c_ref
-            r_scale[sl] *= c / x_scale[sl]
-            x_scale[sl] = c
-        return x_scale, r_scale
 
     def _block_max(self, values: np.ndarray) -> np.ndarray:
         """Per-unknown values replaced by their block's largest over all ranks."""
