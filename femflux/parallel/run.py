@@ -23,6 +23,7 @@ from ..mesh import load_mesh
 from ..models import build_model
 from ..physics.closed import conserved_combinations
 from ..solver import NewtonOptions, Stats, TimeOptions
+from . import elastic
 from .linear import PetscLinearSolver, choose
 from .newton import newton
 from .partition import partition
@@ -87,6 +88,8 @@ def prepare(case: Case, comm):
     fem_mesh = collectively(comm, mesh)
     part = collectively(comm, lambda: partition(fem_mesh, comm))
     model = collectively(comm, lambda: build_model(case, part.fem_mesh))
+    if model.elastic is not None:
+        elastic.prepare(model, comm)
     system = DistributedSystem(model, part, comm)
     return part, model, system
 
@@ -104,10 +107,13 @@ def solve(case: Case, comm) -> DistributedResult:
     x0 = system.initial_state()
     fixed, values = system.dirichlet(0.0)
     x0[fixed] = values
+    if model.elastic is not None:
+        x0 = elastic.equilibrium(system, x0, method)
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
         solver = PetscLinearSolver(comm, method, system.numbering.block_size,
                                    system.coupled)
+        solver.configure = elastic.split(system)
         try:
             x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
                        stats, damp=system.damp_update)
@@ -125,6 +131,7 @@ def solve(case: Case, comm) -> DistributedResult:
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
     stepper = DistributedStepper(system, time_options, options, method, stats, x0)
+    stepper.solver.configure = elastic.split(system)
     try:
         for accepted in stepper.run():
             for snap in accepted:

@@ -40,10 +40,12 @@ def _not_yet(feature: str) -> CaseError:
 def check_distributable(case) -> None:
     """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
     kind = case.model.kind
-    if kind not in ("diffusion", "nernst-planck-poisson"):
+    if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion"):
         raise _not_yet(f"model kind '{kind}'")
     if case.solver.degree != 1:
         raise _not_yet("solver.degree = 2")
+    if kind == "stress-diffusion" and case.solver.displacement_degree != 1:
+        raise _not_yet("solver.displacement_degree = 2")
     if case.traps:
         raise _not_yet("[[trap]]")
     if case.enclosures:
