@@ -1,0 +1,137 @@
+"""stress-diffusion on several MPI ranks (real mpirun, PETSc, METIS) against
+the serial run of the same case (tests/mpi_helpers.py): boundary fluxes and
+amounts to 1e-8 relative, every gathered point field (c, u, sigma, sigma_h,
+von Mises) to 1e-8 of its largest value.  The serial run is itself verified
+against closed forms in tests/test_stress_diffusion.py.
+
+The initial mechanical equilibrium is solved distributed (MUMPS, or CG with
+GAMG and the rigid-body near-nullspace); the t = 0 frame of a transient run
+checks it.  A free body (rigid-body multipliers) and P2 displacements are
+refused (exit 2, one line naming them, nothing written)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import error_line, write
+from mpi_helpers import (
+    assert_same_fields,
+    assert_same_summary,
+    femflux,
+    pytestmark,  # noqa: F401 - skips the module without MPI
+    solved,
+)
+
+PLATE = """\
+title = "hydrogen in a plate clamped at xmin, bent and pulled at xmax"
+[mesh]
+generate = { shape = "rectangle", length = [4.0, 1.0], cells = [24, 8] }
+scale = 1e-3
+[model]
+kind = "stress-diffusion"
+temperature = 300.0
+[[species]]
+name = "H"
+diffusivity = 1e-9
+initial = 1.0
+partial_molar_volume = 2.0e-6
+[elasticity]
+youngs_modulus = 200e9
+poisson_ratio = 0.3
+chemical_expansion = true
+plane = "strain"
+[[boundary]]
+name = "xmin"
+displacement = [0.0, 0.0]
+concentration = { H = 1.0 }
+[[boundary]]
+name = "xmax"
+traction = [1e8, "2e8*y/1e-3"]
+[[boundary]]
+name = "ymax"
+concentration = { H = 3.0 }
+"""
+
+STEADY = "[solver]\nsteady = true\nnewton_rtol = 1e-12\n"
+TRANSIENT = """\
+[solver]
+steady = false
+t_end = 200.0
+dt = 20.0
+newton_rtol = 1e-13
+[output]
+every = 4
+"""
+
+
+def _case(tmp_path, coupling: str, solver: str):
+    text = PLATE if coupling == "two-way" else PLATE.replace("chemical_expansion = true",
+                                                             "chemical_expansion = false")
+    return write(tmp_path, "plate.toml", text + solver)
+
+
+@pytest.mark.parametrize("coupling, ranks", [("two-way", 2), ("two-way", 3),
+                                             ("one-way", 3)])
+def test_steady_stress_diffusion(tmp_path, coupling, ranks):
+    """Steady (Newton from the distributed equilibrium): fluxes, amount and
+    the fields u, sigma, sigma_h, H as in the serial run."""
+    case = _case(tmp_path, coupling, STEADY)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", ranks)
+    assert assert_same_summary(serial, parallel) >= 9
+    assert_same_fields(serial, parallel)
+    summary = json.loads((parallel / "summary.json").read_text())
+    assert summary["mpi"] == {"ranks": ranks, "linear": "direct"}
+    assert summary["boundaries"]["xmin"]["flux"]["H"] > 1e-10  # stress drives a real flux
+
+
+@pytest.mark.parametrize("coupling, ranks", [("one-way", 2), ("two-way", 3)])
+def test_transient_stress_diffusion(tmp_path, coupling, ranks):
+    """Adaptive BDF2, 20-odd steps: the ranks take the serial steps (the
+    time-error weights are the whole body's scales); the history, the t = 0
+    frame (the distributed mechanical equilibrium) and the last step agree."""
+    case = _case(tmp_path, coupling, TRANSIENT)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", ranks)
+    assert assert_same_summary(serial, parallel) > 150  # the history included
+    steps = sorted(p.stem for p in serial.glob("step_*.vtu"))
+    assert sorted(p.stem for p in parallel.glob("step_*.pvtu")) == steps
+    assert_same_fields(serial, parallel, steps[0])  # t = 0: the equilibrium
+    assert_same_fields(serial, parallel)
+
+
+def test_iterative_field_split_3d(tmp_path):
+    """3D, ``linear = "iterative"``: the equilibrium by CG + GAMG with the six
+    rigid-body modes as near-nullspace, Newton by GMRES with the field split
+    (u: GAMG with the modes, sigma_h: Jacobi, c: block ILU); the answer is the
+    serial one to the Newton tolerance."""
+    text = PLATE.replace("rectangle", "box").replace(
+        "length = [4.0, 1.0], cells = [24, 8]", "length = [4.0, 1.0, 1.0], cells = [8, 3, 3]") \
+        .replace("[0.0, 0.0]", "[0.0, 0.0, 0.0]").replace(
+        'traction = [1e8, "2e8*y/1e-3"]', 'traction = [1e8, "2e8*y/1e-3", 5e7]') \
+        .replace('plane = "strain"\n', "")
+    case = write(tmp_path, "bar.toml", text + STEADY + 'linear = "iterative"\n')
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 2)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    assert json.loads((parallel / "summary.json").read_text())["mpi"]["linear"] == "iterative"
+
+
+@pytest.mark.parametrize("change, named", [
+    # u_y = 0 on xmin only: the body may slide along x (serial: a zero-mean border)
+    (("displacement = [0.0, 0.0]", 'displacement = ["free", 0.0]'), "x translation"),
+    (("[solver]\n", "[solver]\ndisplacement_degree = 2\n"), "solver.displacement_degree"),
+])
+def test_not_yet_distributed_stress_input(tmp_path, change, named):
+    """A free elastic body (rigid-body multipliers) and P2 displacements:
+    exit 2, one line naming them, nothing written."""
+    case = write(tmp_path, "plate.toml", (PLATE + STEADY).replace(*change))
+    out = tmp_path / "out"
+    run = femflux(case, out, 2)
+    assert run.returncode == 2, run.stderr
+    line = error_line(run.stderr)
+    assert named in line and "MPI" in line, line
+    assert run.stderr.count("femflux: error:") == 1
+    assert not out.exists()
