@@ -23,7 +23,7 @@ from ..mesh import load_mesh
 from ..models import build_model
 from ..physics.closed import conserved_combinations
 from ..solver import NewtonOptions, Stats, TimeOptions
-from . import elastic
+from . import elastic, onsager
 from .linear import PetscLinearSolver, choose
 from .newton import newton
 from .partition import partition
@@ -177,7 +177,7 @@ class _Run:
         row = {"t": t, "dt": dt, "newton_iterations": iterations}
         if self.case.model.temperature_program is not None:
             row["temperature"] = self.case.model.temperature_at(t)
-        row |= {"amount": report["amount"], "free_energy": None,
+        row |= {"amount": report["amount"], "free_energy": onsager.free_energy(self.system, x),
                 "boundaries": report["boundaries"], "regions": report["regions"]}
         self.history.append(row)
 

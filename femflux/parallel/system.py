@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from ..errors import CaseError
 from ..solver import System
+from . import onsager
 from .numbering import Numbering
 
 
@@ -40,7 +41,7 @@ def _not_yet(feature: str) -> CaseError:
 def check_distributable(case) -> None:
     """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
     kind = case.model.kind
-    if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion"):
+    if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion", "onsager"):
         raise _not_yet(f"model kind '{kind}'")
     if case.solver.degree != 1:
         raise _not_yet("solver.degree = 2")
@@ -221,12 +222,19 @@ class DistributedSystem(System):
         return out[self.owned]
 
     def time_error(self, x, e, atol_fraction):
-        """The serial default measure, reduced over all ranks: the RMS over the
-        free unknowns of e / max(|x|, atol_fraction x_scale)."""
+        """The model's own measure (Cahn-Hilliard, :mod:`.onsager`), else the
+        serial default, each reduced over all ranks: the RMS over the free
+        unknowns of e / max(|x|, atol_fraction x_scale)."""
+        own = onsager.time_error(self, x, e, atol_fraction)
+        if own is not None:
+            return own
         weight = np.maximum(np.abs(x), atol_fraction * self.x_scale)
         free = ~self.fixed_local[self.owned]
         total = self.numbering.sum(float(np.sum((e[free] / weight[free]) ** 2)))
         return float(np.sqrt(total / max(self.n_free, 1)))
+
+    def time_step_limit(self, x, rtol):
+        return onsager.time_step_limit(self, x, rtol)
 
     def conserved(self):
         return np.zeros((0, self.n))
