@@ -267,8 +267,7 @@ def test_manufactured_solution_order_two_on_two_ranks(tmp_path):
 
 
 @pytest.mark.parametrize("change, named", [
-    (('kind = "diffusion"', 'kind = "onsager"\n[transport]\nonsager = "einstein"'),
-     "'onsager'"),
+    (("[model]", "[output]\nprobes = { mid = [0.5, 0.5] }\n[model]"), "[output] probes"),
     (("[model]", "[solver]\ndegree = 2\n[model]"), "solver.degree"),
 ])
 def test_not_yet_distributed_is_bad_input(tmp_path, change, named):
