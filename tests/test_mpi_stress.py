@@ -135,3 +135,62 @@ def test_not_yet_distributed_stress_input(tmp_path, change, named):
     assert named in line and "MPI" in line, line
     assert run.stderr.count("femflux: error:") == 1
     assert not out.exists()
+
+
+IONS = """\
+title = "ions in a stressed polymer plate: Poisson, elasticity, K+ swelling"
+[mesh]
+generate = { shape = "rectangle", length = [4.0, 1.0], cells = [24, 8] }
+scale = 1e-6
+[model]
+kind = "stress-diffusion"
+temperature = 300.0
+[[species]]
+name = "K"
+charge = 1
+diffusivity = 1e-9
+initial = 10.0
+partial_molar_volume = 2.0e-5
+[[species]]
+name = "Cl"
+charge = -1
+diffusivity = 2e-9
+initial = 10.0
+[electrostatics]
+relative_permittivity = 10.0
+[elasticity]
+youngs_modulus = 1e9
+poisson_ratio = 0.3
+chemical_expansion = true
+plane = "strain"
+[[boundary]]
+name = "xmin"
+displacement = [0.0, 0.0]
+concentration = { K = 10.0, Cl = 10.0 }
+potential = 0.0
+[[boundary]]
+name = "xmax"
+traction = [1e6, "2e6*y/1e-6"]
+concentration = { K = 20.0, Cl = 20.0 }
+potential = 0.02
+[solver]
+steady = false
+t_end = 4e-4
+dt = 2e-5
+adaptive = false
+newton_rtol = 1e-13
+[output]
+every = 5
+"""
+
+
+def test_stress_diffusion_with_poisson(tmp_path):
+    """[electrostatics] + [elasticity] (two drift terms, phi, sigma_h and u
+    unknowns at every node), 20 fixed BDF steps on 3 ranks."""
+    case = write(tmp_path, "ions.toml", IONS)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 3)
+    assert assert_same_summary(serial, parallel) > 300
+    assert_same_fields(serial, parallel)
+    current = json.loads((parallel / "summary.json").read_text())["boundaries"]["xmax"]
+    assert abs(current["current"]) > 0
