@@ -16,8 +16,9 @@ are exactly the serial ones, assembled by the same code.  This class
 The rows of scalar unknowns (the electrode potential of a galvanostatic
 Butler-Volmer boundary, int i dA = I) are sums over the whole boundary: every
 rank assembles its owned share, the last rank (their owner) gets the sum.
-What is not distributed yet (gauges, amount constraints of closed species in
-steady runs, floating reservoirs, the other model kinds, P2) is refused by
+What is not distributed yet (gauges and the rigid-body multipliers of a
+free elastic body, amount constraints of closed species in steady runs,
+floating reservoirs, P2) is refused by
 :func:`check_distributable` and :class:`DistributedSystem` with an exit-2
 error naming it.
 """
