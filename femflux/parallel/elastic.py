@@ -63,6 +63,11 @@ def check_rigid(model, comm) -> None:
     rigid-body mode free; else drop every rank's local zero-mean border
     (collective: the prescribed points of all ranks are gathered)."""
     el = model.elastic
+    geometry = el.geometry
+    k = fem_el.rigid_body_modes(np.zeros((model.dim, 1)), geometry).shape[-1]
+    if k == 0:
+        el._rigid = None  # 1D cylindrical or spherical: no rigid-body mode
+        return
     dofs = [d - el.u_offset for d, _, _ in el._mech_dirichlet]
     dofs = np.unique(np.concatenate(dofs)) if dofs else np.zeros(0, dtype=np.int64)
     component, node = np.divmod(dofs, el.n_u)
@@ -70,19 +75,14 @@ def check_rigid(model, comm) -> None:
     everyone = comm.allgather(mine)
     component = np.concatenate([c for c, _ in everyone])
     points = np.hstack([p for _, p in everyone])
-    geometry = el.geometry
     if len(component):
         modes = fem_el.rigid_body_modes(points, geometry)  # (dim, m, k)
         R = modes[component, np.arange(len(component))]  # (m, k)
-        svals = np.linalg.svd(R, compute_uv=False)
+        _, svals, vt = np.linalg.svd(R, full_matrices=len(R) < k)  # vt: (k, k)
         tol = 1e-8 * max(float(svals.max(initial=0.0)), 1e-300) * max(R.shape)
-        free = R.shape[1] - int(np.sum(svals > tol))
-        if free:
-            _, _, vt = np.linalg.svd(R)
-            free_modes = vt[R.shape[1] - free:]
-        k = R.shape[1]
+        free = k - int(np.sum(svals > tol))
+        free_modes = vt[k - free:]
     else:
-        k = fem_el.rigid_body_modes(np.zeros((model.dim, 1)), geometry).shape[-1]
         free, free_modes = k, np.eye(k)
     if free:
         names = _MODE_NAMES[model.dim] if geometry != "axisymmetric" else ("z translation",)

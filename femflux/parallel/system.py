@@ -95,22 +95,40 @@ class DistributedSystem(System):
 
     def _species_scales(self, model):
         """The model's scales, with each species' concentration scale that of
-        the whole mesh: the largest initial or prescribed value over all ranks
-        (a rank seeing only zeros would otherwise take c_ref)."""
+        the whole mesh, as the serial model takes it: the largest initial or
+        prescribed value over all ranks, else (transport kinds) the largest
+        concentration its boundaries drive on any rank, g L / D with the whole
+        body's diagonal L (:func:`~femflux.models.scales.concentration_hints`),
+        else the largest scale of the other species, else c_ref (a rank
+        seeing only zeros would otherwise take c_ref)."""
         from mpi4py import MPI
+
+        from ..models.scales import concentration_hints
 
         x0 = model.species_initial_state()
         fixed, values = model.dirichlet(0.0)
         top = np.zeros(model.n)
         top[fixed] = np.abs(values)
         x_scale, r_scale = model.x_scale.copy(), model.r_scale.copy()
+        local = np.array([max(float(np.abs(x0[s.slice]).max(initial=0.0)),
+                              float(top[s.slice].max(initial=0.0))) for s in model.species])
+        if model.kind != "onsager":  # onsager: c_ref for a species at 0 (serial rule)
+            p = model.fem_mesh.mesh.p
+            low, high = p.min(axis=1), p.max(axis=1)
+            self.comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
+            self.comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
+            hints = concentration_hints(model, float(np.linalg.norm(high - low)) or 1.0)
+            hint = np.array([hints[s.name] for s in model.species])
+            self.comm.Allreduce(MPI.IN_PLACE, hint, op=MPI.MAX)
+        else:
+            hint = np.full(len(local), model.c_ref)
+        self.comm.Allreduce(MPI.IN_PLACE, local, op=MPI.MAX)
+        c = np.where(local > 0, local, hint)
+        c[c == 0] = c.max(initial=0.0) or model.c_ref
         for s in model.species:
             sl = s.slice
-            local = max(float(np.abs(x0[sl]).max(initial=0.0)),
-                        float(top[sl].max(initial=0.0)))
-            c = self.comm.allreduce(local, op=MPI.MAX) or model.c_ref
-            r_scale[sl] *= c / x_scale[sl]
-            x_scale[sl] = c
+            r_scale[sl] *= c[s.index] / x_scale[sl]
+            x_scale[sl] = c[s.index]
         return x_scale, r_scale
 
     def _block_max(self, values: np.ndarray) -> np.ndarray:
