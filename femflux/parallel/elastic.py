@@ -45,13 +45,11 @@ def prepare(model, comm) -> None:
     (the time-error norm weighs every unknown by them)."""
     from mpi4py import MPI
 
+    from .system import body_diagonal
+
     check_rigid(model, comm)
     el = model.elastic
-    p = model.fem_mesh.mesh.p
-    low, high = p.min(axis=1), p.max(axis=1)
-    comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
-    comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
-    size = float(np.linalg.norm(high - low)) or 1.0
+    size = body_diagonal(model, comm)
     sigma = comm.allreduce(el._stress_scale(size, fallback=False), op=MPI.MAX)
     if sigma <= 0:
         sigma = 1e-6 * float(el.E_region.max())

@@ -60,6 +60,18 @@ def check_distributable(case) -> None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
 
 
+def body_diagonal(model, comm) -> float:
+    """The diagonal of the whole mesh's bounding box (m; 1 if 0), from every
+    rank's submesh (collective): the serial models' length scale."""
+    from mpi4py import MPI
+
+    p = model.fem_mesh.mesh.p
+    low, high = p.min(axis=1), p.max(axis=1)
+    comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
+    comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
+    return float(np.linalg.norm(high - low)) or 1.0
+
+
 class DistributedSystem(System):
     """The :class:`~femflux.solver.System` of the owned unknowns of a rank's model."""
 
@@ -113,11 +125,7 @@ class DistributedSystem(System):
         local = np.array([max(float(np.abs(x0[s.slice]).max(initial=0.0)),
                               float(top[s.slice].max(initial=0.0))) for s in model.species])
         if model.kind != "onsager":  # onsager: c_ref for a species at 0 (serial rule)
-            p = model.fem_mesh.mesh.p
-            low, high = p.min(axis=1), p.max(axis=1)
-            self.comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
-            self.comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
-            hints = concentration_hints(model, float(np.linalg.norm(high - low)) or 1.0)
+            hints = concentration_hints(model, body_diagonal(model, self.comm))
             hint = np.array([hints[s.name] for s in model.species])
             self.comm.Allreduce(MPI.IN_PLACE, hint, op=MPI.MAX)
         else:
