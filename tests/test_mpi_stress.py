@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import error_line, write
+from conftest import error_line, write, write_layered_mesh
 from mpi_helpers import (
     assert_same_fields,
     assert_same_summary,
@@ -239,3 +239,47 @@ def test_spherical_particle_from_zero(tmp_path):
     assert_same_fields(serial, parallel)
     steps = [json.loads((f / "summary.json").read_text())["steps"] for f in (serial, parallel)]
     assert steps[0] == steps[1]
+
+
+BILAYER = """\
+title = "a soft layer on a stiff one: per-region E, nu and D, a pressure load"
+[mesh]
+file = "bilayer.msh"
+[model]
+kind = "stress-diffusion"
+temperature = 300.0
+[[species]]
+name = "H"
+diffusivity = 1e-9
+initial = 1.0
+partial_molar_volume = 2.0e-6
+[elasticity]
+youngs_modulus = 200e9
+poisson_ratio = 0.3
+chemical_expansion = true
+plane = "stress"
+[[region]]
+name = "soft"
+youngs_modulus = 20e9
+poisson_ratio = 0.42
+diffusivity = { H = 3e-10 }
+[[boundary]]
+name = "left"
+displacement = [0.0, 0.0]
+concentration = { H = 2.0 }
+[[boundary]]
+name = "right"
+pressure = 5e7
+concentration = { H = 0.5 }
+""" + STEADY
+
+
+def test_regions_and_pressure(tmp_path):
+    """Two regions (E, nu, D per region), plane stress, a pressure load, steady on 3 ranks."""
+    write_layered_mesh(tmp_path / "bilayer.msh", [("stiff", 1e-3, 12), ("soft", 1e-3, 12)],
+                       dim=2, width=5e-4, across=6)
+    case = write(tmp_path, "bilayer.toml", BILAYER)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 3)
+    assert assert_same_summary(serial, parallel) >= 8
+    assert_same_fields(serial, parallel)
