@@ -94,8 +94,10 @@ def test_steady_3d_diffusion_with_reactions_and_regions(layers, ranks):
 
 def test_transient_3d_series_of_pvtu(layers):
     """Adaptive BDF2 on 3 ranks takes the serial steps (error norms reduced over
-    the ranks): the history and every written step agree; series.pvd lists the
-    .pvtu files and femflux plot draws the folder."""
+    the ranks): the history and every written step agree, probe values
+    included (each taken by one rank: inside a cell, on a layer interface, at
+    a node, at a corner); series.pvd lists the .pvtu files and femflux plot
+    draws the folder."""
     smooth = REGIONS_3D.replace("initial = 1.0", "initial = 2.0").replace(
         "initial = 0.0", "initial = 0.05").replace(  # at the inlet's values: no initial layer
         "forward = 2e3", "forward = 2.0")  # a slow reaction: no fast initial transient
@@ -108,12 +110,21 @@ dt = 5.0
 [output]
 every = 3
 times = [20.0]
+[output.probes]
+inside = [1.3e-4, 1.7e-4, 0.9e-4]
+interface = [4e-4, 1.3e-4, 2.9e-4]
+node = [6e-4, 2e-4, 2e-4]
+corner = [1.2e-3, 4e-4, 4e-4]
 """)
     serial = solved(case, layers / "transient-1")
     parallel = solved(case, layers / "transient-3", 3)
     assert assert_same_summary(serial, parallel) > 200  # the history included
-    history = json.loads((parallel / "summary.json").read_text())["history"]
+    summary = json.loads((parallel / "summary.json").read_text())
+    history = summary["history"]
     assert any(abs(row["t"] - 20.0) < 1e-9 for row in history)
+    assert list(summary["probes"]) == ["inside", "interface", "node", "corner"]
+    assert summary["probes"]["inside"].keys() >= {"A", "B", "C"}
+    assert all(row["probes"].keys() == summary["probes"].keys() for row in history)
     assert (parallel / "history.csv").read_text() .splitlines()[0] == \
         (serial / "history.csv").read_text().splitlines()[0]
     steps = sorted(p.stem for p in serial.glob("step_*.vtu"))
@@ -180,6 +191,23 @@ def test_nernst_planck_poisson_surface_charge(tmp_path, ranks):
     current = summary["boundaries"]["xmax"]["current"]
     assert abs(current) > 1e-15  # a real current flows (A)
     assert abs(summary["boundaries"]["xmin"]["current"] + current) < 1e-6 * abs(current)
+
+
+def test_steady_falls_back_to_pseudo_transient_continuation(tmp_path):
+    """Newton from the initial guess allowed 3 iterations fails; as in the
+    serial run, pseudo-transient continuation on 2 ranks reaches the steady
+    state, which Newton then finishes: the serial solution to 1e-8."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL.replace(
+        "steady = true", "steady = true\nmax_newton = 3"))
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 2)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    summary = json.loads((parallel / "summary.json").read_text())
+    assert summary["continuation_steps"] > 0
+    assert any("pseudo-transient continuation" in m for m in summary["solver_messages"])
+    plain = solved(write(tmp_path, "plain.toml", NANOCHANNEL), tmp_path / "plain")
+    assert_same_fields(plain, parallel)  # the same steady state as Newton alone
 
 
 COPPER = """\
@@ -267,7 +295,7 @@ def test_manufactured_solution_order_two_on_two_ranks(tmp_path):
 
 
 @pytest.mark.parametrize("change, named", [
-    (("[model]", "[output]\nprobes = { mid = [0.5, 0.5] }\n[model]"), "[output] probes"),
+    (("[model]", "[output]\ncheckpoint_every = 60\n[model]"), "checkpoint_every"),
     (("[model]", "[solver]\ndegree = 2\n[model]"), "solver.degree"),
 ])
 def test_not_yet_distributed_is_bad_input(tmp_path, change, named):
