@@ -25,7 +25,7 @@ from mpi_helpers import (
 TERNARY = """\
 title = "ternary regular solution, Einstein mobilities, a reaction, open sides"
 [mesh]
-generate = { shape = "rectangle", length = [1.0, 1.0], cells = [16, 12] }
+generate = { shape = "rectangle", length = [1.0, 1.0], cells = [12, 10] }
 scale = 1e-3
 [model]
 kind = "onsager"
@@ -59,7 +59,7 @@ name = "xmin"
 concentration = { A = 120.0 }
 [solver]
 steady = false
-t_end = 200.0
+t_end = 60.0
 dt = 10.0
 newton_rtol = 1e-12
 """
@@ -142,7 +142,7 @@ def test_ternary_einstein_with_reaction(tmp_path):
     case = write(tmp_path, "ternary.toml", TERNARY)
     serial = solved(case, tmp_path / "serial")
     parallel = solved(case, tmp_path / "parallel", 3)
-    assert assert_same_summary(serial, parallel) > 300
+    assert assert_same_summary(serial, parallel) > 100
     assert_same_fields(serial, parallel)
 
 
