@@ -39,8 +39,9 @@ _REASON = _ready()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
-def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.CompletedProcess:
-    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun)."""
+def launch(case: Path, out: Path, ranks: int = 1, *extra) -> tuple[list[str], dict]:
+    """The command and environment of ``femflux run CASE --out OUT --quiet`` on
+    ``ranks`` MPI ranks (1: no mpirun)."""
     command = [str(MPI_PYTHON), "-m", "femflux.cli", "run", str(case), "--out", str(out),
                "--quiet", *extra]
     if ranks > 1:
@@ -51,6 +52,12 @@ def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.Complet
                OMPI_MCA_btl_vader_single_copy_mechanism="none")
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "FEMFLUX_DISTRIBUTED"):
         env.pop(name, None)
+    return command, env
+
+
+def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.CompletedProcess:
+    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun)."""
+    command, env = launch(case, out, ranks, *extra)
     return subprocess.run(command, cwd=case.parent, capture_output=True, text=True,
                           timeout=300, env=env)
 
