@@ -90,7 +90,21 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
     bulk of a mass transfer, the Sieverts value sqrt(K_d p/K_r) of
     surface kinetics), the density of its traps, else the largest scale
     of the other species, and c_ref only when the case has none."""
-    hints: dict[str, list[float]] = {name: [] for name in c_scales}
+    hints = concentration_hints(model, length)
+    for name, scale in c_scales.items():
+        if scale == 0.0:
+            c_scales[name] = model.fem_mesh.global_max(hints[name])
+    largest = max(c_scales.values(), default=0.0) or model.c_ref
+    for name, scale in c_scales.items():
+        if scale == 0.0:
+            c_scales[name] = largest
+
+
+def concentration_hints(model, length: float) -> dict[str, float]:
+    """The largest concentration each species' boundaries and traps drive
+    (mol/m^3; 0 if none): see :func:`fill_concentration_scales` (``length``:
+    the body's diagonal, m)."""
+    hints: dict[str, list[float]] = {s.name: [] for s in model.species}
     for c in model.conditions:
         name, value = c.species.name, c.value
         at = model.boundary_points(c.boundary.name).x
@@ -111,13 +125,7 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
             N = r.largest_density()
             hints[r.trap.species].append(N)
             hints[r.trap.name].append(N)
-    for name, scale in c_scales.items():
-        if scale == 0.0:
-            c_scales[name] = model.fem_mesh.global_max(max(hints[name], default=0.0))
-    largest = max(c_scales.values(), default=0.0) or model.c_ref
-    for name, scale in c_scales.items():
-        if scale == 0.0:
-            c_scales[name] = largest
+    return {name: max(values, default=0.0) for name, values in hints.items()}
 
 
 def law_of_dofs(model, s) -> np.ndarray:

@@ -42,6 +42,7 @@ class PetscLinearSolver:
         self.ksp = None
         self.A = None
         self.iterations = 0
+        self.configure = None  # configure(ksp): a model's preconditioner set-up, or None
 
     def _matrix(self, A: sp.csr_matrix, N: int):
         from petsc4py import PETSc
@@ -78,6 +79,7 @@ class PetscLinearSolver:
             else:
                 pc.setType("hypre")
                 pc.setHYPREType("boomeramg")
+        self.configure and self.configure(ksp)  # a model's own split (parallel/elastic.py)
         ksp.setFromOptions()  # PETSC_OPTIONS may refine the choice (-mat_mumps_icntl_7 ...)
         return ksp
 

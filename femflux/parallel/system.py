@@ -16,8 +16,9 @@ are exactly the serial ones, assembled by the same code.  This class
 The rows of scalar unknowns (the electrode potential of a galvanostatic
 Butler-Volmer boundary, int i dA = I) are sums over the whole boundary: every
 rank assembles its owned share, the last rank (their owner) gets the sum.
-What is not distributed yet (gauges, amount constraints of closed species in
-steady runs, floating reservoirs, the other model kinds, P2) is refused by
+What is not distributed yet (gauges and the rigid-body multipliers of a
+free elastic body, amount constraints of closed species in steady runs,
+floating reservoirs, P2) is refused by
 :func:`check_distributable` and :class:`DistributedSystem` with an exit-2
 error naming it.
 """
@@ -29,6 +30,7 @@ import scipy.sparse as sp
 
 from ..errors import CaseError
 from ..solver import System
+from . import onsager
 from .numbering import Numbering
 
 
@@ -40,10 +42,12 @@ def _not_yet(feature: str) -> CaseError:
 def check_distributable(case) -> None:
     """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
     kind = case.model.kind
-    if kind not in ("diffusion", "nernst-planck-poisson"):
+    if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion", "onsager"):
         raise _not_yet(f"model kind '{kind}'")
     if case.solver.degree != 1:
         raise _not_yet("solver.degree = 2")
+    if kind == "stress-diffusion" and case.solver.displacement_degree != 1:
+        raise _not_yet("solver.displacement_degree = 2")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
     for region in case.regions:
@@ -52,6 +56,18 @@ def check_distributable(case) -> None:
     for b in case.boundaries:
         if b.applied_current is not None and b.butler_volmer is None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
+
+
+def body_diagonal(model, comm) -> float:
+    """The diagonal of the whole mesh's bounding box (m; 1 if 0), from every
+    rank's submesh (collective): the serial models' length scale."""
+    from mpi4py import MPI
+
+    p = model.fem_mesh.mesh.p
+    low, high = p.min(axis=1), p.max(axis=1)
+    comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
+    comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
+    return float(np.linalg.norm(high - low)) or 1.0
 
 
 class DistributedSystem(System):
@@ -198,12 +214,19 @@ class DistributedSystem(System):
         return out[self.owned]
 
     def time_error(self, x, e, atol_fraction):
-        """The serial default measure, reduced over all ranks: the RMS over the
-        free unknowns of e / max(|x|, atol_fraction x_scale)."""
+        """The model's own measure (Cahn-Hilliard, :mod:`.onsager`), else the
+        serial default, each reduced over all ranks: the RMS over the free
+        unknowns of e / max(|x|, atol_fraction x_scale)."""
+        own = onsager.time_error(self, x, e, atol_fraction)
+        if own is not None:
+            return own
         weight = np.maximum(np.abs(x), atol_fraction * self.x_scale)
         free = ~self.fixed_local[self.owned]
         total = self.numbering.sum(float(np.sum((e[free] / weight[free]) ** 2)))
         return float(np.sqrt(total / max(self.n_free, 1)))
+
+    def time_step_limit(self, x, rtol):
+        return onsager.time_step_limit(self, x, rtol)
 
     def conserved(self):
         return np.zeros((0, self.n))
