@@ -75,6 +75,7 @@ from .pieces import (
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
+    CONCENTRATION_UNITS,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
@@ -314,19 +315,7 @@ class _CaseReader:
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
         kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
-        program = None
-        if isinstance(t.get("temperature"), str):
-            temperature = t.value("temperature", symbols=("t",), ge=0)
-        else:
-            temperature = t.number("temperature", 298.15, gt=0)
-        if isinstance(temperature, Expression):
-            if kind == ONSAGER:
-                raise t.error("temperature", "as an expression of t is not available with "
-                              "model kind 'onsager'")
-            program = temperature
-            temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
-        if not temperature > 0:
-            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+        temperature, program = self._temperature(t, kind)
         gravity = self.gravity(t, kind)
         if program is not None and gravity is not None:
             raise t.error("temperature", "as an expression of t cannot combine with gravity")
@@ -336,7 +325,37 @@ class _CaseReader:
             temperature_program=program,
             reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
             gravity=gravity,
+            concentration_unit=t.choice("concentration_unit", "mol/m^3", CONCENTRATION_UNITS),
         )
+
+    @staticmethod
+    def _temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
+        """``[model] temperature`` (K): a number, or an expression of t (a
+        program) or of x, y, z and t (a spatial T, kind 'diffusion' only: the
+        drifts of the other kinds carry 1/RT).  Returns (T0, program): T0 is T
+        at t = 0 (at x = y = z = 0 for a spatial T, or 298.15 K where that is
+        not > 0: only the reference of the Arrhenius values; the mesh checks
+        require T > 0 on the mesh)."""
+        if not isinstance(t.get("temperature"), str):
+            return t.number("temperature", 298.15, gt=0), None
+        program = t.value("temperature", symbols=("x", "y", "z", "t"), ge=0)
+        if not isinstance(program, Expression):
+            if not program > 0:
+                raise t.error("temperature", f"must be > 0 (got {program!r})")
+            return float(program), None
+        if kind == ONSAGER:
+            raise t.error("temperature", "as an expression is not available with "
+                          "model kind 'onsager'")
+        spatial = bool(program.free_symbols & {"x", "y", "z"})
+        if spatial and kind != "diffusion":
+            raise t.error("temperature", f"as an expression of x, y, z needs model kind "
+                          f"'diffusion' (the drift of kind {kind!r} carries 1/RT; use T(t))")
+        temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
+        if spatial and not (np.isfinite(temperature) and temperature > 0):
+            temperature = 298.15
+        if not temperature > 0:
+            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+        return temperature, program
 
     def gravity(self, t: _Table, kind: str) -> list[float] | None:
         """``[model] gravity = [gx, gy, gz]`` (m/s^2): plain numbers, one per dimension."""

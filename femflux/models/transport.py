@@ -130,6 +130,9 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
+        if case.model.temperature_spatial:  # D(T(x)) at t = 0 for the scales
+            for s in self.species:
+                self._stiffness_spatial(s, 0.0)
         self.x_scale, self.r_scale = self._scales()
         for r in self.reactions:  # Oriani traps: their storage goes to the mobile rows
             if isinstance(r, TrapKinetics) and r.trap.equilibrium:
@@ -525,9 +528,37 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         """T (K) at time t: the case's temperature or its program T(t)."""
         return self.case.model.temperature_at(t)
 
+    def local_temperature(self, x: np.ndarray, t: float) -> np.ndarray:
+        """T (K) at the points ``x`` (dim, ...) at time t: the case's
+        temperature, T(t), or T(x, y, z, t)."""
+        return self.case.model.temperature_points(x, t)
+
+    def mean_temperature(self, t: float) -> float:
+        """The volume mean of T(x, y, z, t) over the mesh (K): ``history.temperature``."""
+        w = self.points.weight
+        return float(w @ self.local_temperature(self.points.x, t) / w.sum())
+
+    def _stiffness_spatial(self, s: SpeciesField, t: float) -> sp.csr_matrix:
+        """int (D(T(x, t))/gamma) grad v_i . grad v_j dx with T at the
+        quadrature points (J = -D(T) grad c, FESTIM's law: no Soret term);
+        cached when T does not depend on t."""
+        key = ("stiffness T(x)", s.name)
+        if key in self.cache and not self.program.depends_on_time:
+            return self.cache[key]
+        region = self.fem_mesh.region_ids[s.space.elements]
+        k = self._point_k(s)
+        T = self.local_temperature(s.space.quadrature_x, t)
+        factor = self._diffusivity_factor(s, T, s.energy[region][:, None])
+        self._k_factor[s.name] = factor.mean(axis=1)  # for element_k: fluxes, scales
+        self.cache[key] = s.space.stiffness((k if k.ndim == 2 else k[:, None]) * factor)
+        return self.cache[key]
+
     def _stiffness_at(self, s: SpeciesField, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
         """The species' stiffness at the temperature of time t: each region's
-        part times D(T(t))/D(T(0)) of its Arrhenius diffusivity."""
+        part times D(T(t))/D(T(0)) of its Arrhenius diffusivity (a spatial T:
+        :meth:`_stiffness_spatial`)."""
+        if self.case.model.temperature_spatial:
+            return self._stiffness_spatial(s, t)
         T = self.temperature(t)
         energies = np.unique(s.energy[s.regions])
         if len(energies) == 1:
