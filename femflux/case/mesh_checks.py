@@ -116,6 +116,8 @@ def _check_species_near_boundaries(case: Case, mesh) -> None:
                 named.add(b.butler_volmer.reduced)
         if b.surface_kinetics is not None:
             named.add(b.surface_kinetics.species)
+        if b.solubility_wall is not None:
+            named.add(b.solubility_wall.species)
         if not named:
             continue
         regions = _regions_next_to(mesh, b.name)
@@ -264,6 +266,10 @@ def _check_values_on_mesh(case: Case, mesh) -> None:
         if b.surface_kinetics is not None:
             _check_value(f"boundary {b.name!r}: surface_kinetics.pressure",
                          b.surface_kinetics.pressure, x, times, True)
+        wall = b.solubility_wall
+        if wall is not None and wall.enclosure is None:
+            _check_value(f"boundary {b.name!r}: {wall.law}.pressure", wall.pressure, x, times,
+                         True)
 
 
 def _temperatures(case: Case, mesh, time: float) -> tuple[float, float, np.ndarray | None]:
@@ -293,6 +299,8 @@ def _check_rates(case: Case, mesh) -> None:
     rates += [(f"boundary {b.name!r}: surface_kinetics.{key}", getattr(b.surface_kinetics, key))
               for b in case.boundaries if b.surface_kinetics is not None
               for key in ("dissociation", "recombination")]
+    rates += [(f"boundary {b.name!r}: {b.solubility_wall.law}.K", b.solubility_wall.K)
+              for b in case.boundaries if b.solubility_wall is not None]
     times = _times(case) if model.temperature_program is not None else [0.0]
     for time in times:
         T_min, T_max, bad = _temperatures(case, mesh, time)

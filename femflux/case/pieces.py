@@ -29,6 +29,7 @@ from .schema import (
     RESERVED_NAMES,
     SOLUBILITY_KEYS,
     SOLUBILITY_LAWS,
+    SOLUBILITY_WALL_KEYS,
     SPECIES_CONDITIONS,
     SPECIES_NAME,
     SURFACE_KINETICS_KEYS,
@@ -40,6 +41,7 @@ from .schema import (
     MeshSpec,
     Reaction,
     Solubility,
+    SolubilityWall,
     Species,
     SurfaceKinetics,
 )
@@ -327,6 +329,29 @@ def _read_surface_kinetics(t: _Table, mobile: list[str],
     if sk.get("pressure") in enclosures:  # the pressure of a gas volume, an unknown
         return SurfaceKinetics(species=species, enclosure=sk.get("pressure"), **rates)
     return SurfaceKinetics(species=species, pressure=sk.value("pressure", 0.0, ge=0), **rates)
+
+
+def _read_solubility_wall(t: _Table, mobile: list[str],
+                          enclosures: tuple[str, ...] = ()) -> SolubilityWall | None:
+    """``sieverts = { species, K, pressure }`` (c = K sqrt(p)) or ``henry =
+    {...}`` (c = K p): the wall's concentration in equilibrium with a gas at
+    p (Pa: a number, an expression of x, y, z, t, or the name of one of the
+    case's ``enclosures``); K > 0 a number or Arrhenius."""
+    given = [law for law in ("sieverts", "henry") if t.has(law)]
+    if not given:
+        return None
+    if len(given) == 2:
+        raise t.error("henry", "and sieverts exclude each other")
+    table = t.table(given[0], SOLUBILITY_WALL_KEYS)
+    species = _the_species(table, mobile)
+    K = _read_rate(table, "K")
+    if not K.pre > 0:
+        raise table.error("K", f"must be > 0 (got {K.pre!r})")
+    if table.get("pressure") in enclosures:
+        return SolubilityWall(species=species, law=given[0], K=K,
+                              enclosure=table.get("pressure"))
+    return SolubilityWall(species=species, law=given[0], K=K,
+                          pressure=table.value("pressure", None, ge=0))
 
 
 def _read_enclosure(t: _Table, name: str) -> Enclosure:

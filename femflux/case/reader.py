@@ -70,6 +70,7 @@ from .pieces import (
     _read_rate,
     _read_reaction,
     _read_solubility,
+    _read_solubility_wall,
     _read_surface_kinetics,
 )
 from .schema import (
@@ -605,13 +606,19 @@ class _CaseReader:
             traction=t.vector("traction"),
             pressure=t.value("pressure", None),
             surface_kinetics=self.surface_kinetics(t),
+            solubility_wall=_read_solubility_wall(
+                t, [s.name for s in self.case.species],
+                tuple(e.name for e in self.case.enclosures)),
         )
         _check_boundary_exclusions(t, boundary)
-        sk = boundary.surface_kinetics
-        if sk is not None and any(sk.species in getattr(boundary, key)
-                                  for key in ("concentration", "inward_flux", "mass_transfer")):
-            raise t.error("surface_kinetics", f"species {sk.species!r} has another condition "
-                          "here (at most one per species)")
+        taken = {**boundary.concentration, **boundary.inward_flux, **boundary.mass_transfer}
+        for key, wall in (("surface_kinetics", boundary.surface_kinetics),
+                          (_wall_key(boundary), boundary.solubility_wall)):
+            if wall is not None and wall.species in taken:
+                raise t.error(key, f"species {wall.species!r} has another condition "
+                              "here (at most one per species)")
+            if wall is not None:
+                taken[wall.species] = wall
         if boundary.traction is not None:  # a "free" traction component is traction-free
             boundary.traction = [0.0 if v is None else v for v in boundary.traction]
         return boundary
@@ -701,3 +708,9 @@ class _CaseReader:
             probes=probes,
             checkpoint_every=t.number("checkpoint_every", 300.0, ge=0),
         )
+
+
+def _wall_key(boundary: Boundary) -> str:
+    """The key of a boundary's solubility wall: sieverts or henry."""
+    wall = boundary.solubility_wall
+    return wall.law if wall is not None else "sieverts"

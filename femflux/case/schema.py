@@ -261,6 +261,18 @@ class SurfaceKinetics:
 
 
 @dataclass
+class SolubilityWall:
+    """A wall in equilibrium with a gas at pressure p (Pa): Sieverts
+    c = K sqrt(p) (K in mol/(m^3 Pa^0.5)) or Henry c = K p (mol/(m^3 Pa))."""
+
+    species: str
+    law: str  # "sieverts" | "henry"
+    K: Arrhenius
+    pressure: Value | None = None
+    enclosure: str | None = None  # the [[enclosure]] whose pressure p is (then pressure unused)
+
+
+@dataclass
 class Enclosure:
     """A closed gas volume (SPEC 6): its pressure p (Pa) is an unknown with
     d(p V/(R T))/dt = -(1/2) sum over its walls of int (K_d p - K_r c^2) dA
@@ -288,6 +300,7 @@ class Boundary:
     traction: list[Value] | None = None
     pressure: Value | None = None
     surface_kinetics: SurfaceKinetics | None = None
+    solubility_wall: SolubilityWall | None = None  # from `sieverts` or `henry`
 
 
 @dataclass
@@ -476,8 +489,9 @@ ELECTRIC_CONDITIONS = (
 )
 MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
 BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS,
-                 "surface_kinetics")
+                 "surface_kinetics", "sieverts", "henry")
 SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
+SOLUBILITY_WALL_KEYS = ("species", "K", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
 BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential",
                       "reduced")

@@ -129,7 +129,8 @@ class SurfaceKinetics(SpeciesCondition):
         inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
         i = self._pressure_unknown()
-        p = evaluate(self.value.pressure, pts.x, t) if i is None else x[i]
+        p = evaluate(self.value.pressure, pts.x, t) if i is None else \
+            self.model.field("enclosures").pressure(x, self.value.enclosure)
         g = K_d * p - K_r * c * c
         return P.T @ (pts.weight * g), c, inv_gamma
 
@@ -172,6 +173,10 @@ def species_conditions(model) -> list[SpeciesCondition]:
         if b.surface_kinetics is not None:
             sk = b.surface_kinetics
             out.append(SurfaceKinetics(model, b, model.by_name[sk.species], sk))
+        if b.solubility_wall is not None:
+            from .gas_walls import gas_wall_condition
+
+            out.append(gas_wall_condition(model, b))
     return out
 
 
