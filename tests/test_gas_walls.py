@@ -165,3 +165,75 @@ def test_jacobian_with_an_enclosed_wall(law):
     rng = np.random.default_rng(3)
     x = model.initial_state() + model.x_scale * rng.random(model.n)
     assert jacobian_error(model, x) < 1e-6
+
+
+# -- under stress (kind stress-diffusion): c = c_eq(p) exp(Omega sigma_h/RT) ------------
+
+OMEGA, E_MOD, NU = 2e-6, 200e9, 0.3  # m^3/mol, Pa, -
+
+
+def stressed(traction=0.0, **changes):
+    """The closed slab of the enclosure test in kind stress-diffusion, pulled
+    by +-traction on its faces (1D: uniaxial strain, sigma_h = (1 + nu)/(3 (1 - nu)) T)."""
+    data = membrane(K=0.1, closed=True, t_end=50.0, cells=20, kind="stress-diffusion")
+    data["species"][0]["partial_molar_volume"] = OMEGA
+    data["elasticity"] = {"youngs_modulus": E_MOD, "poisson_ratio": NU,
+                          "chemical_expansion": False}
+    data["boundary"][0]["traction"] = [-traction]
+    data["boundary"].append({"name": "xmax", "traction": [traction]})
+    data.update(changes)
+    return data
+
+
+def test_stress_diffusion_without_stress_is_the_diffusion_result():
+    """Enclosure + closed slab in kind stress-diffusion, traction-free: the
+    same steps and p(t), c as kind diffusion."""
+    plain = femflux.solve(femflux.load_case(membrane(K=0.1, closed=True, t_end=50.0,
+                                                     cells=20)))
+    stress = femflux.solve(femflux.load_case(stressed()))
+    assert stress.summary["steps"] == plain.summary["steps"]
+    assert _pressure(stress)[1] == pytest.approx(_pressure(plain)[1], rel=1e-8)
+    assert np.asarray(stress.fields["H"]) == pytest.approx(np.asarray(plain.fields["H"]),
+                                                           rel=1e-8)
+
+
+def test_uniform_tension_raises_the_sieverts_equilibrium_by_exp_omega_sigma_over_rt():
+    """+-1 GPa on the faces: sigma_h = (1 + nu)/(3 (1 - nu)) 1 GPa = 0.62 GPa
+    uniform; the slab loads from the enclosure to c = K sqrt(p) e, e =
+    exp(Omega sigma_h/RT) = 1.28, with 2 p V/(R T_g) + c L = the initial total
+    (quadratic in sqrt(p)); the hydrogen balance holds at every step."""
+    result = femflux.solve(femflux.load_case(stressed(1e9)))
+    sigma_h = np.asarray(result.fields["sigma_h"])
+    assert sigma_h == pytest.approx((1 + NU) / (3 * (1 - NU)) * 1e9, rel=1e-9)
+    e = np.exp(OMEGA * sigma_h[0] / (R * 600.0))
+    t, p = _pressure(result)
+    total = 2 * p * V / (R * TG) + np.asarray(result.history["amount.H"])
+    assert np.abs(total / total[0] - 1).max() < 1e-8
+    a, b = 2 * V / (R * TG), 0.1 * e * L
+    root = (-b + np.sqrt(b * b + 4 * a * total[0])) / (2 * a)
+    assert p[-1] == pytest.approx(root**2, rel=1e-6)
+    assert np.asarray(result.fields["H"]) == pytest.approx(0.1 * e * root, rel=1e-6)
+    assert e > 1.25
+
+
+def test_given_pressure_wall_under_stress():
+    """A sieverts wall at a given 1e4 Pa on a closed slab in uniform tension,
+    steady: c = K sqrt(p) exp(Omega sigma_h/RT) everywhere (no enclosure: the
+    wall's multipliers alone)."""
+    data = stressed(1e9, solver={"steady": True})
+    del data["enclosure"]
+    data["boundary"][0]["sieverts"] = {"K": 0.1, "pressure": 1e4}
+    result = femflux.solve(femflux.load_case(data))
+    sigma_h = (1 + NU) / (3 * (1 - NU)) * 1e9
+    assert np.asarray(result.fields["H"]) == pytest.approx(
+        0.1 * 100.0 * np.exp(OMEGA * sigma_h / (R * 600.0)), rel=1e-9)
+
+
+def test_jacobian_with_a_stressed_enclosure_wall():
+    from femflux.simulation import prepare
+
+    _, model = prepare(femflux.load_case(stressed(1e9, mesh={"generate": {
+        "shape": "interval", "length": [L], "cells": [4]}})))
+    rng = np.random.default_rng(4)
+    x = model.initial_state() + model.x_scale * rng.random(model.n)
+    assert jacobian_error(model, x) < 1e-6

@@ -91,8 +91,9 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
     for c in model.conditions:
         name, value = c.species.name, c.value
         at = model.boundary_points(c.boundary.name).x
-        if hasattr(c, "gas_rows"):  # sieverts/henry with an enclosure: c_eq(p(0))
-            p = next(e.pressure for e in model.case.enclosures if e.name == value.enclosure)
+        if hasattr(c, "gas_rows"):  # sieverts/henry with multipliers: c_eq(p(0))
+            p = _largest(value.pressure, at) if value.enclosure is None else next(
+                e.pressure for e in model.case.enclosures if e.name == value.enclosure)
             T = model.case.model.temperature
             hints[name].append(float(equilibrium(value.law, value.K.at(T), p)[0]))
         elif isinstance(c, SurfaceKinetics):

@@ -41,7 +41,7 @@ from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
-from ..physics.fields.enclosure import Enclosures
+from ..physics.fields.enclosure import Enclosures, stressed_gas_walls
 from ..physics.reactions import MassAction
 from ..physics.solubility import solubility_laws
 from ..physics.species import SpeciesField, activation_energies, species_coefficients
@@ -81,10 +81,15 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         # 1. the fields, then where they and the species may jump between regions
         types = self.field_types if field_types is None else field_types
         if case.enclosures:
-            if case.model.kind != "diffusion":
+            if case.model.kind not in ("diffusion", "stress-diffusion"):
                 raise CaseError(f"enclosure {case.enclosures[0].name!r} needs model kind "
-                                "'diffusion'")
-            types = (*types, Enclosures)
+                                "'diffusion' or 'stress-diffusion'")
+        if case.enclosures or stressed_gas_walls(case):
+            if case.has_electrostatics:
+                raise CaseError("[[enclosure]] and sieverts/henry walls under stress are not "
+                                "available with [electrostatics]")
+            # right after the species: the elastic rows span the unknowns before theirs
+            types = (Enclosures, *types)
         self.fields = [field_type(self) for field_type in types]
         self.groups = next((g for g in (f.interface_groups() for f in self.fields)
                             if g is not None), None)

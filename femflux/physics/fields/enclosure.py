@@ -36,6 +36,20 @@ from . import AuxiliaryField
 AVOGADRO = 6.02214076e23  # 1/mol
 
 
+def stressed_gas_walls(case) -> list[str]:
+    """The boundaries whose ``sieverts``/``henry`` wall holds a species that
+    drifts on the hydrostatic stress (c = c_eq(p) exp(Omega sigma_h/RT): tied
+    to sigma_h by multipliers like an enclosure's walls)."""
+    if not case.has_elasticity:
+        return []
+    omega = {s.name: s.partial_molar_volume for s in case.species}
+    for region in case.regions:
+        for name, value in region.partial_molar_volume.items():
+            omega[name] = omega[name] or value
+    return [b.name for b in case.boundaries
+            if b.solubility_wall is not None and omega.get(b.solubility_wall.species)]
+
+
 class Enclosures(AuxiliaryField):
     """The pressures of the case's enclosures, one unknown each."""
 
@@ -59,9 +73,10 @@ class Enclosures(AuxiliaryField):
         self.count = len(self.enclosures)
         size = self.count
         m = self.model
+        stressed = stressed_gas_walls(m.case)
         for b in m.case.boundaries:
             wall = b.solubility_wall
-            if wall is not None and wall.enclosure is not None:
+            if wall is not None and (wall.enclosure is not None or b.name in stressed):
                 self.multiplier_offsets[b.name] = offset + size
                 size += len(m.dirichlet_dofs(b.name, m.by_name[wall.species])[0])
         self.size = size
@@ -91,13 +106,14 @@ class Enclosures(AuxiliaryField):
         lo, hi = m.fem_mesh.mesh.p.min(axis=1), m.fem_mesh.mesh.p.max(axis=1)
         length = float(np.linalg.norm(hi - lo)) or 1.0
         d_max = max(max(float(s.diffusivity.max()) for s in m.species), 1e-300)
+        for c in self._multiplier_walls():
+            c.scales(x_scale, r_scale)
         for k, e in enumerate(self.enclosures):
             i = self.offset + k
             x_scale[i] = e.pressure or 1e5
             exchange = 0.0
             for c in self.walls(k):
                 if hasattr(c, "gas_rows"):  # sieverts/henry: its multipliers' scale
-                    c.scales(x_scale, r_scale)
                     exchange += c.nu * float(x_scale[c.multipliers].sum()) / x_scale[i]
                 else:
                     exchange += 0.5 * c.dissociation_rate(0.0) * c.area()
@@ -105,10 +121,8 @@ class Enclosures(AuxiliaryField):
 
     def initial(self, x: np.ndarray) -> None:
         x[self.offset:self.offset + self.count] = 0.0  # p - p(0)
-        for k in range(self.count):
-            for c in self.walls(k):
-                if hasattr(c, "gas_rows"):
-                    c.initial(x)
+        for c in self._multiplier_walls():
+            c.initial(x)
 
     def residual(self, x, t, F, rows, cols, vals, pieces) -> None:
         """F_p += (1/2) sum_walls int (K_d p - K_r c^2) dA (surface kinetics),
@@ -127,7 +141,15 @@ class Enclosures(AuxiliaryField):
                 vals.append(0.5 * np.concatenate([[d_p], d_c]))
 
     def _multiplier_walls(self) -> list:
-        return [c for k in range(self.count) for c in self.walls(k) if hasattr(c, "gas_rows")]
+        """The sieverts/henry walls with multipliers (of an enclosure or under stress)."""
+        return [c for c in self.model.conditions if hasattr(c, "gas_rows")]
+
+    def split(self) -> list:
+        """Pressures and multipliers: one block of a field-split preconditioner."""
+        from ...linalg import Field
+
+        return [Field(slice(self.offset, self.offset + self.size), kind="diagonal")] \
+            if self.size else []
 
     def replace_rows(self, x, t, F, J):
         """sieverts/henry walls: a_j = gamma c_eq(p), their rows' reaction to lambda_j."""
