@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..errors import CaseError
-from .expressions import Expression
+from .expressions import Expression, evaluate
 from .schema import (
     ELASTIC_NAMES,
     ELECTRIC_NAMES,
@@ -25,6 +25,7 @@ from .schema import (
     MASS_TRANSFER_KEYS,
     MATRIX_RTOL,
     MAX_GENERATED_CELLS,
+    ONSAGER,
     REACTION_TERM,
     RESERVED_NAMES,
     SOLUBILITY_KEYS,
@@ -359,3 +360,32 @@ def _read_enclosure(t: _Table, name: str) -> Enclosure:
     return Enclosure(name=name, volume=t.number("volume", gt=0),
                      temperature=t.number("temperature", gt=0),
                      pressure=t.number("pressure", ge=0), boundaries=t.names("boundaries"))
+
+
+def _read_temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
+    """``[model] temperature`` (K): a number, or an expression of t (a
+    program) or of x, y, z and t (a spatial T, kind 'diffusion' only: the
+    drifts of the other kinds carry 1/RT).  Returns (T0, program): T0 is T
+    at t = 0 (at x = y = z = 0 for a spatial T, or 298.15 K where that is
+    not > 0: only the reference of the Arrhenius values; the mesh checks
+    require T > 0 on the mesh)."""
+    if not isinstance(t.get("temperature"), str):
+        return t.number("temperature", 298.15, gt=0), None
+    program = t.value("temperature", symbols=("x", "y", "z", "t"), ge=0)
+    if not isinstance(program, Expression):
+        if not program > 0:
+            raise t.error("temperature", f"must be > 0 (got {program!r})")
+        return float(program), None
+    if kind == ONSAGER:
+        raise t.error("temperature", "as an expression is not available with "
+                      "model kind 'onsager'")
+    spatial = bool(program.free_symbols & {"x", "y", "z"})
+    if spatial and kind != "diffusion":
+        raise t.error("temperature", f"as an expression of x, y, z needs model kind "
+                      f"'diffusion' (the drift of kind {kind!r} carries 1/RT; use T(t))")
+    temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
+    if spatial and not (np.isfinite(temperature) and temperature > 0):
+        temperature = 298.15
+    if not temperature > 0:
+        raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+    return temperature, program

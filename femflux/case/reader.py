@@ -48,12 +48,11 @@ import re
 import tomllib
 from pathlib import Path
 
-import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError, clip
 from .checks import _check_case, _without
-from .expressions import Expression, evaluate
+from .expressions import Expression
 from .hydrogen import check_enclosures, read_traps
 from .overrides import _plain, apply_overrides
 from .pieces import (
@@ -72,6 +71,7 @@ from .pieces import (
     _read_solubility,
     _read_solubility_wall,
     _read_surface_kinetics,
+    _read_temperature,
 )
 from .schema import (
     BOUNDARY_KEYS,
@@ -316,7 +316,7 @@ class _CaseReader:
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
         kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
-        temperature, program = self._temperature(t, kind)
+        temperature, program = _read_temperature(t, kind)
         gravity = self.gravity(t, kind)
         if program is not None and gravity is not None:
             raise t.error("temperature", "as an expression of t cannot combine with gravity")
@@ -328,35 +328,6 @@ class _CaseReader:
             gravity=gravity,
             concentration_unit=t.choice("concentration_unit", "mol/m^3", CONCENTRATION_UNITS),
         )
-
-    @staticmethod
-    def _temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
-        """``[model] temperature`` (K): a number, or an expression of t (a
-        program) or of x, y, z and t (a spatial T, kind 'diffusion' only: the
-        drifts of the other kinds carry 1/RT).  Returns (T0, program): T0 is T
-        at t = 0 (at x = y = z = 0 for a spatial T, or 298.15 K where that is
-        not > 0: only the reference of the Arrhenius values; the mesh checks
-        require T > 0 on the mesh)."""
-        if not isinstance(t.get("temperature"), str):
-            return t.number("temperature", 298.15, gt=0), None
-        program = t.value("temperature", symbols=("x", "y", "z", "t"), ge=0)
-        if not isinstance(program, Expression):
-            if not program > 0:
-                raise t.error("temperature", f"must be > 0 (got {program!r})")
-            return float(program), None
-        if kind == ONSAGER:
-            raise t.error("temperature", "as an expression is not available with "
-                          "model kind 'onsager'")
-        spatial = bool(program.free_symbols & {"x", "y", "z"})
-        if spatial and kind != "diffusion":
-            raise t.error("temperature", f"as an expression of x, y, z needs model kind "
-                          f"'diffusion' (the drift of kind {kind!r} carries 1/RT; use T(t))")
-        temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
-        if spatial and not (np.isfinite(temperature) and temperature > 0):
-            temperature = 298.15
-        if not temperature > 0:
-            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
-        return temperature, program
 
     def gravity(self, t: _Table, kind: str) -> list[float] | None:
         """``[model] gravity = [gx, gy, gz]`` (m/s^2): plain numbers, one per dimension."""
