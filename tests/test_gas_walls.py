@@ -237,3 +237,16 @@ def test_jacobian_with_a_stressed_enclosure_wall():
     rng = np.random.default_rng(4)
     x = model.initial_state() + model.x_scale * rng.random(model.n)
     assert jacobian_error(model, x) < 1e-6
+
+
+def test_two_tied_walls_may_not_meet():
+    """Two enclosure walls of H at the corner of a square share a node (its
+    row can be tied to one pressure only): exit 2 naming both."""
+    data = membrane()
+    data["mesh"] = {"generate": {"shape": "rectangle", "length": [L, L], "cells": [2, 2]}}
+    data["enclosure"][0]["boundaries"] = ["xmin", "ymin"]
+    data["boundary"] = [{"name": name, "sieverts": {"K": 1e-3, "pressure": "chamber"}}
+                        for name in ("xmin", "ymin")]
+    with pytest.raises(femflux.CaseError, match="boundary 'ymin': its 'H' wall shares nodes "
+                       "with boundary 'xmin'"):
+        femflux.solve(femflux.load_case(data))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import CaseError
 from ..constants import GAS_CONSTANT
 from . import AuxiliaryField
 
@@ -67,6 +68,7 @@ class Enclosures(AuxiliaryField):
         self.capacity = self.moles * (AVOGADRO if unit == "atoms/m^3" else 1.0)
         #: offset of the multipliers of each sieverts/henry wall, by boundary name
         self.multiplier_offsets: dict[str, int] = {}
+        self._taken: dict[str, tuple[str, np.ndarray]] = {}
 
     def setup(self, offset: int) -> int:
         self.offset = offset
@@ -78,9 +80,21 @@ class Enclosures(AuxiliaryField):
             wall = b.solubility_wall
             if wall is not None and (wall.enclosure is not None or b.name in stressed):
                 self.multiplier_offsets[b.name] = offset + size
-                size += len(m.dirichlet_dofs(b.name, m.by_name[wall.species])[0])
+                dofs = m.dirichlet_dofs(b.name, m.by_name[wall.species])[0]
+                self._check_disjoint(b.name, wall.species, dofs)
+                size += len(dofs)
         self.size = size
         return size
+
+    def _check_disjoint(self, name: str, species: str, dofs: np.ndarray) -> None:
+        """Two tied walls of one species must not share a node (its row is
+        tied to one pressure only): a CaseError naming both."""
+        for other, (kind, taken) in self._taken.items():
+            if kind == species and np.intersect1d(taken, dofs).size:
+                raise CaseError(f"boundary {name!r}: its {species!r} wall shares nodes with "
+                                f"boundary {other!r} (two sieverts/henry walls tied to a "
+                                "pressure cannot meet)")
+        self._taken[name] = (species, dofs)
 
     def unknown(self, name: str) -> int:
         """The index in x of enclosure ``name``'s pressure change p - p(0)."""
