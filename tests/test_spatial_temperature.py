@@ -67,6 +67,40 @@ def test_steady_slab_with_a_temperature_gradient_follows_the_closed_form():
     assert np.abs(linear - reference).max() > 0.3  # what a uniform T would give
 
 
+def test_two_materials_and_a_mobility_follow_the_local_temperature(tmp_path):
+    """Layer A (0 < x < L/2: D = D0 exp(-E/RT), 40 kJ/mol) and layer B (the
+    region's own 20 kJ/mol), T(x) linear: the flux (c0 - cL)/int dx/D with
+    D(x) piecewise, c(x) the same closed form; a species given by its
+    mobility M instead (D = M R T(x)) against int dx/(M R T(x))."""
+    from conftest import write_line_mesh
+
+    E_B = 20e3
+    D_A = _D
+    D_B = lambda x: D0 * np.exp(-E_B / (R * _T(x)))  # noqa: E731
+    D_of = lambda x: D_A(x) if x < L / 2 else D_B(x)  # noqa: E731
+    mesh = write_line_mesh(tmp_path / "ab.msh", [("A", L / 2, 40), ("B", L / 2, 40)])
+    data = _slab(80, mesh={"file": str(mesh)},
+                 region=[{"name": "B", "diffusivity": {"H": {"pre": D0, "energy": E_B}}}])
+    data["boundary"] = [{"name": "left", "concentration": {"H": 1.0}},
+                        {"name": "right", "concentration": {"H": 0.0}}]
+    result = femflux.solve(femflux.load_case(data))
+    resistance = lambda a, b: quad(lambda s: 1.0 / D_of(s), a, b, points=[L / 2],  # noqa: E731
+                                   epsabs=0.0, epsrel=1e-12, limit=200)[0]
+    J = 1.0 / resistance(0.0, L)
+    assert result.summary["boundaries"]["right"]["flux"]["H"] == pytest.approx(J, rel=5e-3)
+    x = result.mesh.mesh.p[0]
+    reference = np.array([1.0 - J * resistance(0.0, xi) for xi in x])
+    assert np.asarray(result.fields["H"]) == pytest.approx(reference, abs=5e-4)
+    # mobility: D = M R T(x), J = 1/int dx/(M R T)
+    M = 1e-12
+    data = _slab(80)
+    data["species"] = [{"name": "H", "mobility": M, "initial": 0.0}]
+    result = femflux.solve(femflux.load_case(data))
+    J = 1.0 / quad(lambda s: 1.0 / (M * R * _T(s)), 0.0, L, epsrel=1e-12)[0]
+    assert result.summary["boundaries"]["xmax"]["flux"]["H"] == pytest.approx(J, rel=1e-4)
+    assert J / (M * R * 300.0 / L) > 1.3  # T(x) matters
+
+
 def test_kinetic_traps_reach_the_local_oriani_equilibrium():
     """c_m = c0 held on both faces, a kinetic trap with Arrhenius detrapping
     p(T(x)): at steady state c_t/(N - c_t) = (k/p(T(x))) c0 at every node
