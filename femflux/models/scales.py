@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..case import evaluate
+from ..physics.boundary.gas_walls import equilibrium
 from ..physics.boundary.species import Concentration, MassTransfer, SurfaceKinetics
 from ..physics.traps import TrapKinetics
 
@@ -108,7 +109,12 @@ def concentration_hints(model, length: float) -> dict[str, float]:
     for c in model.conditions:
         name, value = c.species.name, c.value
         at = model.boundary_points(c.boundary.name).x
-        if isinstance(c, SurfaceKinetics):
+        if hasattr(c, "gas_rows"):  # sieverts/henry with multipliers: c_eq(p(0))
+            p = _largest(value.pressure, at) if value.enclosure is None else next(
+                e.pressure for e in model.case.enclosures if e.name == value.enclosure)
+            T = model.case.model.temperature
+            hints[name].append(float(equilibrium(value.law, value.K.at(T), p)[0]))
+        elif isinstance(c, SurfaceKinetics):
             T = model.case.model.temperature
             K_d, K_r = value.dissociation.at(T), value.recombination.at(T)
             p = _largest(value.pressure, at) if value.enclosure is None else next(
