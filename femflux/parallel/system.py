@@ -50,10 +50,14 @@ def check_distributable(case) -> None:
         raise _not_yet("solver.displacement_degree = 2")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
+    if case.model.temperature_spatial:
+        raise _not_yet("[model] temperature as an expression of x, y, z")
     for region in case.regions:
         if region.solubility is not None:
             raise _not_yet(f"region.{region.name}.solubility")
     for b in case.boundaries:
+        if b.solubility_wall is not None:
+            raise _not_yet(f"boundary.{b.name}.{b.solubility_wall.law}")
         if b.applied_current is not None and b.butler_volmer is None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
 
