@@ -222,6 +222,8 @@ class VCycle:
         return LinearOperator((n, n), matvec=lambda r: self(np.ravel(r)), dtype=float)
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
+        if len(self.ml.levels) == 1:  # small: the coarse solver alone (pyamg's too)
+            return np.asarray(self.ml.coarse_solver(self.ml.levels[0].A, b)).reshape(b.shape)
         return self._cycle(0, b)
 
     def _cycle(self, lvl: int, b: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from ..memory import trim
 from .amg import FixedMultigrid, _AlgebraicMultigrid
 from .bordered import BorderedMatrix, _as_bordered, _BorderedKrylov, _BorderedSchur
 from .cost import MAX_FILL, solve_cost
+from .coupled import _SchurSplit, schur_layout
 from .direct import _Direct, _FixedDirect
 from .fieldsplit import Field, _FieldSplit
 
@@ -155,6 +156,10 @@ class LinearSolver:
                 return _Direct(M, shift)
             if self.fields:
                 return _FieldSplit(M, self.fields, shift)
+            k = (None if self.blocks is None or self.symmetric
+                 else schur_layout(self.blocks[0], self.blocks[1], M.shape[0]))
+            if k is not None:
+                return _SchurSplit(M, k, shift)
             return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace, self.blocks,
                                        shift)
 
@@ -165,7 +170,7 @@ class LinearSolver:
         return factor(A)
 
 
-_ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov)
+_ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov, _SchurSplit)
 
 
 def _stored(A) -> int | None:
