@@ -124,3 +124,24 @@ def test_schur_layout_wants_component_major_unknowns():
     assert schur_layout(perm, size, n) == 8
     assert schur_layout(perm[::-1].copy(), size, n) is None
     assert schur_layout(np.arange(n), 1, n) is None
+
+
+def test_a_failing_reused_hierarchy_is_rebuilt_before_superlu(coarse, monkeypatch):
+    matrices, _ = coarse
+    (A0, _, blocks), (A, b, _) = matrices[0], matrices[-1]
+    solver = LinearSolver("iterative", 2, False, blocks=blocks)
+    solver.solve(A0, matrices[0][1], rtol=1e-8)
+    built = []
+    fresh_solve = _SchurSplit.solve
+
+    def refuse_reused(self, rhs, rtol=1e-9):
+        if self.fresh_iterations is not None:  # a hierarchy of an earlier matrix
+            raise NewtonFailure("stub: the reused hierarchy fails")
+        built.append(self)
+        return fresh_solve(self, rhs, rtol)
+
+    monkeypatch.setattr(_SchurSplit, "solve", refuse_reused)
+    monkeypatch.setattr(solver_module, "_Direct", None)  # SuperLU would fail
+    x = solver.solve(A, b, rtol=1e-10)
+    assert len(built) == 1 and solver.iterative and not solver.fell_back
+    assert relative_error(x, sla.spsolve(A.tocsc(), b)) < 1e-7

@@ -99,7 +99,9 @@ class LinearSolver:
                 and not self.released:
             return cached.solve(b, rtol)
         self.released = False
-        if isinstance(cached, _ITERATIVE) and not cached.stale and cached.shape == A.shape:
+        reused = isinstance(cached, _ITERATIVE) and not cached.stale \
+            and cached.shape == A.shape
+        if reused:
             cached.update(A)  # AMG hierarchies stay good preconditioners across Newton
         else:
             self._cached = cached = None  # free the old hierarchy before building anew
@@ -108,6 +110,13 @@ class LinearSolver:
         try:
             return self._cached.solve(b, rtol)
         except NewtonFailure:
+            if reused:  # the hierarchy of an earlier matrix failed: a fresh one first
+                self._cached = None
+                self._cached = self._prepare(A)
+                try:
+                    return self._cached.solve(b, rtol)
+                except NewtonFailure:
+                    pass
             if not self.iterative or not self._may_fall_back(A):
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
