@@ -1,8 +1,9 @@
 """Krylov methods: our right-preconditioned restarted GMRES (it minimises
 the residual of the system itself, not a preconditioned one, and need not
-store the preconditioned vectors) and a BLAS-free vector norm (the
-Gram-Schmidt products are BLAS matrix-vector products: 1.7x einsum on one
-thread).
+store the preconditioned vectors) and a BLAS-free vector norm (and
+BLAS-free Gram-Schmidt: BLAS on one thread is 1.7x faster, but a program
+that imports numpy before femflux gets threaded BLAS, which busy-waits: the
+Cahn-Hilliard benchmark took +44 % CPU).
 
 - :func:`gmres`: GMRES(maxiter), flexible or with a fixed linear
   preconditioner, optionally giving up early when the rate says it will not
@@ -67,8 +68,8 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
             # (the DGKS criterion: most iterations need one pass, half the work)
             before = norm(w)
             for _ in range(2):
-                h = V[: k + 1] @ w
-                w -= h @ V[: k + 1]
+                h = np.einsum("ij,j->i", V[: k + 1], w)
+                w -= np.einsum("i,ij->j", h, V[: k + 1])
                 H[: k + 1, k] += h
                 H[k + 1, k] = norm(w)
                 if H[k + 1, k] > 0.7071 * before:
@@ -97,9 +98,9 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
                     return None
         coefficients = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
         if flexible:
-            y = y + coefficients @ Z[: k + 1]
+            y = y + np.einsum("i,ij->j", coefficients, Z[: k + 1])
         else:
-            y = y + precondition(coefficients @ V[: k + 1])
+            y = y + precondition(np.einsum("i,ij->j", coefficients, V[: k + 1]))
         if not np.all(np.isfinite(y)):
             return None
         if done:
