@@ -15,6 +15,8 @@ import logging
 import re
 import time
 
+LOGGERS = ("femflux.linalg.krylov", "femflux.linalg.amg")
+
 
 class _KrylovLog(logging.Handler):
     """Collects "... GMRES: N iterations" and "AMG-CG: N iterations" records."""
@@ -55,15 +57,16 @@ class Phases:
 
     def __enter__(self):
         from femflux import simulation
-        from femflux.linalg import LinearSolver, amg, direct
+        from femflux.linalg import LinearSolver, amg, coupled, direct
         from femflux.models.transport import SpeciesTransport
 
         self._wrap(simulation, "prepare", "setup")
         self._wrap(SpeciesTransport, "flux", "assembly")
         self._wrap(LinearSolver, "solve", "linear")
         self._wrap(amg, "_smoothed_aggregation", "amg_setup")
+        self._wrap(coupled, "_smoothed_aggregation", "amg_setup")
         self._wrap(direct._Direct, "__init__", "factor")
-        for name in ("femflux.linalg.krylov", "femflux.linalg.amg"):
+        for name in LOGGERS:
             logger = logging.getLogger(name)
             logger.addHandler(self.krylov)
             logger.setLevel(logging.DEBUG)
@@ -74,7 +77,7 @@ class Phases:
         self.total = time.perf_counter() - self.started
         for owner, name, original in reversed(self._undo):
             setattr(owner, name, original)
-        for name in ("femflux.linalg.krylov", "femflux.linalg.amg"):
+        for name in LOGGERS:
             logging.getLogger(name).removeHandler(self.krylov)
         return False
 

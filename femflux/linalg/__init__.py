@@ -11,7 +11,7 @@ structure (node blocks, fields, fixed blocks) and never solve themselves.
 - :mod:`.fieldsplit`: block Gauss-Seidel over a model's :class:`Field` s;
 - :mod:`.bordered`: :class:`BorderedMatrix` and its block eliminations;
 - :mod:`.schur`: :class:`MassStiffnessSchur`, the Cahn-Hilliard block
-  preconditioner, and the bare :class:`VCycle`;
+  preconditioner (the bare :class:`VCycle` is in :mod:`.amg`);
 - :mod:`.solver`: :class:`LinearSolver` (picks one of them and reuses it
   across solves) and :func:`fixed_solver` (the same choice for a constant
   block).
@@ -20,6 +20,7 @@ structure (node blocks, fields, fixed blocks) and never solve themselves.
 from ..errors import NewtonFailure
 from .amg import (
     FixedMultigrid,
+    VCycle,
     _AlgebraicMultigrid,
     _NodeBlocks,
     _smoothed_aggregation,
@@ -29,7 +30,7 @@ from .bordered import BorderedMatrix, _BorderedKrylov, _BorderedSchur
 from .direct import _Direct, _FixedDirect
 from .fieldsplit import Field, _FieldSplit, row_view
 from .krylov import gmres, norm
-from .schur import MassStiffnessSchur, VCycle
+from .schur import MassStiffnessSchur
 from .solver import LinearSolver, fixed_solver
 from .sparse import scale_in_place
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .amg import _AlgebraicMultigrid, _NodeBlocks, _smoothed_aggregation
+from .amg import VCycle, _AlgebraicMultigrid, _NodeBlocks, _smoothed_aggregation
 from .krylov import _krylov
 from .sparse import _shifted, _without_zeros
 
@@ -80,7 +80,7 @@ class _FieldSplit:
         part["M"] = _without_zeros(block)
         part["ml"] = _smoothed_aggregation(part["M"], f.symmetric, B,
                                            energy=f.near_nullspace is not None)
-        part["cycle"] = part["ml"].aspreconditioner()
+        part["cycle"] = VCycle(part["ml"])
         return part
 
     def update(self, A, shift=None) -> None:
@@ -114,10 +114,10 @@ class _FieldSplit:
             elif "diagonal" in part:
                 z[f.dofs] = rk / part["diagonal"]
             elif part["perm"] is None:
-                z[f.dofs] = part["cycle"] @ rk
+                z[f.dofs] = part["cycle"](rk)
             else:
                 zk = np.empty_like(rk)
-                zk[part["perm"]] = part["cycle"] @ rk[part["perm"]]
+                zk[part["perm"]] = part["cycle"](rk[part["perm"]])
                 z[f.dofs] = zk
         return z
 

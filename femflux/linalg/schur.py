@@ -1,5 +1,5 @@
 """Mass-plus-stiffness Schur-complement preconditioning of mixed
-(Cahn-Hilliard-type) Jacobians, and the bare multigrid V-cycle it applies.
+(Cahn-Hilliard-type) Jacobians.
 
 :class:`MassStiffnessSchur` approximately inverts the mixed Jacobian of an
 unknown c and its potential mu with a lumped mass D and a stiffness K
@@ -9,13 +9,14 @@ unknown c and its potential mu with a lumped mass D and a stiffness K
 
 by exact elimination of mu and an approximate Schur complement
 S = A_cc + L K D^-1 (H_D + kappa K) ~ Q1 D^-1 Q2, Q_k = alpha_k D + beta K.
-:class:`VCycle` is one V-cycle of a pyamg hierarchy as a linear map.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .amg import VCycle
 
 
 class MassStiffnessSchur:
@@ -76,28 +77,3 @@ class MassStiffnessSchur:
             return np.concatenate([c, mu])
 
         return apply
-
-
-class VCycle:
-    """One V-cycle of a pyamg hierarchy as a linear map, without the residual
-    norms that ``MultilevelSolver.aspreconditioner`` computes on every call."""
-
-    def __init__(self, ml):
-        self.ml = ml
-
-    def __call__(self, b: np.ndarray) -> np.ndarray:
-        return self._cycle(0, b)
-
-    def _cycle(self, lvl: int, b: np.ndarray) -> np.ndarray:
-        levels = self.ml.levels
-        level = levels[lvl]
-        x = np.zeros_like(b)
-        level.presmoother(level.A, x, b)
-        coarse_b = level.R @ (b - level.A @ x)
-        if lvl == len(levels) - 2:
-            coarse_x = np.asarray(self.ml.coarse_solver(levels[-1].A, coarse_b))
-        else:
-            coarse_x = self._cycle(lvl + 1, coarse_b)
-        x += level.P @ coarse_x.reshape(coarse_b.shape)
-        level.postsmoother(level.A, x, b)
-        return x

@@ -15,6 +15,7 @@ from ..memory import trim
 from .amg import FixedMultigrid, _AlgebraicMultigrid
 from .bordered import BorderedMatrix, _as_bordered, _BorderedKrylov, _BorderedSchur
 from .cost import MAX_FILL, solve_cost
+from .coupled import _SchurSplit, schur_layout
 from .direct import _Direct, _FixedDirect
 from .fieldsplit import Field, _FieldSplit
 
@@ -98,7 +99,9 @@ class LinearSolver:
                 and not self.released:
             return cached.solve(b, rtol)
         self.released = False
-        if isinstance(cached, _ITERATIVE) and not cached.stale and cached.shape == A.shape:
+        reused = isinstance(cached, _ITERATIVE) and not cached.stale \
+            and cached.shape == A.shape
+        if reused:
             cached.update(A)  # AMG hierarchies stay good preconditioners across Newton
         else:
             self._cached = cached = None  # free the old hierarchy before building anew
@@ -107,6 +110,13 @@ class LinearSolver:
         try:
             return self._cached.solve(b, rtol)
         except NewtonFailure:
+            if reused:  # the hierarchy of an earlier matrix failed: a fresh one first
+                self._cached = None
+                self._cached = self._prepare(A)
+                try:
+                    return self._cached.solve(b, rtol)
+                except NewtonFailure:
+                    pass
             if not self.iterative or not self._may_fall_back(A):
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
@@ -155,6 +165,10 @@ class LinearSolver:
                 return _Direct(M, shift)
             if self.fields:
                 return _FieldSplit(M, self.fields, shift)
+            k = (None if self.blocks is None or self.symmetric
+                 else schur_layout(self.blocks[0], self.blocks[1], M.shape[0]))
+            if k is not None:
+                return _SchurSplit(M, k, shift)
             return _AlgebraicMultigrid(M, self.symmetric, self.near_nullspace, self.blocks,
                                        shift)
 
@@ -165,7 +179,7 @@ class LinearSolver:
         return factor(A)
 
 
-_ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov)
+_ITERATIVE = (_AlgebraicMultigrid, _FieldSplit, _BorderedKrylov, _SchurSplit)
 
 
 def _stored(A) -> int | None:
