@@ -17,10 +17,13 @@ options in ``PETSC_OPTIONS`` refine the choice (the KSP reads them last).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import NewtonFailure
+from .fieldsplit import set_up, splits
 
 #: largest 3D system ``linear = "auto"`` solves with MUMPS
 AUTO_DIRECT_3D = 20_000
@@ -36,12 +39,29 @@ class PetscLinearSolver:
     """KSP solves of A y = b on the owned rows; ``resolve`` repeats the last
     operator (its factorisation or preconditioner) on a new right-hand side."""
 
-    def __init__(self, comm, method: str, block_size: int = 1, coupled: bool = False):
+    def __init__(self, comm, method: str, block_size: int = 1, coupled: bool = False,
+                 splits=None):
         self.comm, self.method, self.block_size = comm, method, block_size
         self.coupled = coupled
+        self.splits = splits  # (name, owned global numbers) of a field split, or None
         self.ksp = None
         self.A = None
         self.iterations = 0
+        self.seconds = [0.0, 0.0]  # wall and this process's CPU time in KSP set-up and solves
+
+    @classmethod
+    def for_system(cls, system, method: str) -> PetscLinearSolver:
+        """The solver of a :class:`DistributedSystem`'s Newton matrices: with
+        ``iterative``, the field split of its Poisson-coupled fields if it has one."""
+        named = splits(system) if method == "iterative" and system.coupled else None
+        return cls(system.comm, method, system.numbering.block_size, system.coupled, named)
+
+    @property
+    def preconditioner(self) -> str:
+        """What preconditions the solves: mumps, fieldsplit, asm or boomeramg."""
+        if self.method == "direct":
+            return "mumps"
+        return "fieldsplit" if self.splits is not None else "asm" if self.coupled else "boomeramg"
 
     def _matrix(self, A: sp.csr_matrix, N: int):
         from petsc4py import PETSc
@@ -68,7 +88,9 @@ class PetscLinearSolver:
             ksp.setType("gmres")
             ksp.setGMRESRestart(50)
             ksp.setPCSide(PETSc.PC.Side.RIGHT)  # rtol on the true residual, as Newton needs
-            if self.coupled:  # several unknowns a node: AMG as set up here does not converge
+            if self.splits is not None:
+                set_up(pc, self.comm, self.splits)
+            elif self.coupled:  # several unknowns a node: AMG as set up here does not converge
                 pc.setType("asm")
                 pc.setASMOverlap(1)
                 opts = PETSc.Options()
@@ -100,7 +122,10 @@ class PetscLinearSolver:
         if self.method != "direct":
             self.ksp.setTolerances(rtol=rtol, atol=0.0, max_it=500)
         self._rhs.array[:] = b
-        self.ksp.solve(self._rhs, self._y)
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.ksp.solve(self._rhs, self._y)  # the preconditioner's set-up included
+        self.seconds[0] += time.perf_counter() - wall
+        self.seconds[1] += time.process_time() - cpu
         reason = self.ksp.getConvergedReason()
         self.iterations += self.ksp.getIterationNumber()
         out = self._y.array.copy()

@@ -106,8 +106,7 @@ def solve(case: Case, comm) -> DistributedResult:
     x0[fixed] = values
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
-        solver = PetscLinearSolver(comm, method, system.numbering.block_size,
-                                   system.coupled)
+        solver = run.solver = PetscLinearSolver.for_system(system, method)
         try:
             x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
                        stats, damp=system.damp_update)
@@ -125,6 +124,7 @@ def solve(case: Case, comm) -> DistributedResult:
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
     stepper = DistributedStepper(system, time_options, options, method, stats, x0)
+    run.solver = stepper.solver
     try:
         for accepted in stepper.run():
             for snap in accepted:
@@ -154,6 +154,7 @@ class _Run:
         self.stats, self.started, self.method = stats, started, method
         self.frames: list = []
         self.history: list = []
+        self.solver = None  # the PetscLinearSolver, for its Krylov iterations
 
     def fields(self, x_owned):
         model = self.system.model
@@ -173,6 +174,22 @@ class _Run:
         row |= {"amount": report["amount"], "free_energy": None,
                 "boundaries": report["boundaries"], "regions": report["regions"]}
         self.history.append(row)
+
+    def _mpi(self) -> dict:
+        """summary.json's mpi entry: ranks, linear method and preconditioner,
+        Krylov iterations (all solves), per rank the wall and CPU seconds in
+        KSP (set-up and solves) and the peak memory (GB, ru_maxrss)."""
+        import resource
+
+        comm, solver = self.system.comm, self.solver
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+        wall, cpu = solver.seconds
+        return {"ranks": comm.size, "linear": self.method,
+                "preconditioner": solver.preconditioner,
+                "krylov_iterations": solver.iterations,
+                "linear_s": [round(v, 3) for v in comm.allgather(wall)],
+                "linear_cpu_s": [round(v, 3) for v in comm.allgather(cpu)],
+                "peak_memory_gb": [round(v, 3) for v in comm.allgather(peak)]}
 
     def result(self, x, rate, t, converged) -> DistributedResult:
         case, system, stats = self.case, self.system, self.stats
@@ -195,7 +212,7 @@ class _Run:
             "solver_messages": list(stats.messages) + model.notes(),
             "boundaries": report["boundaries"],
             "regions": report["regions"],
-            "mpi": {"ranks": system.comm.size, "linear": self.method},
+            "mpi": self._mpi(),
         }
         summary["wall_time_s"] = system.comm.allreduce(summary["wall_time_s"], op=_max())
         if not case.solver.steady:
