@@ -48,6 +48,7 @@ class PetscLinearSolver:
         self.A = None
         self.iterations = 0
         self.seconds = [0.0, 0.0]  # wall and this process's CPU time in KSP set-up and solves
+        self._fresh = None  # Krylov iterations of the last fresh field-split set-up
 
     @classmethod
     def for_system(cls, system, method: str) -> PetscLinearSolver:
@@ -113,7 +114,24 @@ class PetscLinearSolver:
         self.ksp.setOperators(self.A)
         if old is not None:
             old.destroy()
-        return self._run(b, rtol)
+        # the field split's hierarchies are kept across Newton iterations (as the
+        # serial AMG's) while they do: rebuilt when a solve fails or needs more
+        # than twice the iterations (and 20) of the last fresh set-up
+        reuse = self.splits is not None and self._fresh is not None
+        self.ksp.getPC().setReusePreconditioner(reuse)
+        try:
+            y = self._run(b, rtol)
+        except NewtonFailure:
+            if not reuse:
+                raise
+            self.ksp.getPC().setReusePreconditioner(False)  # a fresh set-up on the same matrix
+            y, reuse = self._run(b, rtol), False
+        used = self.ksp.getIterationNumber()
+        if not reuse:
+            self._fresh = used
+        elif used > max(2 * self._fresh, 20):
+            self._fresh = None
+        return y
 
     def resolve(self, b: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
         return self._run(b, rtol, check=False)
