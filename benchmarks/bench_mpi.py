@@ -153,7 +153,7 @@ def main(argv=None) -> None:
 
 
 def _row(name, serial, times, peers, load) -> str:
-    """| size | unknowns | 1 process | N ranks ... | Newton / Krylov | peak | dolfinx |"""
+    """| size | unknowns | 1 process | each rank count | speed-up | dolfinx each | load |"""
     cells = [f"`{name}`", f"{serial['dofs']:,}", f"{serial['wall_s']:.1f} s"]
     for ranks, r in times.items():
         cells.append(f"{ranks}: {r['wall_s']:.1f} s (KSP {r['ksp_s']:.1f} s, CPU "
@@ -163,7 +163,7 @@ def _row(name, serial, times, peers, load) -> str:
         first, last = min(times), max(times)
         cells.append(f"{times[first]['wall_s'] / times[last]['wall_s']:.2f}x")
     cells += [f"{ranks}: {p['wall_s']:.1f} s (solve {p['solve_s']:.1f} s; {p['newton']} / "
-              f"{p['krylov']})" for ranks, p in peers.items()]
+              f"{p['krylov']}; {_peak(p['peak_memory_gb'])})" for ranks, p in peers.items()]
     cells.append(f"load {load:.1f}")
     return "| " + " | ".join(cells) + " |"
 

@@ -8,7 +8,7 @@ global columns); PETSc's KSP solves.
   counterpart of the serial pyamg solves of large 3D systems); for
   nernst-planck-poisson with Poisson by the field split of
   :mod:`.fieldsplit` (c_1 .. c_n, phi; a BoomerAMG V-cycle per block, block
-  Gauss-Seidel: PNP-BENCH 13 Krylov iterations a Newton iteration at 1e4,
+  Gauss-Seidel: PNP-BENCH 13-14 Krylov iterations a Newton iteration at 1e4,
   1e5 and 1e6 tets), kept across Newton iterations while it works; by
   additive Schwarz (overlap 1) with ILU(1) blocks for the other coupled
   systems (species coupled by reactions, electroneutral models; BoomerAMG
