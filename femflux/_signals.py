@@ -38,7 +38,8 @@ def _on_signal(signum, frame):
 
 def _exit_now(signum, frame):
     word = "interrupted" if signum == signal.SIGINT else "terminated"
-    os.write(2, f"femflux: {word}\n".encode())
+    if os.environ.get("OMPI_COMM_WORLD_RANK", os.environ.get("PMI_RANK", "0")) in ("", "0"):
+        os.write(2, f"femflux: {word}\n".encode())  # MPI: one line, from rank 0
     os._exit(128 + signum)
 
 

@@ -157,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, 3, debug)
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"femflux: {'terminated' if signum == signal.SIGTERM else 'interrupted'}",
-              file=sys.stderr)
+        if _launched_rank() == 0:  # MPI: one line, from rank 0
+            print(f"femflux: {'terminated' if signum == signal.SIGTERM else 'interrupted'}",
+                  file=sys.stderr)
         return 128 + signum
     finally:
         if not own_process:

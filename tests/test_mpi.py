@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +45,10 @@ _REASON = _ready()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
-def femflux(case: Path, out: Path, ranks: int = 1, *extra,
-            petsc: str = "") -> subprocess.CompletedProcess:
-    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun),
-    ``petsc`` the PETSC_OPTIONS."""
+def launch(case: Path, out: Path, ranks: int = 1, *extra,
+           petsc: str = "") -> tuple[list[str], dict]:
+    """The command and environment of ``femflux run CASE --out OUT --quiet`` on
+    ``ranks`` MPI ranks (1: no mpirun), ``petsc`` the PETSC_OPTIONS."""
     command = [str(MPI_PYTHON), "-m", "femflux.cli", "run", str(case), "--out", str(out),
                "--quiet", *extra]
     if ranks > 1:
@@ -57,6 +59,14 @@ def femflux(case: Path, out: Path, ranks: int = 1, *extra,
                OMPI_MCA_btl_vader_single_copy_mechanism="none", PETSC_OPTIONS=petsc)
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "FEMFLUX_DISTRIBUTED"):
         env.pop(name, None)
+    return command, env
+
+
+def femflux(case: Path, out: Path, ranks: int = 1, *extra,
+            petsc: str = "") -> subprocess.CompletedProcess:
+    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun),
+    ``petsc`` the PETSC_OPTIONS."""
+    command, env = launch(case, out, ranks, *extra, petsc=petsc)
     return subprocess.run(command, cwd=case.parent, capture_output=True, text=True,
                           timeout=300, env=env)
 
@@ -201,8 +211,10 @@ def test_steady_3d_diffusion_with_reactions_and_regions(layers, ranks):
 
 def test_transient_3d_series_of_pvtu(layers):
     """Adaptive BDF2 on 3 ranks takes the serial steps (error norms reduced over
-    the ranks): the history and every written step agree; series.pvd lists the
-    .pvtu files and femflux plot draws the folder."""
+    the ranks): the history and every written step agree, probe values
+    included (each taken by one rank: inside a cell, on a layer interface, at
+    a node, at a corner); series.pvd lists the .pvtu files and femflux plot
+    draws the folder."""
     smooth = REGIONS_3D.replace("initial = 1.0", "initial = 2.0").replace(
         "initial = 0.0", "initial = 0.05").replace(  # at the inlet's values: no initial layer
         "forward = 2e3", "forward = 2.0")  # a slow reaction: no fast initial transient
@@ -215,12 +227,21 @@ dt = 5.0
 [output]
 every = 3
 times = [20.0]
+[output.probes]
+inside = [1.3e-4, 1.7e-4, 0.9e-4]
+interface = [4e-4, 1.3e-4, 2.9e-4]
+node = [6e-4, 2e-4, 2e-4]
+corner = [1.2e-3, 4e-4, 4e-4]
 """)
     serial = solved(case, layers / "transient-1")
     parallel = solved(case, layers / "transient-3", 3)
     assert assert_same_summary(serial, parallel) > 200  # the history included
-    history = json.loads((parallel / "summary.json").read_text())["history"]
+    summary = json.loads((parallel / "summary.json").read_text())
+    history = summary["history"]
     assert any(abs(row["t"] - 20.0) < 1e-9 for row in history)
+    assert list(summary["probes"]) == ["inside", "interface", "node", "corner"]
+    assert summary["probes"]["inside"].keys() >= {"A", "B", "C"}
+    assert all(row["probes"].keys() == summary["probes"].keys() for row in history)
     assert (parallel / "history.csv").read_text() .splitlines()[0] == \
         (serial / "history.csv").read_text().splitlines()[0]
     steps = sorted(p.stem for p in serial.glob("step_*.vtu"))
@@ -287,6 +308,23 @@ def test_nernst_planck_poisson_surface_charge(tmp_path, ranks):
     current = summary["boundaries"]["xmax"]["current"]
     assert abs(current) > 1e-15  # a real current flows (A)
     assert abs(summary["boundaries"]["xmin"]["current"] + current) < 1e-6 * abs(current)
+
+
+def test_steady_falls_back_to_pseudo_transient_continuation(tmp_path):
+    """Newton from the initial guess allowed 3 iterations fails; as in the
+    serial run, pseudo-transient continuation on 2 ranks reaches the steady
+    state, which Newton then finishes: the serial solution to 1e-8."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL.replace(
+        "steady = true", "steady = true\nmax_newton = 3"))
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 2)
+    assert_same_summary(serial, parallel)
+    assert_same_fields(serial, parallel)
+    summary = json.loads((parallel / "summary.json").read_text())
+    assert summary["continuation_steps"] > 0
+    assert any("pseudo-transient continuation" in m for m in summary["solver_messages"])
+    plain = solved(write(tmp_path, "plain.toml", NANOCHANNEL), tmp_path / "plain")
+    assert_same_fields(plain, parallel)  # the same steady state as Newton alone
 
 
 COPPER = """\
@@ -488,6 +526,34 @@ def test_failed_solve_and_results_folder_rules(tmp_path):
     run = femflux(case, blocker, 2)
     assert run.returncode == 2 and "taken" in error_line(run.stderr)
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_mpirun_keeps_the_old_results(tmp_path, signum):
+    """SIGTERM or SIGINT to mpirun (it forwards SIGTERM to every rank) while
+    a run on 2 ranks solves: one line from rank 0, a failing exit code, the
+    earlier results in the folder byte for byte, and no staging debris."""
+    case = write(tmp_path, "channel.toml", NANOCHANNEL)
+    out = solved(case, tmp_path / "out", 2)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    long = write(tmp_path, "long.toml", NANOCHANNEL.replace("steady = true", """\
+steady = false
+t_end = 1e3
+dt = 1e-9
+adaptive = false"""))
+    command, env = launch(long, out, 2)
+    run = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(6.0)  # started, or still starting: either way the same outcome
+    assert run.poll() is None
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert stderr.count("femflux: terminated") + stderr.count("femflux: interrupted") == 1, \
+        stderr
+    assert "Traceback" not in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["channel.toml", "long.toml", "out"]
 
 
 CHAMBER = """\

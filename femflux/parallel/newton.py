@@ -1,7 +1,7 @@
 """Damped Newton on the distributed system: the serial rules of
 :func:`femflux.solver.newton` (scaled unknowns x / x_scale and residuals
-R / r_scale, backtracking line search with Armijo decrease, Deuflhard's
-natural monotonicity test with the old Jacobian, the round-off exits), with
+R / r_scale; the same :func:`~femflux.solver.newton.line_search` and
+:func:`~femflux.solver.newton.finished` exit test), with
 every norm reduced over the ranks and the linear solves on PETSc
 (:class:`~femflux.parallel.linear.PetscLinearSolver`).
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import NewtonFailure
 from ..solver import NewtonOptions, Stats
+from ..solver.newton import finished, line_search
 
 log = logging.getLogger(__name__)
 
@@ -60,38 +61,25 @@ def newton(system, assemble, x0: np.ndarray, fixed: np.ndarray, solver, options:
         if damp is not None:
             dx = damp(x, dx) * mask
         stats.newton_iterations += 1
-        step = 1.0
-        dx_norm = gnorm(dx / x_scale)
-        while True:
-            x_new = x + step * dx
-            R_new, J_new = assemble(x_new)
-            r_new = norm(R_new)
-            if np.isfinite(r_new) and (r_new <= (1.0 - 1e-4 * step) * r
-                                       or r_new <= options.atol):
-                break
-            if step == 1.0 and r_new <= 2.0 * r and r_new < 1e-7 * max(r0, 1e-300):
-                return stats.converged(x_new, R_new)  # round-off floor
-            if np.isfinite(r_new) and step >= 1e-3:
-                # natural monotonicity: the simplified Newton correction must shrink
-                bar = solver.resolve(R_new * inv_rs)
-                finite = num.sum(float(not np.all(np.isfinite(bar)))) == 0
-                if finite and gnorm(bar) <= (1 - step / 4) * dx_norm:
-                    break
-            step *= 0.5
-            if step < 1e-4:
-                if np.isfinite(r_new) and r_new <= 10 * r and r_new < 1e-8 * max(r0, 1.0):
-                    break
-                raise NewtonFailure(f"line search failed at residual {r:.3e}")
-        update = num.comm.allreduce(float(np.max(np.abs(step * dx / x_scale), initial=0.0)),
-                                    op=_max())
-        log.debug("newton %d: residual %.3e -> %.3e (step %g)", iteration, r, r_new, step)
-        stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
-        x, R, J, r = x_new, R_new, J_new, r_new
-        if r <= goal:
-            return stats.converged(x, R)
-        if update < 1e-10 and step == 1.0:
-            return stats.converged(x, R)
-        if stagnant:
+
+        def correction(R_new):
+            # the simplified Newton correction with the old Jacobian (all ranks)
+            bar = solver.resolve(R_new * inv_rs)
+            if num.sum(float(not np.all(np.isfinite(bar)))) > 0:
+                return math.inf
+            return gnorm(bar)
+
+        trial = line_search(assemble, x, dx, r, r0, options.atol, norm, gnorm(dx / x_scale),
+                            correction)
+        if trial.floor:
+            return stats.converged(trial.x, trial.R)
+        update = num.comm.allreduce(float(np.max(np.abs(trial.step * dx / x_scale),
+                                                 initial=0.0)), op=_max())
+        log.debug("newton %d: residual %.3e -> %.3e (step %g)", iteration, r, trial.r,
+                  trial.step)
+        done = finished(r, trial, r0, goal, update, options)
+        x, R, J, r = trial.x, trial.R, trial.J, trial.r
+        if done:
             return stats.converged(x, R)
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")

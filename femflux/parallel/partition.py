@@ -1,7 +1,8 @@
 """The mesh split between the MPI ranks: vertex ownership and each rank's submesh.
 
-Rank 0 partitions the vertices of the (global) mesh with METIS (pymetis,
-nodal graph) and broadcasts the owner of every vertex.  A rank then keeps
+Only rank 0 reads (or generates) the whole mesh.  It partitions its vertices
+with METIS (pymetis, nodal graph), broadcasts the owner of every vertex, and
+sends every rank its piece; rank 0 then lets the whole mesh go.  A rank keeps
 
 - its *owned* vertices O (their dofs are its rows of the distributed system);
 - the *halo* cells: every cell touching a vertex of a cell touching O (two
@@ -49,8 +50,8 @@ class Partition:
         return self.owner[self.vertices] == self.rank
 
 
-def vertex_owners(fem_mesh: FemMesh, comm) -> np.ndarray:
-    """The rank owning each vertex: METIS's nodal partition, computed on rank 0."""
+def vertex_owners(fem_mesh: FemMesh | None, comm) -> np.ndarray:
+    """The rank owning each vertex: METIS's nodal partition of rank 0's mesh."""
     owner = None
     if comm.rank == 0:
         mesh = fem_mesh.mesh
@@ -64,17 +65,37 @@ def vertex_owners(fem_mesh: FemMesh, comm) -> np.ndarray:
             owner = np.asarray(cut.vertex_part, dtype=np.int64)
     owner = comm.bcast(owner, root=0)
     if len(owner) == 0 or np.bincount(owner, minlength=comm.size).min() == 0:
-        raise CaseError(f"the mesh ({fem_mesh.mesh.nvertices} nodes) is too small for "
+        nodes = comm.bcast(fem_mesh.mesh.nvertices if comm.rank == 0 else None, root=0)
+        raise CaseError(f"the mesh ({nodes} nodes) is too small for "
                         f"{comm.size} MPI ranks: some rank would own no node")
     return owner
 
 
-def partition(fem_mesh: FemMesh, comm) -> Partition:
-    """This rank's :class:`Partition` of ``fem_mesh`` (collective)."""
+def partition(fem_mesh: FemMesh | None, comm) -> Partition:
+    """This rank's :class:`Partition` (collective).  Only rank 0 holds the
+    whole ``fem_mesh`` (None elsewhere): it cuts every rank's piece (its
+    cells, their vertices and coordinates, its region cells and boundary
+    facets given by their corner vertices) and sends it; each rank builds its
+    own submesh and finds its facets."""
     owner = vertex_owners(fem_mesh, comm)
+    piece = None
+    if comm.rank == 0:
+        for rank in range(comm.size - 1, -1, -1):  # rank 0's own piece last
+            cut = _cut(fem_mesh, owner, rank)
+            if rank:
+                comm.send(cut, dest=rank, tag=17)
+            else:
+                piece = cut
+    else:
+        piece = comm.recv(source=0, tag=17)
+    return _assemble(piece, owner, comm)
+
+
+def _cut(fem_mesh: FemMesh, owner: np.ndarray, rank: int) -> dict:
+    """Rank ``rank``'s piece of the mesh as plain arrays (to be sent)."""
     mesh = fem_mesh.mesh
     t = mesh.t
-    mine = owner == comm.rank
+    mine = owner == rank
     layer1 = np.flatnonzero(mine[t].any(axis=0))
     near = np.zeros(mesh.nvertices, dtype=bool)
     near[t[:, layer1]] = True
@@ -82,29 +103,41 @@ def partition(fem_mesh: FemMesh, comm) -> Partition:
     vertices = np.unique(t[:, cells])
     local_vertex = np.full(mesh.nvertices, -1, dtype=np.int64)
     local_vertex[vertices] = np.arange(len(vertices))
-    sub = type(mesh)(np.ascontiguousarray(mesh.p[:, vertices]),
-                    np.ascontiguousarray(local_vertex[t[:, cells]]))
     position = np.full(mesh.nelements, -1, dtype=np.int64)
     position[cells] = np.arange(len(cells))
     regions = {name: np.sort(position[e][position[e] >= 0]) for name, e in
                fem_mesh.regions.items()}
-    boundaries = {name: _local_facets(mesh, sub, local_vertex, f)
-                  for name, f in fem_mesh.boundaries.items()}
-    own_cells = owner[t[:, cells].min(axis=0)] == comm.rank
-    local = FemMesh(mesh=sub, boundaries=boundaries, regions=regions,
-                    geometry=fem_mesh.geometry, source=fem_mesh.source,
-                    warnings=list(fem_mesh.warnings))
-    return Partition(rank=comm.rank, size=comm.size, owner=owner, cells=cells,
-                     vertices=vertices, own_cells=own_cells, fem_mesh=local)
+    boundaries = {}
+    for name, facets in fem_mesh.boundaries.items():
+        corners = local_vertex[mesh.facets[:, facets]]
+        boundaries[name] = np.sort(corners[:, (corners >= 0).all(axis=0)], axis=0)
+    return {"kind": type(mesh), "p": np.ascontiguousarray(mesh.p[:, vertices]),
+            "t": np.ascontiguousarray(local_vertex[t[:, cells]]), "cells": cells,
+            "vertices": vertices, "regions": regions, "boundaries": boundaries,
+            "geometry": fem_mesh.geometry, "source": fem_mesh.source,
+            "warnings": list(fem_mesh.warnings)}
 
 
-def _local_facets(mesh, sub, local_vertex: np.ndarray, facets: np.ndarray) -> np.ndarray:
-    """The submesh facets that are the given global facets (sorted)."""
-    corners = local_vertex[mesh.facets[:, facets]]
-    corners = np.sort(corners[:, (corners >= 0).all(axis=0)], axis=0)
+def _assemble(piece: dict, owner: np.ndarray, comm) -> Partition:
+    """The rank's :class:`Partition` from its piece."""
+    sub = piece["kind"](piece["p"], piece["t"])
+    sorted_facets = np.sort(sub.facets, axis=0)
+    boundaries = {name: _local_facets(sorted_facets, corners)
+                  for name, corners in piece["boundaries"].items()}
+    own_cells = owner[piece["vertices"][sub.t].min(axis=0)] == comm.rank
+    local = FemMesh(mesh=sub, boundaries=boundaries, regions=piece["regions"],
+                    geometry=piece["geometry"], source=piece["source"],
+                    warnings=piece["warnings"])
+    return Partition(rank=comm.rank, size=comm.size, owner=owner, cells=piece["cells"],
+                     vertices=piece["vertices"], own_cells=own_cells, fem_mesh=local)
+
+
+def _local_facets(sorted_facets: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The submesh facets (columns of ``sorted_facets``: its facets' sorted
+    vertices) with the given sorted corner vertices (sorted facet indices)."""
     if corners.shape[1] == 0:
         return np.zeros(0, dtype=np.int64)
-    found = _column_positions(np.sort(sub.facets, axis=0), corners)
+    found = _column_positions(sorted_facets, corners)
     return np.sort(found[found >= 0])
 
 

@@ -1,11 +1,12 @@
 """One run on N MPI ranks: case -> partitioned mesh -> the rank's model ->
 distributed Newton / BDF -> globally reduced summary and parallel VTU.
 
-Every rank reads the case and the mesh file, rank 0 partitions the nodes
-(:mod:`.partition`), each rank builds the serial model on its submesh and
-solves its share (:mod:`.system`, :mod:`.newton`, :mod:`.timestep`); the
-summary is the sum of the ranks' owned shares (:mod:`.report`), the fields
-are written as one piece per rank (:mod:`.pvtu`).
+Every rank reads the case; rank 0 alone reads the mesh file, partitions the
+nodes and sends each rank its piece (:mod:`.partition`); each rank builds
+the serial model on its submesh and solves its share (:mod:`.system`,
+:mod:`.newton`, :mod:`.timestep`); the summary is the sum of the ranks'
+owned shares (:mod:`.report`), the fields are written as one piece per rank
+(:mod:`.pvtu`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from ..mesh import load_mesh
 from ..models import build_model
 from ..physics.closed import conserved_combinations
 from ..solver import NewtonOptions, Stats, TimeOptions
+from .continuation import pseudo_transient
 from .linear import PetscLinearSolver, choose
 from .newton import newton
 from .partition import partition
+from .probes import DistributedProbes
 from .pvtu import Piece, piece_name, write_pvtu
 from .report import global_report
 from .system import DistributedSystem, _not_yet, check_distributable
@@ -75,17 +78,18 @@ def prepare(case: Case, comm):
     check_distributable(case)
     if case.solver.steady and len(conserved_combinations(case)):
         raise _not_yet("a steady run with closed species (amount constraints)")
-    if case.output.probes:
-        raise _not_yet("[output] probes")
 
-    def mesh():
+    def mesh():  # rank 0 only: the whole mesh, checked against the case
+        if comm.rank:
+            return None
         fem_mesh = load_mesh(case.mesh)
-        case.warnings.extend(w for w in fem_mesh.warnings if w not in case.warnings)
         check_against_mesh(case, fem_mesh)
         return fem_mesh
 
     fem_mesh = collectively(comm, mesh)
     part = collectively(comm, lambda: partition(fem_mesh, comm))
+    fem_mesh = None  # rank 0 lets the whole mesh go
+    case.warnings.extend(w for w in part.fem_mesh.warnings if w not in case.warnings)
     model = collectively(comm, lambda: build_model(case, part.fem_mesh))
     system = DistributedSystem(model, part, comm)
     return part, model, system
@@ -108,8 +112,7 @@ def solve(case: Case, comm) -> DistributedResult:
     if s.steady:
         solver = run.solver = PetscLinearSolver.for_system(system, method)
         try:
-            x = newton(system, lambda z: system.flux(z, 0.0), x0, fixed, solver, options,
-                       stats, damp=system.damp_update)
+            x = _steady(system, x0, fixed, solver, options, stats)
         except NewtonFailure as exc:
             result = run.result(x0, np.zeros(system.n), 0.0, converged=False)
             raise SolverError(f"the steady solve did not converge: {exc}", result) from exc
@@ -146,6 +149,22 @@ def solve(case: Case, comm) -> DistributedResult:
     return run.result(last.x, last.rate, last.t, converged=True)
 
 
+def _steady(system, x0, fixed, solver, options, stats) -> np.ndarray:
+    """Newton from x0; if it fails, pseudo-transient continuation, then Newton
+    (as the serial :func:`~femflux.solver.solve_steady`)."""
+    def steady(z):
+        return system.flux(z, 0.0)
+
+    try:
+        return newton(system, steady, x0, fixed, solver, options, stats,
+                      damp=system.damp_update)
+    except NewtonFailure as first:
+        stats.messages.append(f"Newton from the initial guess failed ({first}); "
+                              "using pseudo-transient continuation")
+    x = pseudo_transient(system, x0, fixed, solver, options, stats)
+    return newton(system, steady, x, fixed, solver, options, stats, damp=system.damp_update)
+
+
 class _Run:
     """The frames and history of a run, and its result."""
 
@@ -155,6 +174,7 @@ class _Run:
         self.frames: list = []
         self.history: list = []
         self.solver = None  # the PetscLinearSolver, for its Krylov iterations
+        self.probes = DistributedProbes(system.part, case.output.probes, system.comm)
 
     def fields(self, x_owned):
         model = self.system.model
@@ -173,6 +193,8 @@ class _Run:
             row["temperature"] = self.case.model.temperature_at(t)
         row |= {"amount": report["amount"], "free_energy": None,
                 "boundaries": report["boundaries"], "regions": report["regions"]}
+        if self.probes:
+            row["probes"] = self.probes.values(self.fields(x)[0])
         self.history.append(row)
 
     def _mpi(self) -> dict:
@@ -214,6 +236,8 @@ class _Run:
             "regions": report["regions"],
             "mpi": self._mpi(),
         }
+        if self.probes:
+            summary["probes"] = self.probes.values(self.fields(x)[0])
         summary["wall_time_s"] = system.comm.allreduce(summary["wall_time_s"], op=_max())
         if not case.solver.steady:
             summary["history"] = self.history

@@ -155,51 +155,91 @@ def newton(assemble: Callable[[np.ndarray], tuple[np.ndarray, sp.spmatrix]],
         if damp is not None:
             dx = damp(x, dx) * mask
         stats.newton_iterations += 1
-        step = 1.0
-        dx_norm = _norm(dx / x_scale)
-        while True:
-            x_new = x + step * dx
-            R_new, J_new = assemble(x_new)
-            r_new = norm(R_new)
-            if np.isfinite(r_new) and (r_new <= (1.0 - 1e-4 * step) * r or r_new <= options.atol):
-                break
-            if step == 1.0 and r_new <= 2.0 * r and r_new < 1e-7 * max(r0, 1e-300):
-                log.debug("newton: at the residual's round-off floor")
-                # 7 orders gained and no more: round-off, not divergence
-                return stats.converged(x_new, R_new)
-            if np.isfinite(r_new) and step >= 1e-3:
-                # natural monotonicity (Deuflhard): the simplified Newton
-                # correction with the old Jacobian must shrink; scale-invariant
-                if approximate == linear_solver.resolve and linear_solver.released:
-                    # the old Jacobian again (the solver released its memory)
-                    linear_solver.restore(_scaled_jacobian(assemble(x)[1], inv_rs,
-                                                           mask * x_scale, fixed_rows,
-                                                           in_place=True))
-                bar = approximate(R_new * inv_rs)
-                if np.all(np.isfinite(bar)) and _norm(bar) <= (1 - step / 4) * dx_norm:
-                    break
-            step *= 0.5
-            if step < 1e-4:
-                if np.isfinite(r_new) and r_new <= 10 * r and r_new < 1e-8 * max(r0, 1.0):
-                    break  # round-off level: accept
-                raise NewtonFailure(f"line search failed at residual {r:.3e}")
-        update = float(np.max(np.abs(step * dx / x_scale))) if len(free) else 0.0
+
+        def correction(R_new, x=x, approximate=approximate):
+            # the simplified Newton correction with the old Jacobian
+            if approximate == linear_solver.resolve and linear_solver.released:
+                # the old Jacobian again (the solver released its memory)
+                linear_solver.restore(_scaled_jacobian(assemble(x)[1], inv_rs,
+                                                       mask * x_scale, fixed_rows,
+                                                       in_place=True))
+            bar = approximate(R_new * inv_rs)
+            return _norm(bar) if np.all(np.isfinite(bar)) else math.inf
+
+        trial = line_search(assemble, x, dx, r, r0, options.atol, norm, _norm(dx / x_scale),
+                            correction)
+        if trial.floor:
+            log.debug("newton: at the residual's round-off floor")
+            return stats.converged(trial.x, trial.R)
+        update = float(np.max(np.abs(trial.step * dx / x_scale))) if len(free) else 0.0
         log.debug("newton %d: residual %.3e -> %.3e (step %g, update %.1e, eta %.1e, "
-                  "krylov %d)", iteration, r, r_new, step, update, eta, stats.krylov_iterations)
-        stagnant = r_new > 0.5 * r and r_new < 1e-7 * max(r0, 1e-300)
-        # the error left in x, estimated from the contraction theta of this step
-        theta = r_new / r if r > 0 else 0.0
-        error = theta / (1.0 - theta) * update if theta < 1.0 else math.inf
-        x, R, J, r = x_new, R_new, J_new, r_new
-        R_new = J_new = None  # one reference: J is dropped once scaled (memory)
-        if r <= goal and (r <= options.atol or error <= 100.0 * options.rtol):
+                  "krylov %d)", iteration, r, trial.r, trial.step, update, eta,
+                  stats.krylov_iterations)
+        done = finished(r, trial, r0, goal, update, options)
+        x, R, J, r = trial.x, trial.R, trial.J, trial.r
+        trial = None  # one reference: J is dropped once scaled (memory)
+        if done:
             return stats.converged(x, R)
-        if update < 1e-10 and step == 1.0:
-            return stats.converged(x, R)  # the correction is negligible: round-off
-        if stagnant:
-            return stats.converged(x, R)  # 7 orders gained and no more: round-off floor
     raise NewtonFailure(f"no convergence in {options.max_iterations} Newton iterations "
                         f"(scaled residual {r:.3e}, started at {r0:.3e})")
+
+
+@dataclass
+class Trial:
+    """The point a line search accepted: x + step dx, its residual, Jacobian and
+    scaled residual norm; ``floor``: accepted as converged (round-off floor)."""
+
+    step: float
+    x: np.ndarray
+    R: np.ndarray
+    J: object
+    r: float
+    floor: bool = False
+
+
+def line_search(assemble, x, dx, r, r0, atol, norm, dx_norm, correction) -> Trial:
+    """Backtracking along ``dx`` from x (scaled residual norm r; r0 at the
+    start of Newton): the step is halved until the scaled residual norm
+    decreases (Armijo, r_new <= (1 - 1e-4 step) r) or, for steps >= 1e-3,
+    Deuflhard's natural monotonicity test holds: the simplified Newton
+    correction ``correction(R_new)`` (its norm, with the old Jacobian) shrinks,
+    |dx_bar| <= (1 - step/4) |dx| (``dx_norm``; scale-invariant).  A full step
+    that gained 7 orders on r0 and no more is the round-off floor (``floor``).
+    ``norm`` and ``correction`` are the caller's (global over MPI ranks there).
+    """
+    step = 1.0
+    while True:
+        x_new = x + step * dx
+        R_new, J_new = assemble(x_new)
+        r_new = norm(R_new)
+        if np.isfinite(r_new) and (r_new <= (1.0 - 1e-4 * step) * r or r_new <= atol):
+            return Trial(step, x_new, R_new, J_new, r_new)
+        if step == 1.0 and r_new <= 2.0 * r and r_new < 1e-7 * max(r0, 1e-300):
+            # 7 orders gained and no more: round-off, not divergence
+            return Trial(step, x_new, R_new, J_new, r_new, floor=True)
+        if np.isfinite(r_new) and step >= 1e-3 and correction(R_new) <= (1 - step / 4) * dx_norm:
+            return Trial(step, x_new, R_new, J_new, r_new)
+        step *= 0.5
+        if step < 1e-4:
+            if np.isfinite(r_new) and r_new <= 10 * r and r_new < 1e-8 * max(r0, 1.0):
+                return Trial(step, x_new, R_new, J_new, r_new)  # round-off level: accept
+            raise NewtonFailure(f"line search failed at residual {r:.3e}")
+
+
+def finished(r: float, trial: Trial, r0: float, goal: float, update: float,
+             options: NewtonOptions) -> bool:
+    """Newton's exit after a step from residual r to ``trial.r`` with the
+    largest scaled update ``update``: the goal reached (and either atol or the
+    error left in x, estimated as theta/(1 - theta) update from the step's
+    contraction theta, below 100 rtol); a negligible full correction; or no
+    more progress 7 orders below r0 (round-off floor)."""
+    theta = trial.r / r if r > 0 else 0.0
+    error = theta / (1.0 - theta) * update if theta < 1.0 else math.inf
+    if trial.r <= goal and (trial.r <= options.atol or error <= 100.0 * options.rtol):
+        return True
+    if update < 1e-10 and trial.step == 1.0:
+        return True  # the correction is negligible: round-off
+    return trial.r > 0.5 * r and trial.r < 1e-7 * max(r0, 1e-300)
 
 
 def _scaled_inverse(inverse, mask, x_scale, r_scale):

@@ -16,7 +16,9 @@ anything else (a bug, not the user's input), reported the same way.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +29,16 @@ from ..errors import CaseError, SolverError
 from ..simulation import solve
 from .folder import BAD_INPUT, ERROR, NOT_CONVERGED, OK, write_record, write_state
 from .plan import PointTask
+
+
+def dask_setup(worker) -> None:
+    """Worker preload (embedded LocalCluster): a worker forked from the
+    ``femflux`` command inherits its SIGINT/SIGTERM handlers (which end a run
+    with exit 130/143 and clean up its folder); a worker's signals belong to
+    its nanny, so Python's defaults are put back."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_point(task: PointTask) -> dict:
