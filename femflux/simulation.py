@@ -253,7 +253,9 @@ def _history_entry(model, probes: Probes, snap: Snapshot, frame: Frame | None = 
         entry.pop("measure")
     row = {"t": snap.t, "dt": snap.dt, "newton_iterations": snap.newton_iterations}
     if model.case.model.temperature_program is not None:
-        row["temperature"] = model.case.model.temperature_at(snap.t)
+        row["temperature"] = (model.mean_temperature(snap.t)
+                              if model.case.model.temperature_spatial
+                              else model.case.model.temperature_at(snap.t))
     row |= {"amount": model.amounts(snap.x), "free_energy": model.free_energy(snap.x),
             "boundaries": boundaries,
             "regions": {name: {"amount": amounts}

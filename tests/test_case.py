@@ -172,12 +172,14 @@ def test_expressions_in_the_case():
     assert case.boundaries[1].inward_flux["A"] == 6.0  # constant expressions become numbers
     fails(diffusion(), "species 'A': initial must not depend on t",
           overrides={"species.A.initial": "1 + t"})
-    # temperature: a number, or (kind diffusion) an expression of t only
+    # temperature: a number, or an expression of t (kind diffusion: also of x, y, z)
     assert load_case(diffusion(), overrides={"model.temperature": "300"}).model.temperature \
         == 300.0
     ramp = load_case(diffusion(), overrides={"model.temperature": "300 + 2*t"}).model
     assert ramp.temperature == 300.0 and ramp.temperature_at(10.0) == 320.0
-    fails(diffusion(), "[model] temperature", "x", overrides={"model.temperature": "300 + x"})
+    spatial = load_case(diffusion(), overrides={"model.temperature": "300 + x"}).model
+    assert spatial.temperature_spatial and not ramp.temperature_spatial
+    fails(diffusion(), "[model] temperature", "q", overrides={"model.temperature": "300 + q"})
     fails(diffusion(), "[model] temperature", "must be > 0",
           overrides={"model.temperature": "t - 1"})
     fails(diffusion(), "boundary 'xmin': concentration.A", "expression 'open(1)'",

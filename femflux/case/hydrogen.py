@@ -58,13 +58,25 @@ def _read_density(t: _Table, case: Case):
     return density
 
 
+def _gas_wall(b) -> tuple[str, object] | tuple[None, None]:
+    """(key, table) of a boundary's exchange with a gas: ``surface_kinetics``,
+    ``sieverts`` or ``henry``; (None, None) without one."""
+    if b.surface_kinetics is not None:
+        return "surface_kinetics", b.surface_kinetics
+    if b.solubility_wall is not None:
+        return b.solubility_wall.law, b.solubility_wall
+    return None, None
+
+
 def check_enclosures(case: Case) -> None:
     """Every enclosure's walls: named ``[[boundary]]`` entries with
-    ``surface_kinetics`` whose pressure is the enclosure (or left out: then
-    it becomes the enclosure); a wall of one enclosure only; a boundary whose
-    pressure names an enclosure joins its walls.  Enclosures need a transient
-    run (their gas and the walls exchange a fixed amount)."""
+    ``surface_kinetics``, ``sieverts`` or ``henry`` whose pressure is the
+    enclosure (or, for surface kinetics, left out: then it becomes the
+    enclosure); a wall of one enclosure only; a boundary whose pressure names
+    an enclosure joins its walls.  Enclosures need a transient run (their gas
+    and the walls exchange a fixed amount)."""
     if not case.enclosures:
+        _check_pressures(case)
         return
     if case.solver.steady:
         raise CaseError(f"enclosure {case.enclosures[0].name!r} needs a transient run "
@@ -74,21 +86,32 @@ def check_enclosures(case: Case) -> None:
     for e in case.enclosures:
         for wall in e.boundaries:
             b = boundaries.get(wall)
-            if b is None or b.surface_kinetics is None:
+            key, gas = _gas_wall(b) if b is not None else (None, None)
+            if gas is None:
                 raise CaseError(f"enclosure {e.name!r}: boundaries: {wall!r} needs a "
-                                "[[boundary]] entry with surface_kinetics (the wall's exchange "
-                                "with the gas)")
-            sk = b.surface_kinetics
-            if sk.enclosure not in (None, e.name) or (sk.enclosure is None and sk.pressure):
-                raise CaseError(f"boundary {wall!r}: surface_kinetics.pressure must be "
-                                f"{e.name!r} or left out (the wall of enclosure {e.name!r})")
+                                "[[boundary]] entry with surface_kinetics, sieverts or henry "
+                                "(the wall's exchange with the gas)")
+            left_out = gas.enclosure is None and not gas.pressure
+            if gas.enclosure != e.name and not left_out:
+                raise CaseError(f"boundary {wall!r}: {key}.pressure must be {e.name!r} or "
+                                f"left out (the wall of enclosure {e.name!r})")
             if wall in owner:
                 raise CaseError(f"enclosure {e.name!r}: boundary {wall!r} is already a wall "
                                 f"of enclosure {owner[wall]!r}")
-            sk.enclosure = e.name
+            gas.enclosure = e.name
             owner[wall] = e.name
     for b in case.boundaries:
-        sk = b.surface_kinetics
-        if sk is not None and sk.enclosure is not None and b.name not in owner:
-            owner[b.name] = sk.enclosure
-            next(e for e in case.enclosures if e.name == sk.enclosure).boundaries.append(b.name)
+        _, gas = _gas_wall(b)
+        if gas is not None and gas.enclosure is not None and b.name not in owner:
+            owner[b.name] = gas.enclosure
+            next(e for e in case.enclosures if e.name == gas.enclosure).boundaries.append(b.name)
+    _check_pressures(case)
+
+
+def _check_pressures(case: Case) -> None:
+    """A ``sieverts`` or ``henry`` wall needs its pressure (or an enclosure)."""
+    for b in case.boundaries:
+        wall = b.solubility_wall
+        if wall is not None and wall.enclosure is None and wall.pressure is None:
+            raise CaseError(f"boundary {b.name!r}: {wall.law}.pressure is required (Pa: a "
+                            "number, an expression of x, y, z, t or an [[enclosure]] name)")

@@ -44,7 +44,7 @@ def check_against_mesh(case: Case, mesh) -> None:
     _check_onsager_regions(case, mesh)
     _check_partial_molar_volumes(case, mesh)
     _check_values_on_mesh(case, mesh)
-    _check_rates(case)
+    _check_rates(case, mesh)
     _check_electroneutral_boundaries(case, mesh)
     _check_probes(case, mesh)
     if case.raw.get("elasticity", {}).get("plane") is not None and (
@@ -116,6 +116,8 @@ def _check_species_near_boundaries(case: Case, mesh) -> None:
                 named.add(b.butler_volmer.reduced)
         if b.surface_kinetics is not None:
             named.add(b.surface_kinetics.species)
+        if b.solubility_wall is not None:
+            named.add(b.solubility_wall.species)
         if not named:
             continue
         regions = _regions_next_to(mesh, b.name)
@@ -264,38 +266,70 @@ def _check_values_on_mesh(case: Case, mesh) -> None:
         if b.surface_kinetics is not None:
             _check_value(f"boundary {b.name!r}: surface_kinetics.pressure",
                          b.surface_kinetics.pressure, x, times, True)
+        wall = b.solubility_wall
+        if wall is not None and wall.enclosure is None:
+            _check_value(f"boundary {b.name!r}: {wall.law}.pressure", wall.pressure, x, times,
+                         True)
 
 
-def _check_rates(case: Case) -> None:
-    """T(t) is finite and > 0, and every Arrhenius rate finite, at the checked times."""
+def _temperatures(case: Case, mesh, time: float) -> tuple[float, float, np.ndarray | None]:
+    """(min T, max T, the mesh node where T is not finite and > 0, or None) at
+    ``time``: T(t), or T(x, y, z, t) at every mesh node."""
+    model = case.model
+    if not model.temperature_spatial:
+        T = model.temperature_at(time)
+        return T, T, None if (np.isfinite(T) and T > 0) else np.zeros(0)
+    nodes = mesh.mesh.p
+    T = model.temperature_points(nodes, time)
+    bad = ~(np.isfinite(T) & (T > 0))
+    if bad.any():
+        finite = np.isfinite(T)
+        k = int(np.argmin(T)) if finite.all() else int(np.flatnonzero(~finite)[0])
+        return float(T[k]), float(T[k]), nodes[:, k]
+    return float(T.min()), float(T.max()), None
+
+
+def _check_rates(case: Case, mesh) -> None:
+    """T(t) (or T(x, y, z, t) at every mesh node) is finite and > 0, and
+    every Arrhenius rate finite, at the checked times (Arrhenius factors are
+    monotone in T: checked at its extremes)."""
     model = case.model
     rates = [(f"trap {k}: {key}", getattr(trap, key)) for k, trap in enumerate(case.traps)
              for key in ("trapping", "detrapping")]
     rates += [(f"boundary {b.name!r}: surface_kinetics.{key}", getattr(b.surface_kinetics, key))
               for b in case.boundaries if b.surface_kinetics is not None
               for key in ("dissociation", "recombination")]
+    rates += [(f"boundary {b.name!r}: {b.solubility_wall.law}.K", b.solubility_wall.K)
+              for b in case.boundaries if b.solubility_wall is not None]
     times = _times(case) if model.temperature_program is not None else [0.0]
     for time in times:
-        T = model.temperature_at(time)
-        if not (np.isfinite(T) and T > 0):
+        T_min, T_max, bad = _temperatures(case, mesh, time)
+        if bad is not None:
+            at = f" at x = {np.round(bad, 12).tolist()} m" if bad.size else ""
             raise CaseError(f"[model] temperature = {clip(repr(model.temperature_program.text))} "
-                            f"must be finite and > 0 but is {T:.6g} K at t = {time:g} s")
-        for where, rate in rates:
-            if not np.isfinite(rate.at(T)):
-                raise CaseError(f"{where}: pre exp(-energy/RT) is not finite at T = {T:g} K "
-                                f"(t = {time:g} s)")
-        scaled = [(f"species {s.name!r}: diffusivity D0", s.diffusivity, s.activation_energy)
-                  for s in case.species]
-        for k, r in enumerate(case.reactions):
-            scaled += [(f"reaction {k} ({r.equation!r}): forward", r.forward,
-                        getattr(r, "forward_energy", 0.0)),
-                       (f"reaction {k} ({r.equation!r}): backward", r.backward,
-                        getattr(r, "backward_energy", 0.0))]
-        for where, value, energy in scaled:  # value at T(0) times exp(-E/R (1/T - 1/T0))
-            exponent = -energy / GAS_CONSTANT * (1 / T - 1 / model.temperature)
-            if not np.isfinite(value * np.exp(min(exponent, 1e3))):
-                raise CaseError(f"{where} exp(-E/RT) is not finite at T = {T:g} K "
-                                f"(t = {time:g} s)")
+                            f"must be finite and > 0 but is {T_min:.6g} K{at}, t = {time:g} s")
+        for T in dict.fromkeys((T_min, T_max)):
+            _check_rates_at(case, rates, T, time)
+
+
+def _check_rates_at(case: Case, rates: list, T: float, time: float) -> None:
+    """Every Arrhenius rate and scaled value is finite at T (K)."""
+    for where, rate in rates:
+        if not np.isfinite(rate.at(T)):
+            raise CaseError(f"{where}: pre exp(-energy/RT) is not finite at T = {T:g} K "
+                            f"(t = {time:g} s)")
+    scaled = [(f"species {s.name!r}: diffusivity D0", s.diffusivity, s.activation_energy)
+              for s in case.species]
+    for k, r in enumerate(case.reactions):
+        scaled += [(f"reaction {k} ({r.equation!r}): forward", r.forward,
+                    getattr(r, "forward_energy", 0.0)),
+                   (f"reaction {k} ({r.equation!r}): backward", r.backward,
+                    getattr(r, "backward_energy", 0.0))]
+    for where, value, energy in scaled:  # value at T(0) times exp(-E/R (1/T - 1/T0))
+        exponent = -energy / GAS_CONSTANT * (1 / T - 1 / case.model.temperature)
+        if not np.isfinite(value * np.exp(min(exponent, 1e3))):
+            raise CaseError(f"{where} exp(-E/RT) is not finite at T = {T:g} K "
+                            f"(t = {time:g} s)")
 
 
 def _check_electroneutral_boundaries(case: Case, mesh) -> None:

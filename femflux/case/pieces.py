@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..errors import CaseError
-from .expressions import Expression
+from .expressions import Expression, evaluate
 from .schema import (
     ELASTIC_NAMES,
     ELECTRIC_NAMES,
@@ -25,10 +25,12 @@ from .schema import (
     MASS_TRANSFER_KEYS,
     MATRIX_RTOL,
     MAX_GENERATED_CELLS,
+    ONSAGER,
     REACTION_TERM,
     RESERVED_NAMES,
     SOLUBILITY_KEYS,
     SOLUBILITY_LAWS,
+    SOLUBILITY_WALL_KEYS,
     SPECIES_CONDITIONS,
     SPECIES_NAME,
     SURFACE_KINETICS_KEYS,
@@ -40,6 +42,7 @@ from .schema import (
     MeshSpec,
     Reaction,
     Solubility,
+    SolubilityWall,
     Species,
     SurfaceKinetics,
 )
@@ -329,8 +332,60 @@ def _read_surface_kinetics(t: _Table, mobile: list[str],
     return SurfaceKinetics(species=species, pressure=sk.value("pressure", 0.0, ge=0), **rates)
 
 
+def _read_solubility_wall(t: _Table, mobile: list[str],
+                          enclosures: tuple[str, ...] = ()) -> SolubilityWall | None:
+    """``sieverts = { species, K, pressure }`` (c = K sqrt(p)) or ``henry =
+    {...}`` (c = K p): the wall's concentration in equilibrium with a gas at
+    p (Pa: a number, an expression of x, y, z, t, or the name of one of the
+    case's ``enclosures``); K > 0 a number or Arrhenius."""
+    given = [law for law in ("sieverts", "henry") if t.has(law)]
+    if not given:
+        return None
+    if len(given) == 2:
+        raise t.error("henry", "and sieverts exclude each other")
+    table = t.table(given[0], SOLUBILITY_WALL_KEYS)
+    species = _the_species(table, mobile)
+    K = _read_rate(table, "K")
+    if not K.pre > 0:
+        raise table.error("K", f"must be > 0 (got {K.pre!r})")
+    if table.get("pressure") in enclosures:
+        return SolubilityWall(species=species, law=given[0], K=K,
+                              enclosure=table.get("pressure"))
+    return SolubilityWall(species=species, law=given[0], K=K,
+                          pressure=table.value("pressure", None, ge=0))
+
+
 def _read_enclosure(t: _Table, name: str) -> Enclosure:
     """``[[enclosure]]``: a gas volume whose pressure is an unknown."""
     return Enclosure(name=name, volume=t.number("volume", gt=0),
                      temperature=t.number("temperature", gt=0),
                      pressure=t.number("pressure", ge=0), boundaries=t.names("boundaries"))
+
+
+def _read_temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
+    """``[model] temperature`` (K): a number, or an expression of t (a
+    program) or of x, y, z and t (a spatial T, kind 'diffusion' only: the
+    drifts of the other kinds carry 1/RT).  Returns (T0, program): T0 is T
+    at t = 0 (at x = y = z = 0 for a spatial T, or 298.15 K where that is
+    not > 0: only the reference of the Arrhenius values; the mesh checks
+    require T > 0 on the mesh)."""
+    if not isinstance(t.get("temperature"), str):
+        return t.number("temperature", 298.15, gt=0), None
+    program = t.value("temperature", symbols=("x", "y", "z", "t"), ge=0)
+    if not isinstance(program, Expression):
+        if not program > 0:
+            raise t.error("temperature", f"must be > 0 (got {program!r})")
+        return float(program), None
+    if kind == ONSAGER:
+        raise t.error("temperature", "as an expression is not available with "
+                      "model kind 'onsager'")
+    spatial = bool(program.free_symbols & {"x", "y", "z"})
+    if spatial and kind != "diffusion":
+        raise t.error("temperature", f"as an expression of x, y, z needs model kind "
+                      f"'diffusion' (the drift of kind {kind!r} carries 1/RT; use T(t))")
+    temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
+    if spatial and not (np.isfinite(temperature) and temperature > 0):
+        temperature = 298.15
+    if not temperature > 0:
+        raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+    return temperature, program

@@ -48,12 +48,11 @@ import re
 import tomllib
 from pathlib import Path
 
-import numpy as np
 from scipy.constants import R as GAS_CONSTANT
 
 from ..errors import CaseError, clip
 from .checks import _check_case, _without
-from .expressions import Expression, evaluate
+from .expressions import Expression
 from .hydrogen import check_enclosures, read_traps
 from .overrides import _plain, apply_overrides
 from .pieces import (
@@ -70,11 +69,14 @@ from .pieces import (
     _read_rate,
     _read_reaction,
     _read_solubility,
+    _read_solubility_wall,
     _read_surface_kinetics,
+    _read_temperature,
 )
 from .schema import (
     BOUNDARY_KEYS,
     BUTLER_VOLMER_KEYS,
+    CONCENTRATION_UNITS,
     ELASTICITY_KEYS,
     ELECTRIC_CONDITIONS,
     ELECTROSTATICS_KEYS,
@@ -314,19 +316,7 @@ class _CaseReader:
         if not t.has("kind"):
             raise CaseError(f"[model] kind is required ({' | '.join(MODEL_KINDS)})")
         kind = t.choice("kind", _REQUIRED, MODEL_KINDS)
-        program = None
-        if isinstance(t.get("temperature"), str):
-            temperature = t.value("temperature", symbols=("t",), ge=0)
-        else:
-            temperature = t.number("temperature", 298.15, gt=0)
-        if isinstance(temperature, Expression):
-            if kind == ONSAGER:
-                raise t.error("temperature", "as an expression of t is not available with "
-                              "model kind 'onsager'")
-            program = temperature
-            temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
-        if not temperature > 0:
-            raise t.error("temperature", f"must be > 0 (got {temperature!r} at t = 0)")
+        temperature, program = _read_temperature(t, kind)
         gravity = self.gravity(t, kind)
         if program is not None and gravity is not None:
             raise t.error("temperature", "as an expression of t cannot combine with gravity")
@@ -336,6 +326,7 @@ class _CaseReader:
             temperature_program=program,
             reference_concentration=t.number("reference_concentration", 1000.0, gt=0),
             gravity=gravity,
+            concentration_unit=t.choice("concentration_unit", "mol/m^3", CONCENTRATION_UNITS),
         )
 
     def gravity(self, t: _Table, kind: str) -> list[float] | None:
@@ -586,13 +577,19 @@ class _CaseReader:
             traction=t.vector("traction"),
             pressure=t.value("pressure", None),
             surface_kinetics=self.surface_kinetics(t),
+            solubility_wall=_read_solubility_wall(
+                t, [s.name for s in self.case.species],
+                tuple(e.name for e in self.case.enclosures)),
         )
         _check_boundary_exclusions(t, boundary)
-        sk = boundary.surface_kinetics
-        if sk is not None and any(sk.species in getattr(boundary, key)
-                                  for key in ("concentration", "inward_flux", "mass_transfer")):
-            raise t.error("surface_kinetics", f"species {sk.species!r} has another condition "
-                          "here (at most one per species)")
+        taken = {**boundary.concentration, **boundary.inward_flux, **boundary.mass_transfer}
+        for key, wall in (("surface_kinetics", boundary.surface_kinetics),
+                          (_wall_key(boundary), boundary.solubility_wall)):
+            if wall is not None and wall.species in taken:
+                raise t.error(key, f"species {wall.species!r} has another condition "
+                              "here (at most one per species)")
+            if wall is not None:
+                taken[wall.species] = wall
         if boundary.traction is not None:  # a "free" traction component is traction-free
             boundary.traction = [0.0 if v is None else v for v in boundary.traction]
         return boundary
@@ -682,3 +679,9 @@ class _CaseReader:
             probes=probes,
             checkpoint_every=t.number("checkpoint_every", 300.0, ge=0),
         )
+
+
+def _wall_key(boundary: Boundary) -> str:
+    """The key of a boundary's solubility wall: sieverts or henry."""
+    wall = boundary.solubility_wall
+    return wall.law if wall is not None else "sieverts"

@@ -68,13 +68,28 @@ class ModelSpec:
     temperature: float = 298.15  # K (at t = 0 when it is programmed)
     reference_concentration: float = 1000.0  # mol/m^3
     gravity: list[float] | None = None  # m/s^2, one entry per dimension; mu_i -= M_i g.x
-    temperature_program: Expression | None = None  # T(t) in K (a ramp: TDS)
+    temperature_program: Expression | None = None  # T(t) or T(x, y, z, t) in K
+    concentration_unit: str = "mol/m^3"  # or "atoms/m^3" (enclosures: gas amount x N_A)
+
+    @property
+    def temperature_spatial(self) -> bool:
+        """True when the temperature is an expression of x, y or z."""
+        program = self.temperature_program
+        return program is not None and bool(program.free_symbols & {"x", "y", "z"})
 
     def temperature_at(self, t: float) -> float:
-        """T (K) at time t (s)."""
+        """T (K) at time t (s) (at x = y = z = 0 for a spatial T: see
+        :meth:`temperature_points`)."""
         if self.temperature_program is None:
             return self.temperature
         return float(np.asarray(evaluate(self.temperature_program, np.zeros((1, 1)), t)).ravel()[0])
+
+    def temperature_points(self, x: np.ndarray, t: float) -> np.ndarray:
+        """T (K) at the points ``x`` (shape (dim, ...), m) at time t (s)."""
+        if self.temperature_program is None:
+            return np.full(x.shape[1:], self.temperature)
+        value = evaluate(self.temperature_program, x, t)
+        return np.array(np.broadcast_to(value, x.shape[1:]), dtype=float)
 
 
 @dataclass
@@ -134,8 +149,12 @@ class Arrhenius:
     pre: float
     energy: float = 0.0
 
-    def at(self, temperature: float) -> float:
-        """The rate at ``temperature`` (K); inf when exp overflows (refused by the checks)."""
+    def at(self, temperature):
+        """The rate at ``temperature`` (K, a number or an array of local
+        temperatures); inf when exp overflows (refused by the checks)."""
+        if isinstance(temperature, np.ndarray):
+            with np.errstate(over="ignore"):
+                return self.pre * np.exp(-self.energy / (GAS_CONSTANT * temperature))
         try:
             return self.pre * math.exp(-self.energy / (GAS_CONSTANT * temperature))
         except OverflowError:
@@ -242,6 +261,18 @@ class SurfaceKinetics:
 
 
 @dataclass
+class SolubilityWall:
+    """A wall in equilibrium with a gas at pressure p (Pa): Sieverts
+    c = K sqrt(p) (K in mol/(m^3 Pa^0.5)) or Henry c = K p (mol/(m^3 Pa))."""
+
+    species: str
+    law: str  # "sieverts" | "henry"
+    K: Arrhenius
+    pressure: Value | None = None
+    enclosure: str | None = None  # the [[enclosure]] whose pressure p is (then pressure unused)
+
+
+@dataclass
 class Enclosure:
     """A closed gas volume (SPEC 6): its pressure p (Pa) is an unknown with
     d(p V/(R T))/dt = -(1/2) sum over its walls of int (K_d p - K_r c^2) dA
@@ -269,6 +300,7 @@ class Boundary:
     traction: list[Value] | None = None
     pressure: Value | None = None
     surface_kinetics: SurfaceKinetics | None = None
+    solubility_wall: SolubilityWall | None = None  # from `sieverts` or `henry`
 
 
 @dataclass
@@ -404,7 +436,9 @@ TOP_KEYS = ("title", "mesh", "model", *ARRAY_SECTIONS, *MODEL_SECTIONS, "solver"
 SWEEP_KEYS = ("vary", "zip", "chain", "collect")
 MESH_KEYS = ("file", "generate", "scale", "axisymmetric", "symmetry")
 GENERATE_KEYS = ("shape", "length", "cells", "origin", "cell")
-MODEL_KEYS = ("kind", "temperature", "reference_concentration", "gravity")
+MODEL_KEYS = ("kind", "temperature", "reference_concentration", "gravity",
+              "concentration_unit")
+CONCENTRATION_UNITS = ("mol/m^3", "atoms/m^3")
 SPECIES_KEYS = (
     "name",
     "charge",
@@ -455,8 +489,9 @@ ELECTRIC_CONDITIONS = (
 )
 MECHANICAL_CONDITIONS = ("displacement", "traction", "pressure")
 BOUNDARY_KEYS = ("name", *SPECIES_CONDITIONS, *ELECTRIC_CONDITIONS, *MECHANICAL_CONDITIONS,
-                 "surface_kinetics")
+                 "surface_kinetics", "sieverts", "henry")
 SURFACE_KINETICS_KEYS = ("species", "dissociation", "recombination", "pressure")
+SOLUBILITY_WALL_KEYS = ("species", "K", "pressure")
 MASS_TRANSFER_KEYS = ("coefficient", "bulk")
 BUTLER_VOLMER_KEYS = ("species", "electrons", "exchange_current", "alpha", "equilibrium_potential",
                       "reduced")

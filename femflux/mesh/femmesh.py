@@ -3,8 +3,8 @@
 Owns:
 
 - :class:`FemMesh`: a scikit-fem mesh in metres with named facet sets
-  (boundaries) and named element sets (regions), its geometry and
-  ``release_caches``;
+  (boundaries) and named element sets (regions), its geometry,
+  ``release_caches`` and ``global_max`` (over all parts of a distributed mesh);
 - the geometry options (``planar``, ``axisymmetric``, ``cylindrical``,
   ``spherical``) and their checks on the coordinates (x = r >= 0);
 - ``element_measures``, ``facet_measures``, ``region_measure``,
@@ -54,10 +54,17 @@ class FemMesh:
     geometry: str = "planar"
     source: str = "generated"
     warnings: list[str] = field(default_factory=list)
+    #: when this mesh is an MPI rank's part of a larger one: the largest of a
+    #: value (number or array, elementwise) over all parts (None: the whole mesh)
+    reduce_max: object = field(default=None, repr=False, compare=False)
 
     @property
     def dim(self) -> int:
         return self.mesh.dim()
+
+    def global_max(self, value):
+        """The largest ``value`` over the whole mesh, from this mesh's (a part's) own."""
+        return value if self.reduce_max is None else self.reduce_max(value)
 
     @property
     def region_ids(self) -> np.ndarray:

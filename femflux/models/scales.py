@@ -3,13 +3,17 @@ residual rows (``x_scale``, ``r_scale``): Newton works on x / x_scale and
 R / r_scale, and adaptive steps measure errors against x_scale, so the same
 case in other concentration units (mol/m^3 or atoms/m^3, up to 1e30) takes
 the same steps and Newton iterations.  ``model`` is the model
-(:class:`~femflux.models.transport.SpeciesTransport`)."""
+(:class:`~femflux.models.transport.SpeciesTransport`).  Every largest value
+over the mesh goes through ``FemMesh.global_max`` (the identity; the largest
+over all MPI ranks when the mesh is a rank's part), so a distributed run
+scales as the serial one."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..case import evaluate
+from ..physics.boundary.gas_walls import equilibrium
 from ..physics.boundary.species import Concentration, MassTransfer, SurfaceKinetics
 from ..physics.traps import TrapKinetics
 
@@ -26,9 +30,10 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
     fixed, values = model.dirichlet(0.0)
     x_scale = np.ones(model.n)
     r_scale = np.ones(model.n)
-    lo, hi = model.fem_mesh.mesh.p.min(axis=1), model.fem_mesh.mesh.p.max(axis=1)
+    p = model.fem_mesh.mesh.p
+    lo, hi = -model.fem_mesh.global_max(-p.min(axis=1)), model.fem_mesh.global_max(p.max(axis=1))
     length = float(np.linalg.norm(hi - lo)) or 1.0
-    d_max = max(float(s.diffusivity.max()) for s in model.species)
+    d_max = model.fem_mesh.global_max(max(float(s.diffusivity.max()) for s in model.species))
     diffusive = d_max / length**2 if d_max > 0 else 1.0 / model.case.solver.t_end
     K_diag = np.zeros(model.n)
     for s in model.species:
@@ -43,7 +48,7 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
         vals = [np.abs(x0[sl]).max(initial=0.0)]
         in_species = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
         vals.append(np.abs(values[in_species]).max(initial=0.0))
-        c_scales[s.name] = max(vals)
+        c_scales[s.name] = model.fem_mesh.global_max(max(vals))
     fill_concentration_scales(model, c_scales, length)
     # the fastest first-order reaction rate (1/s) each species takes part in
     k_char = dict.fromkeys(model.by_name, 0.0)
@@ -59,7 +64,7 @@ def transport_scales(model) -> tuple[np.ndarray, np.ndarray]:
     for r in model.reactions:
         if isinstance(r, TrapKinetics):
             for name, rate in r.characteristic_rates(c_scales).items():
-                k_char[name] = max(k_char[name], rate)
+                k_char[name] = max(k_char[name], model.fem_mesh.global_max(rate))
     for s in model.species:
         sl = s.slice
         x_scale[sl] = c_scales[s.name]
@@ -86,11 +91,30 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
     bulk of a mass transfer, the Sieverts value sqrt(K_d p/K_r) of
     surface kinetics), the density of its traps, else the largest scale
     of the other species, and c_ref only when the case has none."""
-    hints: dict[str, list[float]] = {name: [] for name in c_scales}
+    hints = concentration_hints(model, length)
+    for name, scale in c_scales.items():
+        if scale == 0.0:
+            c_scales[name] = model.fem_mesh.global_max(hints[name])
+    largest = max(c_scales.values(), default=0.0) or model.c_ref
+    for name, scale in c_scales.items():
+        if scale == 0.0:
+            c_scales[name] = largest
+
+
+def concentration_hints(model, length: float) -> dict[str, float]:
+    """The largest concentration each species' boundaries and traps drive
+    (mol/m^3; 0 if none): see :func:`fill_concentration_scales` (``length``:
+    the body's diagonal, m)."""
+    hints: dict[str, list[float]] = {s.name: [] for s in model.species}
     for c in model.conditions:
         name, value = c.species.name, c.value
         at = model.boundary_points(c.boundary.name).x
-        if isinstance(c, SurfaceKinetics):
+        if hasattr(c, "gas_rows"):  # sieverts/henry with multipliers: c_eq(p(0))
+            p = _largest(value.pressure, at) if value.enclosure is None else next(
+                e.pressure for e in model.case.enclosures if e.name == value.enclosure)
+            T = model.case.model.temperature
+            hints[name].append(float(equilibrium(value.law, value.K.at(T), p)[0]))
+        elif isinstance(c, SurfaceKinetics):
             T = model.case.model.temperature
             K_d, K_r = value.dissociation.at(T), value.recombination.at(T)
             p = _largest(value.pressure, at) if value.enclosure is None else next(
@@ -107,13 +131,7 @@ def fill_concentration_scales(model, c_scales: dict, length: float) -> None:
             N = r.largest_density()
             hints[r.trap.species].append(N)
             hints[r.trap.name].append(N)
-    for name, scale in c_scales.items():
-        if scale == 0.0:
-            c_scales[name] = max(hints[name], default=0.0)
-    largest = max(c_scales.values(), default=0.0) or model.c_ref
-    for name, scale in c_scales.items():
-        if scale == 0.0:
-            c_scales[name] = largest
+    return {name: max(values, default=0.0) for name, values in hints.items()}
 
 
 def law_of_dofs(model, s) -> np.ndarray:
@@ -135,6 +153,7 @@ def _pressure_scales(model, s, x0, fixed, values, x_scale, r_scale) -> None:
     mine = (fixed >= s.offset) & (fixed < s.offset + s.space.n)
     if mine.any():
         p = max(p, s.laws.pressure(values[mine], law[fixed[mine] - s.offset]).max())
+    p = model.fem_mesh.global_max(p)
     if p > 0:
         new = s.laws.activity(p, law)
         r_scale[s.slice] *= new / x_scale[s.slice]

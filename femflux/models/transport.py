@@ -41,7 +41,7 @@ from ..physics.boundary.species import Concentration, species_conditions
 from ..physics.closed import check_flux_balance, conserved_combinations
 from ..physics.constants import GAS_CONSTANT
 from ..physics.drift_diffusion import DriftDiffusion
-from ..physics.fields.enclosure import Enclosures
+from ..physics.fields.enclosure import Enclosures, stressed_gas_walls
 from ..physics.reactions import MassAction
 from ..physics.solubility import solubility_laws
 from ..physics.species import SpeciesField, activation_energies, species_coefficients
@@ -51,13 +51,14 @@ from ..solver import System
 from .interface_parts import InterfaceParts
 from .output import TransportOutput
 from .scales import transport_scales
+from .temperature import TemperatureParts
 
 
 def _depends_on_time(value) -> bool:
     return isinstance(value, Expression) and value.depends_on_time
 
 
-class SpeciesTransport(InterfaceParts, TransportOutput, System):
+class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System):
     """The discrete conservation law of all species and the fields they drift on."""
 
     kind = ""
@@ -81,10 +82,15 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         # 1. the fields, then where they and the species may jump between regions
         types = self.field_types if field_types is None else field_types
         if case.enclosures:
-            if case.model.kind != "diffusion":
+            if case.model.kind not in ("diffusion", "stress-diffusion"):
                 raise CaseError(f"enclosure {case.enclosures[0].name!r} needs model kind "
-                                "'diffusion'")
-            types = (*types, Enclosures)
+                                "'diffusion' or 'stress-diffusion'")
+        if case.enclosures or stressed_gas_walls(case):
+            if case.has_electrostatics:
+                raise CaseError("[[enclosure]] and sieverts/henry walls under stress are not "
+                                "available with [electrostatics]")
+            # right after the species: the elastic rows span the unknowns before theirs
+            types = (Enclosures, *types)
         self.fields = [field_type(self) for field_type in types]
         self.groups = next((g for g in (f.interface_groups() for f in self.fields)
                             if g is not None), None)
@@ -130,12 +136,18 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
             and all(f.symmetric for f in self.fields)
+        if case.model.temperature_spatial:  # D(T(x)) at t = 0 for the scales
+            for s in self.species:
+                self._stiffness_spatial(s, 0.0)
         self.x_scale, self.r_scale = self._scales()
         for r in self.reactions:  # Oriani traps: their storage goes to the mobile rows
             if isinstance(r, TrapKinetics) and r.trap.equilibrium:
                 own, mobile = r.storage_coupling(self._storage_matrix.shape)
                 self._storage_matrix = (self._storage_matrix - own + mobile).tocsr()
                 self._storage_matrix.eliminate_zeros()
+        enclosures = self.field("enclosures")
+        if enclosures is not None:  # sieverts/henry walls: their rows become ties to p
+            self._storage_matrix = enclosures.move_storage(self._storage_matrix)
         if self.ties is not None:
             self._balance_drift_rows()
         # Volume sources f_i(x, t) in mol/m^3/s by species name: a Python-API hook
@@ -241,8 +253,8 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
         for b in self.case.boundaries:
             if any(_depends_on_time(m.coefficient) for m in b.mass_transfer.values()):
                 return False
-            if b.surface_kinetics is not None:  # recombination K_r c^2
-                return False
+            if b.surface_kinetics is not None or b.solubility_wall is not None:
+                return False  # recombination K_r c^2; c = K sqrt(p)
         return not (self.ties is not None and self.ties.mixed is not None)
 
     def _scales(self) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +382,19 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
 
         problem.finish = finish_with_traps
         return problem
+
+    def time_error(self, x: np.ndarray, e: np.ndarray, atol_fraction: float) -> float | None:
+        """The solver's RMS of e / max(|x|, atol_fraction x_scale), without the
+        multipliers of sieverts/henry walls (a wall's inflow, singular at t = 0
+        like any Dirichlet reaction, is no state to follow); None without them."""
+        enclosures = self.field("enclosures")
+        if enclosures is None or enclosures.size == enclosures.count:
+            return None
+        state = np.ones(self.n, dtype=bool)
+        state[enclosures.offset + enclosures.count:enclosures.offset + enclosures.size] = False
+        weight = np.maximum(np.abs(x), atol_fraction * self.x_scale)
+        r = (e / weight)[state & (e != 0)]
+        return float(np.sqrt(np.mean(r * r))) if len(r) else 0.0
 
     def node_blocks(self):
         """(permutation to node-wise order, unknowns per node) when every field
@@ -499,47 +524,6 @@ class SpeciesTransport(InterfaceParts, TransportOutput, System):
             self._element_k[s.name] = k if k.ndim == 1 else k.mean(axis=1)
         factor = self._k_factor.get(s.name)
         return self._element_k[s.name] if factor is None else self._element_k[s.name] * factor
-
-    def _diffusivity_factor(self, s: SpeciesField, T: float, energy) -> np.ndarray | float:
-        """D(T)/D(T0): Arrhenius exp(-E/R (1/T - 1/T0)), times T/T0 when D = M R T."""
-        T0 = self.case.model.temperature
-        factor = np.exp(-np.asarray(energy) / GAS_CONSTANT * (1.0 / T - 1.0 / T0))
-        return factor * (T / T0) if s.spec.mobility is not None else factor
-
-    def _follow_temperature(self, t: float) -> None:
-        """Under a temperature program with drift terms (z F phi, -Omega
-        sigma_h): the drifts psi = term/RT, the Donnan ties and the
-        diffusivities at T(t)."""
-        T = self.temperature(t)
-        for terms in self.terms.values():
-            for term in terms:
-                term.scale = term.coefficient / (GAS_CONSTANT * T)
-        self.drift_diffusion._selections.clear()  # d psi/d field: the scales changed
-        if self.ties is not None:  # Donnan ties: a_o exp(z F phi_o/RT) = a_r exp(...)
-            self.ties.at_temperature_ratio(self.case.model.temperature / T)
-        for s in self.species:
-            region = self.fem_mesh.region_ids[s.space.elements]
-            self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])
-
-    def temperature(self, t: float) -> float:
-        """T (K) at time t: the case's temperature or its program T(t)."""
-        return self.case.model.temperature_at(t)
-
-    def _stiffness_at(self, s: SpeciesField, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
-        """The species' stiffness at the temperature of time t: each region's
-        part times D(T(t))/D(T(0)) of its Arrhenius diffusivity."""
-        T = self.temperature(t)
-        energies = np.unique(s.energy[s.regions])
-        if len(energies) == 1:
-            return K * float(self._diffusivity_factor(s, T, energies[0]))
-        key = ("stiffness parts", s.name)
-        if key not in self.cache:
-            region = self.fem_mesh.region_ids[s.space.elements]
-            k = self._point_k(s)
-            here = s.energy[region] if k.ndim == 1 else s.energy[region][:, None]
-            self.cache[key] = [(E, s.space.stiffness(np.where(here == E, k, 0.0)))
-                               for E in energies]
-        return sum(part * float(self._diffusivity_factor(s, T, E)) for E, part in self.cache[key])
 
     def drift_potential(self, s: SpeciesField, x: np.ndarray) -> np.ndarray | None:
         """psi on the species' dofs (the sum of its terms' drifts), or None."""

@@ -12,6 +12,11 @@ each rank's rows.
   field split of :mod:`.fieldsplit` or Schwarz/ILU);
 - :mod:`.newton`, :mod:`.timestep`: the serial Newton and BDF rules with
   global reductions;
+- :mod:`.elastic`: elasticity (stress-diffusion): the whole body's rigid
+  check and scales, the mechanical equilibrium at t = 0 (MUMPS or CG + GAMG
+  with the rigid-body near-nullspace), the field split of iterative solves;
+- :mod:`.onsager`: the onsager model's free energy, Cahn-Hilliard's error
+  measure and step limit, reduced over the ranks;
 - :mod:`.report`: summary.json from global sums; :mod:`.pvtu`: one VTU piece
   per rank and the .pvtu over them;
 - :mod:`.run`: the run itself and the results folder (rank 0 owns it).

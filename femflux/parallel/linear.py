@@ -56,12 +56,14 @@ class PetscLinearSolver:
         self.iterations = 0
         self.seconds = [0.0, 0.0]  # wall and this process's CPU time in KSP set-up and solves
         self._fresh = None  # Krylov iterations of the last fresh field-split set-up
+        self.configure = None  # configure(ksp): a model's preconditioner set-up, or None
 
     @classmethod
     def for_system(cls, system, method: str) -> PetscLinearSolver:
         """The solver of a :class:`DistributedSystem`'s Newton matrices: with
         ``iterative``, the field split of its Poisson-coupled fields if it has one."""
-        named = splits(system) if method == "iterative" and system.coupled else None
+        plain = method == "iterative" and getattr(system.model, "elastic", None) is None
+        named = splits(system) if plain and system.coupled else None  # elasticity: its own
         return cls(system.comm, method, system.numbering.block_size, system.coupled, named)
 
     @property
@@ -69,7 +71,9 @@ class PetscLinearSolver:
         """What preconditions the solves: mumps, fieldsplit, asm or boomeramg."""
         if self.method == "direct":
             return "mumps"
-        return "fieldsplit" if self.splits is not None else "asm" if self.coupled else "boomeramg"
+        if self.splits is not None or self.configure is not None:
+            return "fieldsplit"
+        return "asm" if self.coupled else "boomeramg"
 
     def _matrix(self, A: sp.csr_matrix, N: int):
         from petsc4py import PETSc
@@ -108,6 +112,7 @@ class PetscLinearSolver:
             else:
                 pc.setType("hypre")
                 pc.setHYPREType("boomeramg")
+        self.configure and self.configure(ksp)  # a model's own split (parallel/elastic.py)
         ksp.setFromOptions()  # PETSC_OPTIONS may refine the choice (-mat_mumps_icntl_7 ...)
         return ksp
 
@@ -125,8 +130,9 @@ class PetscLinearSolver:
         # serial AMG's) while they do: rebuilt when a solve fails or needs more
         # than twice the iterations (and 20) of the last fresh set-up
         pc = self.ksp.getPC()
-        reuse = pc.getType() == "fieldsplit" and self._fresh is not None  # PETSC_OPTIONS may
-        pc.setReusePreconditioner(reuse)                                  # have changed it
+        reuse = (self.splits is not None and pc.getType() == "fieldsplit"  # PETSC_OPTIONS may
+                 and self._fresh is not None)                             # have changed it
+        pc.setReusePreconditioner(reuse)
         try:
             y = self._run(b, rtol)
         except NewtonFailure:

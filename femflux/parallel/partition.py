@@ -127,9 +127,21 @@ def _assemble(piece: dict, owner: np.ndarray, comm) -> Partition:
     own_cells = owner[piece["vertices"][sub.t].min(axis=0)] == comm.rank
     local = FemMesh(mesh=sub, boundaries=boundaries, regions=piece["regions"],
                     geometry=piece["geometry"], source=piece["source"],
-                    warnings=piece["warnings"])
+                    warnings=piece["warnings"], reduce_max=_reduce_max(comm))
     return Partition(rank=comm.rank, size=comm.size, owner=owner, cells=piece["cells"],
                      vertices=piece["vertices"], own_cells=own_cells, fem_mesh=local)
+
+
+def _reduce_max(comm):
+    """max over the ranks of a number or an array (elementwise; collective)."""
+    def reduce_max(value):
+        from mpi4py import MPI
+
+        array = np.array(value, dtype=float)
+        comm.Allreduce(MPI.IN_PLACE, array, op=MPI.MAX)
+        return array if array.ndim else float(array)
+
+    return reduce_max
 
 
 def _local_facets(sorted_facets: np.ndarray, corners: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from ..mesh import load_mesh
 from ..models import build_model
 from ..physics.closed import conserved_combinations
 from ..solver import NewtonOptions, Stats, TimeOptions
+from . import elastic, onsager
 from .continuation import pseudo_transient
 from .linear import PetscLinearSolver, choose
 from .newton import newton
@@ -91,6 +92,8 @@ def prepare(case: Case, comm):
     fem_mesh = None  # rank 0 lets the whole mesh go
     case.warnings.extend(w for w in part.fem_mesh.warnings if w not in case.warnings)
     model = collectively(comm, lambda: build_model(case, part.fem_mesh))
+    if model.elastic is not None:
+        elastic.prepare(model, comm)
     system = DistributedSystem(model, part, comm)
     return part, model, system
 
@@ -108,9 +111,12 @@ def solve(case: Case, comm) -> DistributedResult:
     x0 = system.initial_state()
     fixed, values = system.dirichlet(0.0)
     x0[fixed] = values
+    if model.elastic is not None:
+        x0 = elastic.equilibrium(system, x0, method)
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
         solver = run.solver = PetscLinearSolver.for_system(system, method)
+        solver.configure = elastic.split(system)
         try:
             x = _steady(system, x0, fixed, solver, options, stats)
         except NewtonFailure as exc:
@@ -128,6 +134,7 @@ def solve(case: Case, comm) -> DistributedResult:
                                output_times=sorted(wanted), rtol=s.time_rtol)
     stepper = DistributedStepper(system, time_options, options, method, stats, x0)
     run.solver = stepper.solver
+    stepper.solver.configure = elastic.split(system)
     try:
         for accepted in stepper.run():
             for snap in accepted:
@@ -191,7 +198,7 @@ class _Run:
         row = {"t": t, "dt": dt, "newton_iterations": iterations}
         if self.case.model.temperature_program is not None:
             row["temperature"] = self.case.model.temperature_at(t)
-        row |= {"amount": report["amount"], "free_energy": None,
+        row |= {"amount": report["amount"], "free_energy": onsager.free_energy(self.system, x),
                 "boundaries": report["boundaries"], "regions": report["regions"]}
         if self.probes:
             row["probes"] = self.probes.values(self.fields(x)[0])

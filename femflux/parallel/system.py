@@ -16,8 +16,9 @@ are exactly the serial ones, assembled by the same code.  This class
 The rows of scalar unknowns (the electrode potential of a galvanostatic
 Butler-Volmer boundary, int i dA = I) are sums over the whole boundary: every
 rank assembles its owned share, the last rank (their owner) gets the sum.
-What is not distributed yet (gauges, amount constraints of closed species in
-steady runs, floating reservoirs, the other model kinds, P2) is refused by
+What is not distributed yet (gauges and the rigid-body multipliers of a
+free elastic body, amount constraints of closed species in steady runs,
+floating reservoirs, P2) is refused by
 :func:`check_distributable` and :class:`DistributedSystem` with an exit-2
 error naming it.
 """
@@ -29,6 +30,7 @@ import scipy.sparse as sp
 
 from ..errors import CaseError
 from ..solver import System
+from . import onsager
 from .numbering import Numbering
 
 
@@ -40,20 +42,36 @@ def _not_yet(feature: str) -> CaseError:
 def check_distributable(case) -> None:
     """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
     kind = case.model.kind
-    if kind not in ("diffusion", "nernst-planck-poisson"):
+    if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion", "onsager"):
         raise _not_yet(f"model kind '{kind}'")
     if case.solver.degree != 1:
         raise _not_yet("solver.degree = 2")
-    if case.traps:
-        raise _not_yet("[[trap]]")
+    if kind == "stress-diffusion" and case.solver.displacement_degree != 1:
+        raise _not_yet("solver.displacement_degree = 2")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
+    if case.model.temperature_spatial:
+        raise _not_yet("[model] temperature as an expression of x, y, z")
     for region in case.regions:
         if region.solubility is not None:
             raise _not_yet(f"region.{region.name}.solubility")
     for b in case.boundaries:
+        if b.solubility_wall is not None:
+            raise _not_yet(f"boundary.{b.name}.{b.solubility_wall.law}")
         if b.applied_current is not None and b.butler_volmer is None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
+
+
+def body_diagonal(model, comm) -> float:
+    """The diagonal of the whole mesh's bounding box (m; 1 if 0), from every
+    rank's submesh (collective): the serial models' length scale."""
+    from mpi4py import MPI
+
+    p = model.fem_mesh.mesh.p
+    low, high = p.min(axis=1), p.max(axis=1)
+    comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
+    comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
+    return float(np.linalg.norm(high - low)) or 1.0
 
 
 class DistributedSystem(System):
@@ -71,8 +89,9 @@ class DistributedSystem(System):
         self.dim = model.dim
         self.symmetric = model.symmetric
         self.linear = model.linear
-        # the same scale for every unknown of a block on all ranks (a block's largest)
-        x_scale, r_scale = self._species_scales(model)
+        # the same scale for every unknown of a block on all ranks (a block's largest:
+        # what remains local, medians of the rows, agrees across ranks)
+        x_scale, r_scale = model.x_scale, model.r_scale  # the serial scales (global_max)
         self.x_scale_local = self._block_max(x_scale)
         self.x_scale = self.x_scale_local[self.owned]
         self.r_scale = self._block_max(r_scale)[self.owned]
@@ -88,26 +107,6 @@ class DistributedSystem(System):
         self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
         self._position = np.full(model.n, -1, dtype=np.int64)
         self._position[self.owned] = np.arange(self.n)
-
-    def _species_scales(self, model):
-        """The model's scales, with each species' concentration scale that of
-        the whole mesh: the largest initial or prescribed value over all ranks
-        (a rank seeing only zeros would otherwise take c_ref)."""
-        from mpi4py import MPI
-
-        x0 = model.species_initial_state()
-        fixed, values = model.dirichlet(0.0)
-        top = np.zeros(model.n)
-        top[fixed] = np.abs(values)
-        x_scale, r_scale = model.x_scale.copy(), model.r_scale.copy()
-        for s in model.species:
-            sl = s.slice
-            local = max(float(np.abs(x0[sl]).max(initial=0.0)),
-                        float(top[sl].max(initial=0.0)))
-            c = self.comm.allreduce(local, op=MPI.MAX) or model.c_ref
-            r_scale[sl] *= c / x_scale[sl]
-            x_scale[sl] = c
-        return x_scale, r_scale
 
     def _block_max(self, values: np.ndarray) -> np.ndarray:
         """Per-unknown values replaced by their block's largest over all ranks."""
@@ -219,12 +218,19 @@ class DistributedSystem(System):
         return out[self.owned]
 
     def time_error(self, x, e, atol_fraction):
-        """The serial default measure, reduced over all ranks: the RMS over the
-        free unknowns of e / max(|x|, atol_fraction x_scale)."""
+        """The model's own measure (Cahn-Hilliard, :mod:`.onsager`), else the
+        serial default, each reduced over all ranks: the RMS over the free
+        unknowns of e / max(|x|, atol_fraction x_scale)."""
+        own = onsager.time_error(self, x, e, atol_fraction)
+        if own is not None:
+            return own
         weight = np.maximum(np.abs(x), atol_fraction * self.x_scale)
         free = ~self.fixed_local[self.owned]
         total = self.numbering.sum(float(np.sum((e[free] / weight[free]) ** 2)))
         return float(np.sqrt(total / max(self.n_free, 1)))
+
+    def time_step_limit(self, x, rtol):
+        return onsager.time_step_limit(self, x, rtol)
 
     def conserved(self):
         return np.zeros((0, self.n))

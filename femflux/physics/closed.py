@@ -42,6 +42,8 @@ def exchanged_species(case) -> set[str]:
         names |= _metal_electrode_species(b)
         if b.surface_kinetics is not None:
             names.add(b.surface_kinetics.species)
+        if b.solubility_wall is not None:
+            names.add(b.solubility_wall.species)
     return names
 
 
@@ -52,6 +54,8 @@ def _dirichlet_like(case) -> set[str]:
         names |= _metal_electrode_species(b)
         if b.surface_kinetics is not None:
             names.add(b.surface_kinetics.species)
+        if b.solubility_wall is not None:
+            names.add(b.solubility_wall.species)
     return names
 
 

@@ -67,6 +67,8 @@ class MassAction:
         k_f, k_r = reaction.forward, reaction.backward
         if m.program is not None:  # Arrhenius constants follow the temperature program
             T0, T = m.case.model.temperature, m.temperature(t)
+            if m.case.model.temperature_spatial:  # the local T at each point
+                T = m.local_temperature(m.points.x[:, mask], t)
             k_f *= arrhenius_factor(reaction.forward_energy, T0, T)
             k_r *= arrhenius_factor(reaction.backward_energy, T0, T)
         v_f, g_f = rate(reaction.reactants, k_f)

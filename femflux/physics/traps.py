@@ -7,7 +7,8 @@ an immobile species of its own (output field named after the trap) with
     dc_m/dt = -div J_m - sum over its traps of v,
 
 k the trapping rate constant (m^3/(mol s)), p the detrapping rate (1/s), both
-constants or Arrhenius k0 exp(-E_k/RT), p0 exp(-E_p/RT), and N the trap
+constants or Arrhenius k0 exp(-E_k/RT), p0 exp(-E_p/RT) (with the local T
+at each point under a spatial temperature T(x, y, z, t)), and N the trap
 density (mol/m^3, a number or an expression of x, y, z) in the trap's regions.
 Where the model solves elasticity N may also be an expression of the
 hydrostatic stress sigma_h (Pa), N(x, sigma_h): it is evaluated with the
@@ -100,18 +101,22 @@ class TrapKinetics:
 
     def __init__(self, model, trap: Trap):
         self.model, self.trap = model, trap
-        self.at(0.0)
         self.mobile = model.by_name[trap.species]
         self.trapped = model.by_name[trap.name]
         points = model.points
         self.mask = self.trapped.regions[points.region] & self.mobile.regions[points.region]
         self.index = np.flatnonzero(self.mask)
+        self.at(0.0)
         self.density = TrapDensity(model, trap.density, self.index)
         self.nu = {trap.species: -1, trap.name: 1}
 
     def at(self, t: float) -> None:
-        """k and p at the temperature of time t (Arrhenius)."""
-        T = self.model.temperature(t)
+        """k and p at the temperature of time t (Arrhenius): numbers, or per
+        point of the trap under a spatial T(x, y, z, t)."""
+        if self.model.case.model.temperature_spatial:
+            T = self.model.local_temperature(self.model.points.x[:, self.index], t)
+        else:
+            T = self.model.temperature(t)
         self.k = self.trap.trapping.at(T)
         self.p = self.trap.detrapping.at(T)
 
@@ -203,5 +208,6 @@ class TrapKinetics:
     def characteristic_rates(self, c_scale: dict[str, float]) -> dict[str, float]:
         """The fastest first-order rates (1/s) of the mobile and trapped species."""
         N = self.largest_density()
-        return {self.trap.species: self.k * N,
-                self.trap.name: self.p + self.k * c_scale[self.trap.species]}
+        k, p = float(np.max(self.k, initial=0.0)), float(np.max(self.p, initial=0.0))
+        return {self.trap.species: k * N,
+                self.trap.name: p + k * c_scale[self.trap.species]}

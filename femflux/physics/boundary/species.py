@@ -99,12 +99,19 @@ class SurfaceKinetics(SpeciesCondition):
     enclosure p is that enclosure's unknown pressure
     (:mod:`femflux.physics.fields.enclosure`)."""
 
-    def _rates(self, t: float) -> tuple[float, float]:
-        T = self.model.temperature(t)
+    def _rates(self, t: float):
+        """K_d and K_r at the temperature of time t: numbers, or at each
+        boundary point under a spatial T(x, y, z, t)."""
+        m = self.model
+        if m.case.model.temperature_spatial:
+            T = m.local_temperature(self._at_points()[0].x, t)
+        else:
+            T = m.temperature(t)
         return self.value.dissociation.at(T), self.value.recombination.at(T)
 
     def dissociation_rate(self, t: float) -> float:
-        return self._rates(t)[0]
+        """The largest K_d on the wall (mol/(m^2 s Pa))."""
+        return float(np.max(self._rates(t)[0]))
 
     def area(self) -> float:
         """int dA over the wall (m^2, with the geometry's conventions)."""
@@ -122,7 +129,8 @@ class SurfaceKinetics(SpeciesCondition):
         inv_gamma = 1.0 / s.gamma_at(pts.x, pts.region)
         c = (P @ x[s.slice]) * inv_gamma
         i = self._pressure_unknown()
-        p = evaluate(self.value.pressure, pts.x, t) if i is None else x[i]
+        p = evaluate(self.value.pressure, pts.x, t) if i is None else \
+            self.model.field("enclosures").pressure(x, self.value.enclosure)
         g = K_d * p - K_r * c * c
         return P.T @ (pts.weight * g), c, inv_gamma
 
@@ -132,7 +140,7 @@ class SurfaceKinetics(SpeciesCondition):
         inflow, c, inv_gamma = self._inflow(x, t)
         K_d, K_r = self._rates(t)
         pts, P = self._at_points()
-        return (float(inflow.sum()), K_d * float(pts.weight.sum()),
+        return (float(inflow.sum()), float(np.sum(K_d * pts.weight)),
                 P.T @ (pts.weight * (-2.0 * K_r * c * inv_gamma)))
 
     def residual(self, x, t, F, rows, cols, vals):
@@ -145,7 +153,7 @@ class SurfaceKinetics(SpeciesCondition):
                 s.offset, rows, cols, vals)
         i = self._pressure_unknown()
         if i is not None:  # d(-inflow)/dp
-            column = -K_d * (P.T @ pts.weight)
+            column = -(P.T @ (K_d * pts.weight))
             rows.append(s.offset + np.arange(s.space.n))
             cols.append(np.full(s.space.n, i))
             vals.append(column)
@@ -165,6 +173,10 @@ def species_conditions(model) -> list[SpeciesCondition]:
         if b.surface_kinetics is not None:
             sk = b.surface_kinetics
             out.append(SurfaceKinetics(model, b, model.by_name[sk.species], sk))
+        if b.solubility_wall is not None:
+            from .gas_walls import gas_wall_condition
+
+            out.append(gas_wall_condition(model, b))
     return out
 
 

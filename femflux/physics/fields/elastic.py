@@ -305,10 +305,15 @@ class Elasticity(AuxiliaryField):
 
     # -- scales and initial state --------------------------------------------------------
 
-    def _stress_scale(self) -> float:
+    def _stress_scale(self, size: float | None = None, fallback: bool = True) -> float:
+        """Newton's stress scale (Pa): the largest load, E u_D / size of the
+        prescribed displacements (``size``: the body's diagonal, m, by default
+        that of this mesh) and chemical stress; 1e-6 E if all are 0 (unless
+        not ``fallback``: 0 then)."""
         m = self.model
         values = [load.magnitude() for load in self.loads]
-        size = float(np.linalg.norm(np.ptp(m.fem_mesh.mesh.p, axis=1))) or 1.0
+        if size is None:
+            size = float(np.linalg.norm(np.ptp(m.fem_mesh.mesh.p, axis=1))) or 1.0
         E = float(self.E_region.max())
         for _, v, xb in self._mech_dirichlet:
             values.append(E * float(np.abs(evaluate(v, xb, 0.0)).max(initial=0.0)) / size)
@@ -317,14 +322,18 @@ class Elasticity(AuxiliaryField):
             c = float(np.abs(x0[s.slice]).max(initial=0.0)) or m.c_ref
             values.append(float(self.beta.max()) * np.abs(self.omega[s.index]).max() / 3 * c)
         scale = max(values, default=0.0)
-        return scale if scale > 0 else 1e-6 * E
+        return scale if scale > 0 or not fallback else 1e-6 * E
 
-    def scales(self, x_scale, r_scale):
+    def scales(self, x_scale, r_scale, sigma: float | None = None,
+               size: float | None = None):
+        """Newton's scales of sigma_h and u; ``sigma`` (Pa) and ``size`` (m) are
+        the stress scale and body diagonal (by default this mesh's)."""
         m = self.model
-        sigma = self._stress_scale()
+        sigma = self._stress_scale() if sigma is None else sigma
         self.sigma_scale = sigma
         # the physical displacement magnitude sigma L / E (Newton scaling, error control)
-        size = float(np.linalg.norm(np.ptp(m.fem_mesh.mesh.p, axis=1))) or 1.0
+        if size is None:
+            size = float(np.linalg.norm(np.ptp(m.fem_mesh.mesh.p, axis=1))) or 1.0
         self.u_scale = sigma * size / float(self.E_region.max())
         w = self.sh_weight
         x_scale[self.sh_slice] = sigma
