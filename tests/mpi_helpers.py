@@ -39,9 +39,10 @@ _REASON = _ready()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 
-def launch(case: Path, out: Path, ranks: int = 1, *extra) -> tuple[list[str], dict]:
+def launch(case: Path, out: Path, ranks: int = 1, *extra,
+           petsc: str = "") -> tuple[list[str], dict]:
     """The command and environment of ``femflux run CASE --out OUT --quiet`` on
-    ``ranks`` MPI ranks (1: no mpirun)."""
+    ``ranks`` MPI ranks (1: no mpirun), ``petsc`` the PETSC_OPTIONS."""
     command = [str(MPI_PYTHON), "-m", "femflux.cli", "run", str(case), "--out", str(out),
                "--quiet", *extra]
     if ranks > 1:
@@ -49,15 +50,17 @@ def launch(case: Path, out: Path, ranks: int = 1, *extra) -> tuple[list[str], di
                    str(ranks)] + command
     # single-copy shared memory needs ptrace rights that containers often lack
     env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1",
-               OMPI_MCA_btl_vader_single_copy_mechanism="none")
+               OMPI_MCA_btl_vader_single_copy_mechanism="none", PETSC_OPTIONS=petsc)
     for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "FEMFLUX_DISTRIBUTED"):
         env.pop(name, None)
     return command, env
 
 
-def femflux(case: Path, out: Path, ranks: int = 1, *extra) -> subprocess.CompletedProcess:
-    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun)."""
-    command, env = launch(case, out, ranks, *extra)
+def femflux(case: Path, out: Path, ranks: int = 1, *extra,
+            petsc: str = "") -> subprocess.CompletedProcess:
+    """``femflux run CASE --out OUT --quiet`` on ``ranks`` MPI ranks (1: no mpirun),
+    ``petsc`` the PETSC_OPTIONS."""
+    command, env = launch(case, out, ranks, *extra, petsc=petsc)
     return subprocess.run(command, cwd=case.parent, capture_output=True, text=True,
                           timeout=300, env=env)
 

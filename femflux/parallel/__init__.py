@@ -8,7 +8,8 @@ each rank's rows.
   halo exchange;
 - :mod:`.system`: the solver's System on a rank's owned unknowns, and what
   is not yet distributed (exit 2 naming it);
-- :mod:`.linear`: KSP solves (MUMPS, or GMRES with hypre BoomerAMG);
+- :mod:`.linear`: KSP solves (MUMPS, or GMRES with hypre BoomerAMG, the
+  field split of :mod:`.fieldsplit` or Schwarz/ILU);
 - :mod:`.newton`, :mod:`.timestep`: the serial Newton and BDF rules with
   global reductions;
 - :mod:`.elastic`: elasticity (stress-diffusion): the whole body's rigid

@@ -115,8 +115,7 @@ def solve(case: Case, comm) -> DistributedResult:
         x0 = elastic.equilibrium(system, x0, method)
     run = _Run(case, system, piece, stats, started, method)
     if s.steady:
-        solver = PetscLinearSolver(comm, method, system.numbering.block_size,
-                                   system.coupled)
+        solver = run.solver = PetscLinearSolver.for_system(system, method)
         solver.configure = elastic.split(system)
         try:
             x = _steady(system, x0, fixed, solver, options, stats)
@@ -134,6 +133,7 @@ def solve(case: Case, comm) -> DistributedResult:
     time_options = TimeOptions(t_end=s.t_end, dt=s.dt, scheme=s.scheme, adaptive=s.adaptive,
                                output_times=sorted(wanted), rtol=s.time_rtol)
     stepper = DistributedStepper(system, time_options, options, method, stats, x0)
+    run.solver = stepper.solver
     stepper.solver.configure = elastic.split(system)
     try:
         for accepted in stepper.run():
@@ -180,6 +180,7 @@ class _Run:
         self.stats, self.started, self.method = stats, started, method
         self.frames: list = []
         self.history: list = []
+        self.solver = None  # the PetscLinearSolver, for its Krylov iterations
         self.probes = DistributedProbes(system.part, case.output.probes, system.comm)
 
     def fields(self, x_owned):
@@ -203,6 +204,22 @@ class _Run:
             row["probes"] = self.probes.values(self.fields(x)[0])
         self.history.append(row)
 
+    def _mpi(self) -> dict:
+        """summary.json's mpi entry: ranks, linear method and preconditioner,
+        Krylov iterations (all solves), per rank the wall and CPU seconds in
+        KSP (set-up and solves) and the peak memory (GB, ru_maxrss)."""
+        import resource
+
+        comm, solver = self.system.comm, self.solver
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+        wall, cpu = solver.seconds
+        return {"ranks": comm.size, "linear": self.method,
+                "preconditioner": solver.preconditioner,
+                "krylov_iterations": solver.iterations,
+                "linear_s": [round(v, 3) for v in comm.allgather(wall)],
+                "linear_cpu_s": [round(v, 3) for v in comm.allgather(cpu)],
+                "peak_memory_gb": [round(v, 3) for v in comm.allgather(peak)]}
+
     def result(self, x, rate, t, converged) -> DistributedResult:
         case, system, stats = self.case, self.system, self.stats
         report = global_report(system, x, rate, t)
@@ -224,7 +241,7 @@ class _Run:
             "solver_messages": list(stats.messages) + model.notes(),
             "boundaries": report["boundaries"],
             "regions": report["regions"],
-            "mpi": {"ranks": system.comm.size, "linear": self.method},
+            "mpi": self._mpi(),
         }
         if self.probes:
             summary["probes"] = self.probes.values(self.fields(x)[0])

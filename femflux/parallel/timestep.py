@@ -22,8 +22,7 @@ class DistributedStepper(_Stepper):
     def __init__(self, system, to: TimeOptions, options: NewtonOptions, method: str,
                  stats: Stats, x0: np.ndarray):
         self.system, self.to, self.options, self.stats = system, to, options, stats
-        self.solver = PetscLinearSolver(system.comm, method, system.numbering.block_size,
-                                         system.coupled)
+        self.solver = PetscLinearSolver.for_system(system, method)
         self.history = [Snapshot(t=0.0, x=x0, rate=np.zeros(system.n))]
         self.storages = [system.storage(x0)[0]]
         self.stops = sorted({float(t) for t in to.output_times if 0 < t < to.t_end}
