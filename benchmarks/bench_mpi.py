@@ -14,6 +14,7 @@ table row a size.  ``--peer`` also runs the FEniCSx/dolfinx 0.5 peer
     python benchmarks/bench_mpi.py                           # 3d-1e5 on 1 and 2 ranks
     python benchmarks/bench_mpi.py 3d-1e5 3d-1e6 --ranks 1 2 --peer
     python benchmarks/bench_mpi.py 3d-1e6 --linear iterative --petsc "-pc_type asm"
+    python benchmarks/bench_mpi.py 3d-4e6 --ranks 2 --no-serial  # large sizes
     FEMFLUX_MPI_PYTHON=/path/to/python python benchmarks/bench_mpi.py
 
 Run it on a quiet machine: ranks that share a core with other work (or each
@@ -111,6 +112,8 @@ def main(argv=None) -> None:
     parser.add_argument("--linear", default="auto", choices=["auto", "direct", "iterative"])
     parser.add_argument("--petsc", default="", help="PETSC_OPTIONS of the distributed runs")
     parser.add_argument("--peer", action="store_true", help="also run the dolfinx peer")
+    parser.add_argument("--no-serial", action="store_true",
+                        help="skip the serial run (sizes one process cannot hold)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.sizes if name not in SIZES]
     if unknown:
@@ -121,6 +124,16 @@ def main(argv=None) -> None:
         folder = Path(tmp)
         for name in args.sizes:
             case = _case_file(folder, name, args.linear)
+            if args.no_serial:
+                for ranks in args.ranks:
+                    r = run(case, folder / f"{name}-{ranks}", ranks, args.petsc)
+                    print(f"{name:7} {r['dofs']:>8} dofs | {ranks} rank(s) ({r['linear']}, "
+                          f"{r['preconditioner']}) {r['wall_s']:7.1f} s (solve "
+                          f"{r['solve_s']:.1f} s; KSP {r['ksp_s']:.1f} s, CPU "
+                          f"{r['ksp_cpu_s']:.1f} s) | Newton {r['newton']}, Krylov "
+                          f"{r['krylov']} | peak {_peak(r['peak_gb'])} | xmax fluxes "
+                          f"{r['flux']}", flush=True)
+                continue
             serial = run(case, folder / f"{name}-serial", 0)
             print(f"{name:7} {serial['dofs']:>8} dofs | 1 process (serial path) "
                   f"{serial['wall_s']:7.1f} s, {serial['newton']} Newton", flush=True)
