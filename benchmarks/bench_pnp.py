@@ -38,6 +38,8 @@ SIZES = {  # name: (shape, cells)
     "3d-1e5": ("box", [44, 22, 22]),  # 127,776 tets
     "3d-1e6": ("box", [88, 44, 44]),  # 1,022,208 tets
     "3d-4e6": ("box", [140, 70, 70]),  # 4,116,000 tets (MPI: bench_mpi.py)
+    "3d-6e6": ("box", [160, 80, 80]),  # 6,144,000 tets (MPI: bench_mpi.py)
+    "3d-7e6": ("box", [168, 84, 84]),  # 7,112,448 tets (MPI: bench_mpi.py)
     "3d-8e6": ("box", [176, 88, 88]),  # 8,177,664 tets (MPI: bench_mpi.py)
 }
 
