@@ -11,6 +11,7 @@ import numpy as np
 
 from ..case import evaluate
 from ..errors import CaseError
+from ..physics.constants import GAS_CONSTANT
 from ..physics.interfaces import InterfaceTies
 from ..physics.solubility import HENRY, consistent_interface_start
 from ..physics.species import SpeciesField
@@ -32,19 +33,23 @@ class InterfaceParts:
 
     def _solubility_groups(self) -> None:
         """Where a species has Sieverts and Henry regions, its space is broken
-        between the two laws (the nonlinear jump of c)."""
-        mixed = [(name, laws) for name, laws in self.laws.items()
-                 if laws is not None and laws.mixed]
-        if not mixed:
+        between the two laws (the nonlinear jump of c); under a temperature
+        program also between regions of one law whose solubility energies
+        differ (a jump of c that changes with T)."""
+        broken = [(name, laws) for name, laws in self.laws.items()
+                  if laws is not None and laws.broken]
+        if not broken:
             return
-        name, laws = mixed[0]
+        name, laws = broken[0]
+        what = ("Sieverts and Henry regions" if laws.mixed else
+                "regions whose solubility energies differ under a temperature program")
         if self.electric is not None:
-            raise CaseError(f"species {name!r}: Sieverts and Henry regions cannot combine "
-                            "with [electrostatics]")
-        for other, more in mixed[1:]:
+            raise CaseError(f"species {name!r}: {what} cannot combine with [electrostatics]")
+        for other, more in broken[1:]:
             if not np.array_equal(more.groups(), laws.groups()):
-                raise CaseError(f"species {other!r}: its Sieverts and Henry regions must be "
-                                f"those of {name!r}")
+                raise CaseError(f"species {other!r}: its solubility regions (laws and, "
+                                f"under a temperature program, energies) must be those of "
+                                f"{name!r}")
         self.groups = laws.groups()
 
     def _consistent_interfaces(self, x: np.ndarray) -> None:
@@ -77,7 +82,9 @@ class InterfaceParts:
         fixed = self._species_dirichlet()
         reps, others, scales, phi_reps, phi_others = [], [], [], [], []
         local_ties = {}
-        henry, sieverts, q = [], [], []  # the nonlinear ties of Sieverts-Henry interfaces
+        henry, sieverts, q, q_energy, mixed_rows = [], [], [], [], []  # Sieverts-Henry ties
+        energies = []  # (E_o - E_r)/R per tie of one law across solubility energies
+        count = 0
         for s in self.species:
             space = s.space
             if not space.broken:
@@ -92,15 +99,25 @@ class InterfaceParts:
             rep = copies[np.maximum.accumulate(np.where(start, np.arange(len(dof)), 0))]
             rep, other = rep[~start], copies[~start]
             local_ties[s.name] = (rep, other)
-            if s.laws is not None and s.laws.mixed:
-                is_henry = space.copy_group[other] == HENRY
-                henry.append(s.offset + np.where(is_henry, other, rep))
-                sieverts.append(s.offset + np.where(is_henry, rep, other))
-                q.append(np.full(len(rep), s.laws.q))
-            else:
-                henry.append(np.zeros(0, dtype=np.int64))
-                sieverts.append(np.zeros(0, dtype=np.int64))
-                q.append(np.zeros(0))
+            energy = np.zeros(len(rep))
+            if s.laws is not None and s.laws.broken:
+                laws = s.laws
+                g_r, g_o = space.copy_group[rep], space.copy_group[other]
+                is_henry = laws.group_law[g_o] == HENRY
+                k = np.flatnonzero(laws.group_law[g_r] != laws.group_law[g_o])
+                h = np.where(is_henry, other, rep)[k]
+                sv = np.where(is_henry, rep, other)[k]
+                mixed_rows.append(count + k)
+                henry.append(s.offset + h)
+                sieverts.append(s.offset + sv)
+                q.append(np.full(len(k), laws.q if laws.mixed else 0.0))
+                q_energy.append((laws.group_energy[space.copy_group[h]]
+                                 - 2.0 * laws.group_energy[space.copy_group[sv]])
+                                / GAS_CONSTANT)
+                energy = (laws.group_energy[g_o] - laws.group_energy[g_r]) / GAS_CONSTANT
+                energy[k] = 0.0
+            energies.append(energy)
+            count += len(rep)
             reps.append(s.offset + rep)
             others.append(s.offset + other)
             term = self.electric_term(s)
@@ -114,12 +131,29 @@ class InterfaceParts:
                 phi_others.append(term.index[other])
         mixed = None
         if sum(len(k) for k in q):
-            rows = np.concatenate([np.arange(len(h)) + sum(len(r) for r in reps[:j])
-                                   for j, h in enumerate(henry)])
-            mixed = (rows, np.concatenate(henry), np.concatenate(sieverts), np.concatenate(q))
-        return InterfaceTies(self.n, np.concatenate(reps), np.concatenate(others),
+            mixed = (np.concatenate(mixed_rows), np.concatenate(henry),
+                     np.concatenate(sieverts), np.concatenate(q))
+        ties = InterfaceTies(self.n, np.concatenate(reps), np.concatenate(others),
                              np.concatenate(scales), np.concatenate(phi_reps),
-                             np.concatenate(phi_others), local_ties, mixed=mixed)
+                             np.concatenate(phi_others), local_ties, mixed=mixed,
+                             energy=np.concatenate(energies),
+                             mixed_energy=np.concatenate(q_energy) if mixed else None)
+        ties.points = self._tie_points(ties)
+        return ties
+
+    def _tie_points(self, ties: InterfaceTies) -> np.ndarray:
+        """(dim, ties) the node of every tie row (where T(x, t) is taken)."""
+        x = np.zeros((self.fem_mesh.dim, self.n))
+        for s in self.species:
+            x[:, s.slice] = s.space.x
+        return x[:, ties.other]
+
+    def _ties_at(self, t: float) -> None:
+        """The ties' solubility energies at the temperature of time t
+        (programs)."""
+        if self.ties is not None and self.ties.follows_temperature:
+            T = self.local_temperature(self.ties.points, t)
+            self.ties.at_temperature(T, self.case.model.temperature)
 
     def _balance_drift_rows(self) -> None:
         """Add to every row of a drift field (electroneutrality: phi) the

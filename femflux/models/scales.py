@@ -140,7 +140,8 @@ def law_of_dofs(model, s) -> np.ndarray:
     region = model.fem_mesh.region_ids[s.space.elements]
     law = np.zeros(s.space.n, dtype=np.int64)
     dofs = s.space.element_dofs
-    law[dofs.ravel()] = np.broadcast_to(s.laws.groups()[region], dofs.shape).ravel()
+    law[dofs.ravel()] = np.broadcast_to(s.laws.group_law[s.laws.groups()[region]],
+                                       dofs.shape).ravel()
     return law
 
 

@@ -211,7 +211,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         laws = self.laws.get(spec.name)
         if getattr(spec, "activity_profile", None) is not None:
             self._check_profile(spec, laws)
-        broken = any(f.breaks(spec) for f in self.fields) or (laws is not None and laws.mixed)
+        broken = any(f.breaks(spec) for f in self.fields) or (laws is not None and laws.broken)
         space = self.make_space(regions, broken=broken)
         mask = np.zeros(self.nregions, dtype=bool)
         mask[[self.region_index[r] for r in regions]] = True
@@ -342,6 +342,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
             self._block_sum = BlockSum((self.n, self.n))
         J = self._block_sum(pieces, rows, cols, vals)
         if self.ties is not None:
+            self._ties_at(t)
             F, J = self.ties.apply(x, F, J)
         for f in self.fields:
             F, J = f.replace_rows(x, t, F, J)

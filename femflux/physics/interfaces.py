@@ -27,7 +27,9 @@ class InterfaceTies:
         a_o exp(d/2) - a_r exp(-d/2) = 0,  d = psi_o - psi_r,
 
     which stays defined for the non-positive activities a time-step predictor
-    may propose (a row in mol/m^3, scaled like the species).  At an interface
+    may propose (a row in mol/m^3, scaled like the species); d gains
+    ``energy`` (1/T - 1/T0) where the regions' solubility energies differ
+    under a temperature program (:meth:`at_temperature`).  At an interface
     between a Sieverts and a Henry region (``mixed``) the row is instead the
     continuity of the partial pressure, a_H - q a_S |a_S| = 0
     (:mod:`femflux.physics.solubility`).
@@ -40,10 +42,20 @@ class InterfaceTies:
     :meth:`SpeciesTransport._balance_drift_rows`.
     """
 
-    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local, mixed=None):
+    def __init__(self, n, rep, other, scale, phi_rep, phi_other, local, mixed=None,
+                 energy=None, mixed_energy=None):
         self.n = n
         # (tie rows, Henry copy, Sieverts copy, q): those rows are a_H - q a_S |a_S|
         self.mixed = mixed
+        # solubility energies under a temperature program (K): d += energy (1/T - 1/T0),
+        # q = q(T0) exp(-mixed_energy (1/T - 1/T0))
+        self.energy = np.zeros(len(other)) if energy is None else energy
+        self.shift = np.zeros(len(other))
+        self.mixed_energy = mixed_energy
+        self.reference_q = None if mixed is None else mixed[3].copy()
+        self.follows_temperature = bool(np.any(self.energy)) or (
+            mixed_energy is not None and bool(np.any(mixed_energy)))
+        self.points = None  # (dim, len(other)) the tie rows' nodes, set by the model
         self.rep, self.other, self.scale = rep, other, scale
         self.reference_scale = np.asarray(scale, dtype=float).copy()  # at T(0)
         self.phi_rep, self.phi_other = phi_rep, phi_other
@@ -58,6 +70,18 @@ class InterfaceTies:
         """The drift scales z F/RT at T = T(0)/ratio (temperature programs)."""
         self.scale = self.reference_scale * ratio
 
+    def at_temperature(self, T, T0: float) -> None:
+        """The solubility energies' ties at T (K, per tie row or one value):
+        a_o e_o(T) = a_r e_r(T) and q(T) (:mod:`femflux.physics.solubility`)."""
+        inverse = 1.0 / np.asarray(T, dtype=float) - 1.0 / T0
+        self.shift = self.energy * inverse
+        if self.mixed is not None and self.mixed_energy is not None:
+            rows, henry, sieverts, _ = self.mixed
+            if np.ndim(inverse):
+                inverse = inverse[rows]
+            self.mixed = (rows, henry, sieverts,
+                          self.reference_q * np.exp(-self.mixed_energy * inverse))
+
     def balance(self, rows, cols, coefficients) -> sp.csr_matrix:
         """Add ``coefficients`` times (the summed) row ``cols`` to row ``rows``
         (after T); return the extra row operation B (T becomes (I + B) T)."""
@@ -69,7 +93,8 @@ class InterfaceTies:
         """The tie rows g (len(other),) and dg/dx (len(other) x n)."""
         a_o, a_r = x[self.other], x[self.rep]
         with np.errstate(over="ignore"):  # inf: rejected by the line search
-            half = np.exp(0.5 * self.scale * (x[self.phi_other] - x[self.phi_rep]))
+            half = np.exp(0.5 * (self.scale * (x[self.phi_other] - x[self.phi_rep])
+                                 + self.shift))
         g = a_o * half - a_r / half
         dphi = 0.5 * self.scale * (a_o * half + a_r / half)
         m = len(self.other)

@@ -21,9 +21,19 @@ chemical potential) is continuous and J.n too (mass conserved):
   (:class:`femflux.physics.interfaces.InterfaceTies`), odd in a_S so that it
   stays monotone for the negative values a Newton step may propose.
 
-K may be Arrhenius ``{ pre, energy }``: it is taken at the case's
-temperature (a temperature program would make the storage time-dependent,
-which the model does not have: refused).
+K may be Arrhenius ``{ pre, energy }``, K = K0 exp(-E_S/RT).  gamma is
+taken at the case's temperature T0 = T(t = 0) and kept: under a temperature
+program T(t) the regions of one law and one E_S keep c/K continuous with
+that gamma (K_ref/K is then the constant K0_ref/K0), and the space is broken
+between regions of one law whose E_S differ, tied by
+
+    a_o e_o(T) = a_r e_r(T),   e(T) = exp(E_S/R (1/T - 1/T0))
+
+(c_o/K_o(T) = c_r/K_r(T)); the Sieverts-Henry tie takes
+q(T) = q exp(-(E_H - 2 E_S)/R (1/T - 1/T0)).  The storage a/gamma stays
+constant in time.  A temperature field T(x, y, z) with an Arrhenius K
+(c/K(T(x)) continuous inside a region: a gamma varying in space and time)
+is refused.
 """
 
 from __future__ import annotations
@@ -40,8 +50,10 @@ class SolubilityLaws:
     """The laws and constants of one species over the model's regions.
 
     ``law`` (nregions,) SIEVERTS | HENRY, ``K`` (nregions,) the solubility
-    constant, ``K_ref`` per law, ``gamma`` = K_ref/K per region; ``mixed``
-    when both laws occur (the space is broken between them)."""
+    constant at T0, ``energy`` (nregions,) its E_S (J/mol, 0: constant),
+    ``K_ref`` per law, ``gamma`` = K_ref/K per region; ``mixed`` when both
+    laws occur, ``split`` when regions of one law have different E_S under a
+    temperature program (the space is broken between them)."""
 
     def __init__(self, case, spec, region_names: list[str]):
         given = {r.name: r.solubility for r in case.regions
@@ -52,21 +64,22 @@ class SolubilityLaws:
             raise CaseError(f"region {missing[0]!r}: solubility of species {spec.name!r} is "
                             "required (it is given in another region: every region of the "
                             "species needs one)")
-        program = case.model.temperature_program
         T = case.model.temperature
         n = len(region_names)
         self.law = np.full(n, -1)
         self.K = np.ones(n)
+        self.energy = np.zeros(n)
         for k, name in enumerate(region_names):
             if name not in given:
                 continue
             sol = given[name]
-            if program is not None and sol.K.energy:
-                raise CaseError(f"region {name!r}: solubility K as Arrhenius needs a constant "
-                                "[model] temperature (the storage of c = K(T) ... would "
-                                "change in time)")
+            if case.model.temperature_spatial and sol.K.energy:
+                raise CaseError(f"region {name!r}: solubility K as Arrhenius needs a [model] "
+                                "temperature that is uniform in space (a number or T(t)): "
+                                "under T(x, y, z) c/K(T(x)) would vary inside the region")
             self.law[k] = LAW_INDEX[sol.law]
             self.K[k] = sol.K.at(T)
+            self.energy[k] = sol.K.energy
         self.K_ref = {}
         for law in (SIEVERTS, HENRY):
             present = np.flatnonzero(self.law == law)
@@ -76,16 +89,39 @@ class SolubilityLaws:
         for k in np.flatnonzero(self.law >= 0):
             self.gamma[k] = self.K_ref[self.law[k]] / self.K[k]
         self.mixed = len(self.K_ref) == 2
+        present = self.law >= 0
+        # the groups that break the space: (law, E_S) under a program, else the law
+        by_energy = case.model.temperature_program is not None and any(
+            len(np.unique(self.energy[present & (self.law == law)])) > 1
+            for law in (SIEVERTS, HENRY))
+        self.split = by_energy
+        keys = [(int(law), float(E) if by_energy else 0.0)
+                for law, E in zip(np.where(self.law == HENRY, HENRY, SIEVERTS),
+                                  np.where(present, self.energy, 0.0), strict=True)]
+        distinct = sorted(set(keys), key=keys.index) if by_energy else [(SIEVERTS, 0.0),
+                                                                          (HENRY, 0.0)]
+        self._groups = np.array([distinct.index(key) for key in keys])
+        self.group_law = np.array([law for law, _ in distinct])
+        self.group_energy = np.zeros(len(distinct))
+        for k in np.flatnonzero(present):
+            self.group_energy[self._groups[k]] = self.energy[k]
 
     @property
     def q(self) -> float:
         """a_H = q a_S^2 at a Sieverts-Henry interface."""
         return self.K_ref[HENRY] / self.K_ref[SIEVERTS] ** 2
 
+    @property
+    def broken(self) -> bool:
+        """The species' space is broken between region groups."""
+        return self.mixed or self.split
+
     def groups(self) -> np.ndarray:
         """The region groups that break the species' space: the law of each
-        region (regions without the species join the Sieverts group)."""
-        return np.where(self.law == HENRY, HENRY, SIEVERTS)
+        region (regions without the species join the Sieverts group), or its
+        (law, E_S) when :attr:`split`; ``group_law`` and ``group_energy``
+        give each group's law and E_S (J/mol)."""
+        return self._groups
 
     def pressure(self, a: np.ndarray, law: np.ndarray) -> np.ndarray:
         """p (Pa) of activities a on dofs of the given laws."""

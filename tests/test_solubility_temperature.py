@@ -1,0 +1,98 @@
+"""Arrhenius region solubilities under a temperature program (SPEC 6:
+`solubility = { law, K = { pre, energy } }` with `[model] temperature` an
+expression of t): c/K(T(t)) stays continuous at every interface (p
+continuous) while T changes, and mass is conserved.  References: the
+equilibrium of a closed two-layer box at the final temperature of a ramp and
+hold (closed forms), finite differences of the Jacobian at a temperature
+away from T(0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import jacobian_error, write_line_mesh
+
+import femflux
+from femflux.physics.constants import GAS_CONSTANT
+from femflux.simulation import prepare
+
+L = 1e-3  # m, each layer
+E_A, E_B = 20e3, 50e3  # J/mol
+PRE_A, PRE_B = 1.0, 4054.0  # K_B/K_A: 0.024 at 300 K, 0.5 at 400 K
+RAMP = "300 + 100*min(t/1000, 1)"  # K: 300 -> 400 K in 1000 s, then held
+
+
+def K(pre, energy, T):
+    return pre * np.exp(-energy / (GAS_CONSTANT * T))
+
+
+def bilayer(path, law_b, energy_b=E_B, pre_b=PRE_B, temperature=RAMP, cells=20, **solver):
+    write_line_mesh(path, [("A", L, cells), ("B", L, cells)])
+    return femflux.load_case({
+        "mesh": {"file": str(path)},
+        "model": {"kind": "diffusion", "temperature": temperature},
+        "species": [{"name": "H", "diffusivity": 1e-9, "initial": 0.0}],
+        "region": [{"name": "A", "solubility": {"law": "sieverts",
+                                                "K": {"pre": PRE_A, "energy": E_A}},
+                    "initial": {"H": 1.0}},
+                   {"name": "B", "solubility": {"law": law_b,
+                                                "K": {"pre": pre_b, "energy": energy_b}},
+                    "diffusivity": {"H": 3e-9}}],
+        "solver": dict({"steady": False, "t_end": 2e4, "dt": 1.0}, **solver),
+    })
+
+
+def _amounts(result):
+    regions = result.summary["regions"]
+    return regions["A"]["amount"]["H"] / L, regions["B"]["amount"]["H"] / L
+
+
+def test_sieverts_layers_of_different_energies_follow_the_ramp(tmp_path):
+    """Closed, A full and B empty, heated 300 -> 400 K: at the end
+    c_B/c_A = K_B(400 K)/K_A(400 K) (0.5; 0.024 at 300 K), c_A + c_B = 1 at
+    every step."""
+    result = femflux.solve(bilayer(tmp_path / "m.msh", "sieverts"))
+    c_A, c_B = _amounts(result)
+    assert c_B / c_A == pytest.approx(K(PRE_B, E_B, 400) / K(PRE_A, E_A, 400), rel=1e-4)
+    assert c_A + c_B == pytest.approx(1.0, rel=1e-10)
+    history = result.history
+    total = np.asarray(history["regions.A.amount.H"]) + np.asarray(history["regions.B.amount.H"])
+    assert np.max(np.abs(total / L - 1.0)) < 1e-10
+
+
+def test_sieverts_henry_layers_follow_the_ramp(tmp_path):
+    """A Sieverts, B Henry (K_B in mol/(m^3 Pa)): at 400 K one pressure,
+    c_A = K_A sqrt(p), c_B = K_B p, and c_A + c_B = 1."""
+    pre_b = 2e-3 / K(1.0, E_B, 400)  # K_B(400 K) = 2e-3
+    result = femflux.solve(bilayer(tmp_path / "m.msh", "henry", pre_b=pre_b))
+    c_A, c_B = _amounts(result)
+    K_A, K_B = K(PRE_A, E_A, 400), K(pre_b, E_B, 400)
+    a = K_B / K_A**2  # c_A + a c_A^2 = 1
+    expected = (-1.0 + np.sqrt(1.0 + 4.0 * a)) / (2.0 * a)
+    assert c_A == pytest.approx(expected, rel=1e-4)
+    assert c_B == pytest.approx(K_B * (c_A / K_A) ** 2, rel=1e-4)
+    assert c_A + c_B == pytest.approx(1.0, rel=1e-10)
+
+
+def test_equal_energies_keep_the_ratio_and_one_unknown_per_node(tmp_path):
+    """Both layers with E_A: K_B/K_A = PRE_B/PRE_A at every T, no broken dofs."""
+    case = bilayer(tmp_path / "m.msh", "sieverts", energy_b=E_A, pre_b=0.25)
+    _, model = prepare(case)
+    assert model.ties is None
+    c_A, c_B = _amounts(femflux.solve(case))
+    assert c_B / c_A == pytest.approx(0.25, rel=1e-6)
+
+
+@pytest.mark.parametrize("law_b", ["sieverts", "henry"])
+def test_jacobian_matches_finite_differences_away_from_the_start(tmp_path, law_b):
+    _, model = prepare(bilayer(tmp_path / "m.msh", law_b, cells=4))
+    rng = np.random.default_rng(3)
+    x = model.initial_state() + 0.3 * model.x_scale * rng.random(model.n)
+    assert model.ties is not None and model.ties.follows_temperature
+    assert jacobian_error(model, x, t=700.0) < 1e-6
+
+
+def test_arrhenius_solubility_under_a_temperature_field_is_refused(tmp_path):
+    case = bilayer(tmp_path / "m.msh", "sieverts", temperature="300 + 1e4*x")
+    with pytest.raises(femflux.CaseError, match="uniform in space"):
+        femflux.solve(case)
