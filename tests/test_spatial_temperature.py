@@ -170,8 +170,6 @@ def test_surface_kinetics_at_faces_of_different_temperature():
 @pytest.mark.parametrize("change, message", [
     ({"model": {"kind": "diffusion", "temperature": "300 - 1e5*x"}},
      "temperature = '300 - 1e5\\*x' must be finite and > 0 but is -700 K at x = \\[0.01\\] m"),
-    ({"model": {"kind": "nernst-planck-poisson", "temperature": "300 + x"}},
-     "as an expression of x, y, z needs model kind 'diffusion'"),
 ])
 def test_bad_spatial_temperatures_are_named(change, message):
     with pytest.raises(femflux.CaseError, match=message):

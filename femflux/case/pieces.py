@@ -364,8 +364,9 @@ def _read_enclosure(t: _Table, name: str) -> Enclosure:
 
 def _read_temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
     """``[model] temperature`` (K): a number, or an expression of t (a
-    program) or of x, y, z and t (a spatial T, kind 'diffusion' only: the
-    drifts of the other kinds carry 1/RT).  Returns (T0, program): T0 is T
+    program) or of x, y, z and t (a temperature field: the drifts of kinds
+    nernst-planck-poisson and stress-diffusion take the local T).  Returns
+    (T0, program): T0 is T
     at t = 0 (at x = y = z = 0 for a spatial T, or 298.15 K where that is
     not > 0: only the reference of the Arrhenius values; the mesh checks
     require T > 0 on the mesh)."""
@@ -380,9 +381,6 @@ def _read_temperature(t: _Table, kind: str) -> tuple[float, Expression | None]:
         raise t.error("temperature", "as an expression is not available with "
                       "model kind 'onsager'")
     spatial = bool(program.free_symbols & {"x", "y", "z"})
-    if spatial and kind != "diffusion":
-        raise t.error("temperature", f"as an expression of x, y, z needs model kind "
-                      f"'diffusion' (the drift of kind {kind!r} carries 1/RT; use T(t))")
     temperature = float(np.asarray(evaluate(program, np.zeros((1, 1)), 0.0)).ravel()[0])
     if spatial and not (np.isfinite(temperature) and temperature > 0):
         temperature = 298.15

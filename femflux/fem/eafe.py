@@ -10,7 +10,10 @@ species in a stress field) and ``k = D / gamma`` per element.  The weak form
   carries the Scharfetter-Gummel flux
   ``w_ij k [B(psi_j - psi_i) a_i - B(psi_i - psi_j) a_j]`` with
   ``w_ij = -int grad(v_i).grad(v_j) w dx`` and the Bernoulli function
-  ``B(x) = x / (e^x - 1)``.  Exact for exponential profiles along an edge, an
+  ``B(x) = x / (e^x - 1)``.  Under a temperature field the drift of an edge
+  is ``factor_E (psi_j - psi_i)``, ``factor_E = T0/T`` at its midpoint (psi
+  taken at T0): J = -k (grad a + a (T0/T(x)) grad psi), so that adding a
+  constant to the potential changes nothing.  Exact for exponential profiles along an edge, an
   M-matrix on Delaunay meshes (positive concentrations), conservative, and
   equal to the Galerkin stiffness when psi is constant.
 - :class:`GalerkinDriftFlux` — plain Galerkin with quadrature, for other
@@ -98,6 +101,7 @@ class EdgeAveragedFlux:
         self.edge_of = edge_of.astype(np.int32 if len(unique) < 2**31 else np.int64)
         self.lo, self.hi = unique // space.n, unique % space.n  # (nedges,) lo < hi
         self.n_edges = len(unique)
+        self.factor = None  # (n_edges,) T0/T at the edge midpoints, or None
         self._weights: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._patterns: dict[int, Pattern] = {}
 
@@ -115,8 +119,18 @@ class EdgeAveragedFlux:
         (2, 2, nedges), evaluated without cancellation."""
         tables = np.empty((2, 2, self.n_edges))
         (tables[0, 0], tables[0, 1],
-         tables[1, 0], tables[1, 1]) = bernoulli_tables(psi[self.hi] - psi[self.lo])
+         tables[1, 0], tables[1, 1]) = bernoulli_tables(self.drop(psi))
         return tables
+
+    def drop(self, psi: np.ndarray) -> np.ndarray:
+        """The drift along every edge, psi_hi - psi_lo (times :attr:`factor`)."""
+        d = psi[self.hi] - psi[self.lo]
+        return d if self.factor is None else d * self.factor
+
+    def midpoints(self) -> np.ndarray:
+        """(dim, n_edges) the edges' midpoints (m)."""
+        x = self.space.x
+        return 0.5 * (x[:, self.lo] + x[:, self.hi])
 
     @staticmethod
     def flipped(tables):
@@ -158,16 +172,21 @@ class EdgeAveragedFlux:
         if psi is None:
             return residual, dA, None
         G = W * (tables[1, 0] * a_lo + tables[1, 1] * a_hi)  # d flux / d(psi_hi - psi_lo)
+        if self.factor is not None:
+            G = G * self.factor
         cols, n_cols = psi_columns if psi_columns is not None else (None, n)
         dP = self._pattern(cols, n_cols).assemble(np.concatenate([-G, -G, G, G]))
         return residual, dA, dP
 
 
 class GalerkinDriftFlux:
-    """Galerkin drift-diffusion term int k (grad a + a grad psi) . grad v dx."""
+    """Galerkin drift-diffusion term int k (grad a + a grad psi) . grad v dx
+    (grad psi times :attr:`factor` = T0/T at the quadrature points under a
+    temperature field)."""
 
     def __init__(self, space: Space):
         self.space = space
+        self.factor = None  # (nel, nq) T0/T at the quadrature points, or None
 
     def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None):
         s = self.space
@@ -184,9 +203,12 @@ class GalerkinDriftFlux:
             pe = psi[s.element_dofs]
             grad_p = np.einsum("ie,ideq->deq", pe, G)
             a_q = np.einsum("ie,ieq->eq", ae, V)
+            drift = kk if self.factor is None else kk * self.factor
+            if self.factor is not None:
+                grad_p = grad_p * self.factor
             flux = grad_a + a_q * grad_p
             dA += np.einsum("ideq,jeq,deq,eq->ije", G, V, grad_p, kk)
-            dP = np.einsum("ideq,jdeq,eq->ije", G, G, kk * a_q)
+            dP = np.einsum("ideq,jdeq,eq->ije", G, G, drift * a_q)
         r = np.einsum("ideq,deq,eq->ie", G, flux, kk)
         residual = np.bincount(s.element_dofs.ravel(), weights=r.ravel(), minlength=s.n)
         return residual, dA, dP

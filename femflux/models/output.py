@@ -214,7 +214,12 @@ class TransportOutput:
         psi = self.drift_potential(s, x)
         if psi is not None:
             a_mean = a[s.space.element_dofs].mean(axis=0)
-            grad = grad + a_mean * s.space.gradient(psi)
+            drift = s.space.gradient(psi)
+            if self.case.model.temperature_spatial:  # T0/T at the centroids, t of the last flux
+                T = self.local_temperature(s.space.quadrature_x,
+                                           self.cache.get("temperature field", 0.0))
+                drift = drift * (self.case.model.temperature / T.mean(axis=1))
+            grad = grad + a_mean * drift
         J[: self.dim, s.space.elements] = -k * grad
         return J
 

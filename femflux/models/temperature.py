@@ -4,7 +4,15 @@ T (K), a program T(t), or a field T(x, y, z, t) (kind diffusion).  Arrhenius
 diffusivities D = D0 exp(-E/RT) (and D = M R T of a mobility) are stored at
 T0 = T(t = 0) and scaled by D(T)/D(T0): per region under T(t), per
 quadrature point under T(x, y, z, t) (J = -D(T) grad c, FESTIM's law, no
-Soret term); the drifts z F phi/RT and -Omega sigma_h/RT follow T(t).
+Soret term); the drifts z F phi/RT and -Omega sigma_h/RT follow T(t), and
+under T(x, y, z, t) the local T (COMSOL's Nernst-Einstein mobility D/RT with
+T a field, no Soret term):
+
+    J = -D(T) (grad c + c (z F grad phi - Omega grad sigma_h)/(R T(x, t))),
+
+the drift psi taken at T0 and each edge's (quadrature point's) drop scaled
+by T0/T there (:class:`~femflux.fem.EdgeAveragedFlux`), so that it does not
+depend on the reference of phi.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ class TemperatureParts:
         """Under a temperature program with drift terms (z F phi, -Omega
         sigma_h): the drifts psi = term/RT, the Donnan ties and the
         diffusivities at T(t)."""
+        if self.case.model.temperature_spatial:
+            self._follow_temperature_field(t)
+            return
         T = self.temperature(t)
         for terms in self.terms.values():
             for term in terms:
@@ -38,6 +49,28 @@ class TemperatureParts:
         for s in self.species:
             region = self.fem_mesh.region_ids[s.space.elements]
             self._k_factor[s.name] = self._diffusivity_factor(s, T, s.energy[region])
+
+    def _follow_temperature_field(self, t: float) -> None:
+        """Under T(x, y, z, t) with drift terms: the drift drops scaled by
+        T0/T at the edge midpoints (quadrature points), the Donnan ties at
+        their nodes' T, D(T) per element (its quadrature mean); cached when T
+        does not depend on t."""
+        key = "temperature field"
+        if self.cache.get(key) == t or (key in self.cache
+                                        and not self.program.depends_on_time):
+            return
+        self.cache[key] = t
+        T0 = self.case.model.temperature
+        for term in {id(f): f for f in self.drift_diffusion.flux_terms.values()}.values():
+            where = term.midpoints() if hasattr(term, "midpoints") else term.space.quadrature_x
+            term.factor = T0 / self.local_temperature(where, t)
+        if self.ties is not None:
+            self.ties.at_temperature_ratio(T0 / self.local_temperature(self.ties.points, t))
+        for s in self.species:
+            region = self.fem_mesh.region_ids[s.space.elements]
+            T = self.local_temperature(s.space.quadrature_x, t)
+            factor = self._diffusivity_factor(s, T, s.energy[region][:, None])
+            self._k_factor[s.name] = factor.mean(axis=1)
 
     def temperature(self, t: float) -> float:
         """T (K) at time t: the case's temperature or its program T(t)."""

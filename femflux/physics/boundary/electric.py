@@ -176,11 +176,12 @@ class ButlerVolmer(BoundaryCondition):
         a = m.boundary_prolongation(name, s) @ x[s.slice]
         phi_m, dof = self.electrode.metal_potential(x, t)
         eta = phi_m - f.boundary_P(name) @ x[f.slice] - bv.equilibrium_potential
-        nf = bv.electrons / f.thermal_voltage_at(t)  # n F/RT at T(t)
+        points = m.boundary_points(name).x
+        nf = bv.electrons / f.thermal_voltage_at(t, points)  # n F/RT at T(t) (or T(x, t))
         i0 = bv.exchange_current * self.active
         if bv.exchange_energy and m.program is not None:  # Arrhenius i0 at T(t)
             i0 = i0 * arrhenius_factor(bv.exchange_energy, m.case.model.temperature,
-                                       m.temperature(t))
+                                       m.local_temperature(points, t))
         anodic = np.exp((1 - bv.alpha) * nf * eta)
         cathodic = np.exp(-bv.alpha * nf * eta)
         di_da_r = None

@@ -111,7 +111,7 @@ class EnclosedSolubilityWall(SpeciesCondition):
             return np.ones(self.size), None, 0.0
         elastic = m.elastic
         index = m.field_index(s, elastic.sh_offset, elastic.sh_space)[self.local]
-        scale = omega / (GAS_CONSTANT * m.temperature(t))
+        scale = omega / (GAS_CONSTANT * m.local_temperature(s.space.x[:, self.local], t))
         return np.exp(scale * x[index]), index, scale
 
     def target(self, x, t):

@@ -47,10 +47,13 @@ class ElectricPotential(AuxiliaryField):
         self.thermal_voltage = model.RT / FARADAY  # RT/F at T(0), V
         self.charge_source = None  # Python-API hook: extra charge density f(x, t), C/m^3
 
-    def thermal_voltage_at(self, t: float) -> float:
-        """RT/F (V) at the temperature of time t (a temperature program)."""
+    def thermal_voltage_at(self, t: float, x: np.ndarray | None = None):
+        """RT/F (V) at the temperature of time t (a temperature program), at
+        the points ``x`` (dim, n) under a temperature field."""
         if self.model.program is None:
             return self.thermal_voltage
+        if x is not None and self.model.case.model.temperature_spatial:
+            return GAS_CONSTANT * self.model.local_temperature(x, t) / FARADAY
         return GAS_CONSTANT * self.model.temperature(t) / FARADAY
 
     # -- set-up -----------------------------------------------------------------
