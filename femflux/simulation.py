@@ -239,6 +239,7 @@ def _given(model, initial) -> np.ndarray:
 
 
 def _frame(model, t: float, x: np.ndarray) -> Frame:
+    model.at_time(t)
     return Frame(t=t, point_data=model.point_fields(x), cell_data=model.cell_fields(x))
 
 
@@ -248,6 +249,7 @@ def _history_entry(model, probes: Probes, snap: Snapshot, frame: Frame | None = 
     outward fluxes (and current, potential), every region's amounts and the
     probe values, at an accepted step (or t = 0)."""
     rate = snap.rate if snap.rate is not None else np.zeros(model.n)
+    model.at_time(snap.t)
     boundaries = model.boundary_summary(snap.x, rate, snap.t, snap.residual)
     for entry in boundaries.values():
         entry.pop("measure")
@@ -276,9 +278,10 @@ def _enclosures(model, x: np.ndarray) -> dict:
 
 def _result(case, model, probes: Probes, snap: Snapshot, stats: Stats, started: float,
             history, frames, converged: bool) -> Result:
+    model.at_time(snap.t)
+    boundaries = model.boundary_summary(snap.x, snap.rate, snap.t)
     fields = model.point_fields(snap.x)
     cell_fields = model.cell_fields(snap.x)
-    boundaries = model.boundary_summary(snap.x, snap.rate, snap.t)
     summary = {
         "converged": converged,
         "model": case.model.kind,

@@ -38,7 +38,7 @@ class Chain(System):
     def dirichlet(self, t):
         return np.array([0]), np.array([2.0])
 
-    def storage(self, x):
+    def storage(self, x, t=0.0):
         return x.copy(), sp.identity(self.n, format="csr")
 
     def flux(self, x, t):

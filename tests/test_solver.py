@@ -50,7 +50,7 @@ class Toy:
         values = self.values(t) if callable(self.values) else self.values
         return self.fixed, np.asarray(values, dtype=float)
 
-    def storage(self, x):
+    def storage(self, x, t=0.0):
         return x.copy(), sp.identity(self.n, format="csr")
 
     def flux(self, x, t):

@@ -211,6 +211,13 @@ class TransportOutput:
         k = self.element_k(s)
         a = x[s.slice]
         grad = s.space.gradient(a)
+        if s.thermal is not None:  # gamma(x, t): J = -D grad c, c = a/gamma in each element
+            space = s.space
+            region = self.fem_mesh.region_ids[space.elements]
+            c = a[space.element_dofs] / s.gamma_at(space.x[:, space.element_dofs],
+                                                   region[None, :])
+            grad = np.einsum("ie,ideq->de", c, space.grads) / space.grads.shape[-1]
+            k = k * s.gamma_at(space.quadrature_x, region[:, None]).mean(axis=1)
         psi = self.drift_potential(s, x)
         if psi is not None:
             a_mean = a[s.space.element_dofs].mean(axis=0)

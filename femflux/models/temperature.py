@@ -94,12 +94,28 @@ class TemperatureParts:
         if key in self.cache and not self.program.depends_on_time:
             return self.cache[key]
         region = self.fem_mesh.region_ids[s.space.elements]
-        k = self._point_k(s)
+        k = self._point_k(s, t)
         T = self.local_temperature(s.space.quadrature_x, t)
         factor = self._diffusivity_factor(s, T, s.energy[region][:, None])
         self._k_factor[s.name] = factor.mean(axis=1)  # for element_k: fluxes, scales
-        self.cache[key] = s.space.stiffness((k if k.ndim == 2 else k[:, None]) * factor)
-        return self.cache[key]
+        k = (k if k.ndim == 2 else k[:, None]) * factor
+        K = s.space.stiffness(k)
+        if s.thermal is not None:  # + int k a (-grad ln gamma) . grad v: J = -D grad c
+            K = (K + self._solubility_drift(s, k, t)).tocsr()
+        self.cache[key] = K
+        return K
+
+    def _solubility_drift(self, s, k: np.ndarray, t: float) -> sp.csr_matrix:
+        """int k v_j (w . grad v_i) dx, w = -grad ln gamma = E_S grad T/(R T^2)
+        at the quadrature points (grad T of T interpolated in the element):
+        with it J = -k (grad a + a w) = -D grad c where gamma = K_ref(T0)/K(T(x, t))."""
+        space = s.space
+        x = space.quadrature_x
+        region = self.fem_mesh.region_ids[space.elements][:, None]
+        grad_T = space.gradient(self.local_temperature(space.x, t), at_centroid=False)
+        w = s.temperature_drift(x, region, grad_T, t)
+        local = np.einsum("ideq,jeq,deq,eq->ije", space.grads, space.values, w, k * space.dx)
+        return space.pattern.assemble(local)
 
     def _stiffness_at(self, s, K: sp.csr_matrix, t: float) -> sp.csr_matrix:
         """The species' stiffness at the temperature of time t: each region's

@@ -118,7 +118,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         self.terms: dict[str, list[DriftTerm]] = {s.name: self._terms(s) for s in self.species}
         self.conditions = species_conditions(self)
         self._block_sum: BlockSum | None = None  # Jacobian summation, pattern reused
-        self._storage_matrix = self._assemble_storage()
+        self._storage_matrix = self._storage_base = self._assemble_storage()
         self.ties = self._build_ties()
         if self.ties is not None:  # storage of the copies goes to the representative
             self._storage_matrix = (self.ties.T @ self._storage_matrix).tocsr()
@@ -135,7 +135,8 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         self.program = case.model.temperature_program
         self.linear = self._stiffness is not None and self._is_linear() and self.program is None
         self.symmetric = not self.reactions and self._stiffness is not None \
-            and all(f.symmetric for f in self.fields)
+            and all(f.symmetric for f in self.fields) \
+            and all(s.thermal is None for s in self.species)
         if case.model.temperature_spatial:  # D(T(x)) at t = 0 for the scales
             for s in self.species:
                 self._stiffness_spatial(s, 0.0)
@@ -216,29 +217,39 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         mask = np.zeros(self.nregions, dtype=bool)
         mask[[self.region_index[r] for r in regions]] = True
         D, gamma = species_coefficients(self.case, spec, self.region_index)
+        thermal = None
+        if laws is not None and laws.thermal:  # gamma = K_ref(T0)/K(T(x, t))
+            if any(f.name in ("phi", "elasticity") for f in self.fields):
+                raise CaseError(f"species {spec.name!r}: a solubility K as Arrhenius under a "
+                                "[model] temperature that is an expression of x, y, z needs "
+                                "model kind 'diffusion'")
+            thermal = (laws.energy, self.case.model.temperature, self.local_temperature)
         return SpeciesField(name=spec.name, index=i, space=space, offset=offset,
                             diffusivity=D, gamma=gamma, regions=mask,
                             P=self.points.prolongation(space), spec=spec, laws=laws,
-                            energy=activation_energies(self.case, spec, self.region_index))
+                            energy=activation_energies(self.case, spec, self.region_index),
+                            thermal=thermal)
 
     def _species_stiffness(self, s: SpeciesField) -> sp.csr_matrix:
         """int (D/gamma) grad(v_i).grad(v_j) w dx over the species' elements
         (gamma(x) at the quadrature points when it is an expression)."""
         return s.space.stiffness(self._point_k(s))
 
-    def _point_k(self, s: SpeciesField) -> np.ndarray:
-        """D/gamma per element, or per quadrature point (nel, nq) for gamma(x)."""
+    def _point_k(self, s: SpeciesField, t: float = 0.0) -> np.ndarray:
+        """D/gamma per element, or per quadrature point (nel, nq) for gamma(x)
+        (and gamma(x, t) under a temperature field)."""
         region = self.fem_mesh.region_ids[s.space.elements]
-        if s.profile is None:
+        if s.profile is None and s.thermal is None:
             return (s.diffusivity / s.gamma)[region]
         return s.diffusivity[region][:, None] / s.gamma_at(s.space.quadrature_x,
-                                                           region[:, None])
+                                                           region[:, None], t)
 
-    def _assemble_storage(self) -> sp.csr_matrix:
-        """d/da of int c v = int (a/gamma) v on the cell points (constant)."""
+    def _assemble_storage(self, t: float = 0.0) -> sp.csr_matrix:
+        """d/da of int c v = int (a/gamma) v on the cell points (at time t:
+        constant unless gamma follows a temperature field)."""
         blocks = []
         for s in self.species:
-            w = self.points.weight / s.gamma_at(self.points.x, self.points.region)
+            w = self.points.weight / s.gamma_at(self.points.x, self.points.region, t)
             blocks.append((s.P.T @ sp.diags(w) @ s.P).tocsr())
         if self.n > self.n_species:
             diagonal = np.zeros(self.n)
@@ -303,7 +314,14 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         return x
 
 
+    def at_time(self, t: float) -> None:
+        """The time (s) of what follows: the species' gamma(x, t) under a
+        temperature field (outputs take the time of the last flux)."""
+        for s in self.species:
+            s.time = t
+
     def dirichlet(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        self.at_time(t)
         parts = prescribed(self.conditions, t)
         for f in self.fields:
             parts += f.dirichlet(t)
@@ -312,8 +330,28 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         return (np.concatenate([d for d, _ in parts]),
                 np.concatenate([np.broadcast_to(v, d.shape) for d, v in parts]))
 
-    def storage(self, x: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix]:
-        return self._storage_matrix @ x, self._storage_matrix
+    def storage(self, x: np.ndarray, t: float = 0.0) -> tuple[np.ndarray, sp.csr_matrix]:
+        M = self._storage_at(t)
+        return M @ x, M
+
+    def _storage_at(self, t: float) -> sp.csr_matrix:
+        """The storage matrix at time t: constant, unless a species' gamma
+        follows a temperature field T(x, y, z, t) (Arrhenius solubilities):
+        then the change of its lumped 1/gamma since t = 0, moved by the same
+        row operations (ties, enclosure walls) as the rest."""
+        thermal = any(s.thermal is not None for s in self.species)
+        if not (thermal and self.program.depends_on_time) or t == 0.0:
+            return self._storage_matrix
+        if self.cache.get("storage t") != t:
+            change = self._assemble_storage(t) - self._storage_base
+            if self.ties is not None:
+                change = self.ties.T @ change
+            enclosures = self.field("enclosures")
+            if enclosures is not None:
+                change = enclosures.move_storage(change)
+            self.cache["storage t"] = t
+            self.cache["storage"] = (self._storage_matrix + change).tocsr()
+        return self.cache["storage"]
 
     def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.csr_matrix]:
         """F = int J.grad v - int R v - int_boundary (inward flux) v (+ the
@@ -326,6 +364,7 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
         rows, cols, vals = [], [], []
         pieces: list[tuple[int, int, sp.spmatrix]] = []
         F = np.zeros(self.n)
+        self.at_time(t)
         if self.program is not None and self._stiffness is None:
             self._follow_temperature(t)
         self.add_species_fluxes(x, t, F, pieces)
@@ -478,6 +517,14 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
                 gamma = gamma * np.broadcast_to(evaluate(s.profile, s.space.x[:, dofs], 0.0),
                                                 dofs.shape)
             self.cache[key] = (dofs, gamma)
+        if s.thermal is not None:  # gamma(x, t): each dof's mean over its boundary sides
+            dofs = self.cache[key][0]
+            local, region = s.space.facet_dofs(self.boundary_facets(name, s))
+            order = np.argsort(dofs)
+            where = order[np.searchsorted(dofs, local, sorter=order)]
+            gamma = np.bincount(where, weights=s.gamma_at(s.space.x[:, local], region),
+                                minlength=len(dofs)) / np.bincount(where, minlength=len(dofs))
+            return dofs, gamma
         return self.cache[key]
 
     def space_boundary_dofs(self, space, facets: np.ndarray) -> np.ndarray:

@@ -166,8 +166,8 @@ class DistributedSystem(System):
         keep = where >= 0
         return where[keep], np.asarray(values)[keep]
 
-    def storage(self, x):
-        S, dS = self.model.storage(self.local(x))
+    def storage(self, x, t=0.0):
+        S, dS = self.model.storage(self.local(x), t)
         return S[self.owned], self.rows(dS)
 
     def flux(self, x, t):

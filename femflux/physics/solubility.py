@@ -31,9 +31,13 @@ between regions of one law whose E_S differ, tied by
 
 (c_o/K_o(T) = c_r/K_r(T)); the Sieverts-Henry tie takes
 q(T) = q exp(-(E_H - 2 E_S)/R (1/T - 1/T0)).  The storage a/gamma stays
-constant in time.  A temperature field T(x, y, z) with an Arrhenius K
-(c/K(T(x)) continuous inside a region: a gamma varying in space and time)
-is refused.
+constant in time.  Under a temperature field T(x, y, z, t) gamma follows
+T instead, gamma = K_ref(T0)/K(T(x, t)) (:attr:`thermal`,
+:meth:`femflux.physics.species.SpeciesField.gamma_at`): a = K_ref(T0) sqrt(p)
+(resp. K_ref(T0) p) is continuous across the regions of one law whatever
+their E_S, the storage a/gamma changes in time, and inside a region the flux
+is Fick's J = -D grad c = -(D/gamma) (grad a - a grad ln gamma) (FESTIM's
+law: no Soret term).
 """
 
 from __future__ import annotations
@@ -73,10 +77,6 @@ class SolubilityLaws:
             if name not in given:
                 continue
             sol = given[name]
-            if case.model.temperature_spatial and sol.K.energy:
-                raise CaseError(f"region {name!r}: solubility K as Arrhenius needs a [model] "
-                                "temperature that is uniform in space (a number or T(t)): "
-                                "under T(x, y, z) c/K(T(x)) would vary inside the region")
             self.law[k] = LAW_INDEX[sol.law]
             self.K[k] = sol.K.at(T)
             self.energy[k] = sol.K.energy
@@ -91,7 +91,9 @@ class SolubilityLaws:
         self.mixed = len(self.K_ref) == 2
         present = self.law >= 0
         # the groups that break the space: (law, E_S) under a program, else the law
-        by_energy = case.model.temperature_program is not None and any(
+        # under T(x, y, z, t) gamma follows T instead (SpeciesField.thermal)
+        self.thermal = case.model.temperature_spatial and bool(np.any(self.energy))
+        by_energy = case.model.temperature_program is not None and not self.thermal and any(
             len(np.unique(self.energy[present & (self.law == law)])) > 1
             for law in (SIEVERTS, HENRY))
         self.split = by_energy

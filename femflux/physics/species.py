@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from ..case import evaluate
 from ..errors import CaseError
+from .constants import GAS_CONSTANT
 from .solubility import solubility_laws
 
 
@@ -34,6 +35,10 @@ class SpeciesField:
     spec: object = None  # the case's Species entry
     laws: object = None  # SolubilityLaws when regions give its solubility
     energy: np.ndarray | None = None  # (nregions,) J/mol of Arrhenius diffusivities
+    # (E_S per region J/mol, T0 K, T(x, t)) when gamma follows a temperature field
+    # (Arrhenius solubilities under T(x, y, z, t)); ``time`` the model's time (s)
+    thermal: tuple | None = None
+    time: float = 0.0
 
     @property
     def slice(self) -> slice:
@@ -44,13 +49,27 @@ class SpeciesField:
         """gamma(x, y, z) when the activity coefficient is an expression, else None."""
         return getattr(self.spec, "activity_profile", None)
 
-    def gamma_at(self, x: np.ndarray, region) -> np.ndarray:
-        """The activity coefficient at points ``x`` (dim, n) of the given
-        regions: the region's value, or the expression gamma(x, y, z)."""
+    def gamma_at(self, x: np.ndarray, region, t: float | None = None) -> np.ndarray:
+        """The activity coefficient at points ``x`` (dim, ...) of the given
+        regions: the region's value, or the expression gamma(x, y, z); under a
+        temperature field with Arrhenius solubilities K = K0 exp(-E_S/RT) also
+        times K(T0)/K(T(x, t)) = exp(E_S/R (1/T(x, t) - 1/T0)), at time ``t``
+        (default: the model's time, :attr:`time`)."""
         gamma = self.gamma[region]
-        if self.profile is None:
-            return gamma
-        return gamma * np.asarray(evaluate(self.profile, x, 0.0))
+        if self.profile is not None:
+            gamma = gamma * np.asarray(evaluate(self.profile, x, 0.0))
+        if self.thermal is not None:
+            energy, T0, temperature = self.thermal
+            T = temperature(x, self.time if t is None else t)
+            gamma = gamma * np.exp(energy[region] / GAS_CONSTANT * (1.0 / T - 1.0 / T0))
+        return gamma
+
+    def temperature_drift(self, x: np.ndarray, region, grad_T: np.ndarray, t: float):
+        """-grad ln gamma (1/m) at points x (dim, ...) of the regions, from
+        grad T (dim, ...) there: E_S grad T/(R T^2) (0 without :attr:`thermal`)."""
+        energy, _, temperature = self.thermal
+        T = temperature(x, t)
+        return energy[region] / (GAS_CONSTANT * T * T) * grad_T
 
 
 def species_coefficients(case, spec, region_index: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -70,9 +70,11 @@ class System:
         values; their rows are left out of Newton's equations."""
         raise NotImplementedError
 
-    def storage(self, x: np.ndarray) -> tuple[np.ndarray, sp.spmatrix]:
+    def storage(self, x: np.ndarray, t: float = 0.0) -> tuple[np.ndarray, sp.spmatrix]:
         """(S, dS/dx): the (n,) stored amounts whose rate enters the law, and
-        their Jacobian."""
+        their Jacobian, at time t (s) (a storage may change in time, e.g. a
+        solubility that follows a temperature field: the time derivative is
+        then that of S(x(t), t), mass conserved)."""
         raise NotImplementedError
 
     def flux(self, x: np.ndarray, t: float) -> tuple[np.ndarray, sp.spmatrix]:

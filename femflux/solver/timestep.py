@@ -305,7 +305,7 @@ class _Stepper:
         x_guess[fixed] = values
 
         def assemble(z):
-            S, dS = system.storage(z)
+            S, dS = system.storage(z, t_new)
             F, dF = system.flux(z, t_new)
             return a[0] * S + hist + F, (a[0] * dS + dF).tocsr()
 
@@ -319,7 +319,7 @@ class _Stepper:
                        damp=_damping(system, border),
                        reuse_factorisation=not system.linear,
                        conserved=self.conserved, precondition=self.precondition)[: system.n]
-        S_new, _ = system.storage(x_new)
+        S_new, _ = system.storage(x_new, t_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
                         newton_iterations=self.stats.newton_iterations - before,
                         residual=self.stats.residual[: system.n])
@@ -329,7 +329,7 @@ class _Stepper:
 
     def _commit(self, snap, S_new=None):
         if S_new is None:
-            S_new = self.system.storage(snap.x)[0]
+            S_new = self.system.storage(snap.x, snap.t)[0]
         self.history = (self.history + [snap])[-3:]
         self.storages = (self.storages + [S_new])[-3:]
 

@@ -121,7 +121,9 @@ class EnclosedSolubilityWall(SpeciesCondition):
         K = wall_K(self.model, wall, self.species.space.x[:, self.local], t)
         c, dc = equilibrium(wall.law, K, p, self.floor)
         stress = self._stress(x, t)
-        return self.gamma * c * stress[0], self.gamma * dc * stress[0], i, stress
+        gamma = self.gamma if self.species.thermal is None else \
+            self.model.dirichlet_dofs(self.boundary.name, self.species)[1]  # gamma(x, t)
+        return gamma * c * stress[0], gamma * dc * stress[0], i, stress
 
     def replace_rows(self, x, t, F, J):
         """Row j of the species (its weak-form row R_j: storage, fluxes,
