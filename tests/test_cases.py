@@ -27,6 +27,7 @@ _OTHER_MODEL_CASES = [
     "polymer_electrolyte_notch",  # tests/test_combined_physics.py
     "tds_tungsten",  # tests/test_traps.py
     "hydrogen_ct_specimen_traps",  # tests/test_hydrogen.py
+    "monoblock",  # tests/test_solubility_temperature.py
     "ferrocenemethanol_cv", "hydrogen_permeation",  # tests/test_electrochemistry.py
 ]
 

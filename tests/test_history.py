@@ -145,3 +145,22 @@ def test_bad_probes_are_bad_input(tmp_path, point):
     data["output"] = {"probes": {"far": point}}
     with pytest.raises(femflux.CaseError, match="probes.far"):
         femflux.solve(femflux.load_case(data))
+
+
+def test_a_folder_in_atoms_is_labelled_in_atoms(tmp_path):
+    """concentration_unit = "atoms/m^3": the history graph's axis and the
+    field picture's colour bar say atoms, a mol/m^3 folder says mol."""
+    from femflux.plot import field_unit, plot_history
+    from femflux.results.units import amounts_in, folder_amount
+
+    data = dict(two_species_slab().raw)
+    data["model"] = dict(data["model"], concentration_unit="atoms/m^3")
+    atoms = femflux.solve(femflux.load_case(data)).save(tmp_path / "atoms")
+    mol = femflux.solve(two_species_slab()).save(tmp_path / "mol")
+    assert (folder_amount(atoms), folder_amount(mol)) == ("atoms", "mol")
+    for folder, unit in ((atoms, "atoms"), (mol, "mol")):
+        figure = plot_history(folder, ["boundaries.xmin.flux.A"])
+        assert figure.axes[0].get_ylabel() == f"boundaries.xmin.flux.A ({unit}/s)"
+    with amounts_in("atoms"):
+        assert (field_unit("A"), field_unit("J_A")) == ("atoms/m³", "atoms/(m² s)")
+    assert field_unit("A") == "mol/m³"

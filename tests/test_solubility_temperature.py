@@ -162,3 +162,38 @@ def test_jacobian_under_a_temperature_field(tmp_path):
     rng = np.random.default_rng(4)
     x = model.initial_state() + 0.3 * model.x_scale * rng.random(model.n)
     assert jacobian_error(model, x, t=50.0) < 1e-6
+
+
+def test_case_monoblock():
+    """cases/monoblock.toml (W / Cu / CuCrZr under T(x, y), atoms/m^3): at
+    every node of the W/Cu and Cu/CuCrZr interfaces c_2/c_1 = K_2(T)/K_1(T)
+    at that node's T; the hydrogen held at 1 day equals what entered minus
+    what left (history, trapezoid: measured 0.3 %); the coolant flux at half
+    its 1-day value after 18 h."""
+    from pathlib import Path
+
+    cases = Path(__file__).resolve().parents[1] / "cases"
+    case = femflux.load_case(cases / "monoblock.toml")
+    result = femflux.solve(case)
+    assert result.summary["converged"]
+    _, model = prepare(case)
+    x = result.state
+    side = {name: model.region_point_fields(x, name)["H"] for name in ("W", "Cu", "CuCrZr")}
+    p = result.mesh.mesh.p
+    T = 373 + 600 * np.log(np.hypot(p[0], p[1]) / 6e-3) / np.log(14 / 6)
+    solubility = {"W": (1.87e24, 100.34e3), "Cu": (3.14e24, 55.19e3),
+                  "CuCrZr": (4.28e23, 37.34e3)}
+    for a, b in (("W", "Cu"), ("Cu", "CuCrZr")):
+        both = np.isfinite(side[a]) & np.isfinite(side[b]) & (side[a] > 1e15)
+        assert both.sum() > 20
+        expected = K(*solubility[b], T[both]) / K(*solubility[a], T[both])
+        np.testing.assert_allclose(side[b][both] / side[a][both], expected, rtol=1e-6)
+    h = result.history
+    t = np.asarray(h["t"])
+    outflow = np.asarray(h["boundaries.plasma.flux.H"]) + np.asarray(h["boundaries.coolant.flux.H"])
+    held = sum(result.summary["regions"][r]["amount"]["H"] for r in solubility)
+    entered = -np.trapezoid(outflow, t)
+    assert held == pytest.approx(entered, rel=1e-2)
+    coolant = np.asarray(h["boundaries.coolant.flux.H"])
+    t_half = t[np.argmax(coolant > 0.5 * coolant[-1])]
+    assert 5e4 < t_half < 8e4

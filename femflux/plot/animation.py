@@ -11,6 +11,7 @@ import numpy as np
 
 from femflux.errors import CaseError
 
+from ..results.units import labelled_by_source
 from .drawing import _draw
 from .lines import _line_figure
 from .loading import _frame_time, _meta, _read_grid, _read_summary, _series
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .view import _View
 
 
+@labelled_by_source
 def animate(
     directory: str | Path,
     field: str | None,

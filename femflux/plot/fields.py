@@ -15,6 +15,8 @@ import numpy as np
 
 from femflux.errors import CaseError
 
+from ..results.units import amount_unit
+
 if TYPE_CHECKING:
     import pyvista as pv
 
@@ -28,7 +30,8 @@ _SCALAR = "femflux_scalar"  # the array a picture is coloured by
 def field_unit(name: str) -> str:
     """SI unit of the result field ``name`` (section 3 of the spec).
 
-    Species are concentrations (mol/m³); ``phi`` is in V, ``u`` in m, stresses
+    Species are concentrations (mol/m³, or atoms/m³ while
+    :func:`~femflux.results.units.amounts_in` says so); ``phi`` is in V, ``u`` in m, stresses
     in Pa, ``mu_*`` in J/mol, fluxes ``J_*`` in mol/(m² s) and ``region`` has
     no unit.  Component names (``u_x``, ``sigma_xy``) have the unit of their field.
     """
@@ -41,11 +44,12 @@ def field_unit(name: str) -> str:
         return "Pa"
     if name.startswith("mu_"):
         return "J/mol"
+    amount = amount_unit()
     if name.startswith("J_"):
-        return "mol/(m² s)"
+        return f"{amount}/(m² s)"
     if name == "region":
         return ""
-    return "mol/m³"
+    return f"{amount}/m³"
 
 
 def _kind(array: str) -> str:

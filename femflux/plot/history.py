@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import CaseError
 from ..results.history import columns, unit
+from ..results.units import labelled_by_source
 
 
 def history_table(source) -> dict[str, np.ndarray]:
@@ -35,6 +36,7 @@ def _label(column: str) -> str:
     return f"{column} ({u})" if u and u != "1" else column
 
 
+@labelled_by_source
 def plot_history(source, ys: list[str], x: str = "t", out=None, window=(1000, 700)):
     """A line graph of the history columns ``ys`` against column ``x``;
     written to ``out`` (PNG) when given; returns the matplotlib figure."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..results.units import labelled_by_source
 from .drawing import _draw
 from .lines import _line_figure
 from .loading import _is_mesh_source, _load_result
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+@labelled_by_source
 def plot_result(
     source: Any,
     field: str | None = None,

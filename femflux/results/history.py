@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .units import amount_unit
+
 #: units of the probe fields that are not concentrations (mol/m^3)
 _FIELD_UNITS = {"phi": "V", "u": "m", "sigma": "Pa", "sigma_h": "Pa", "von_mises": "Pa"}
 
@@ -53,7 +55,8 @@ def columns(history: list[dict]) -> dict[str, np.ndarray]:
 
 
 def unit(column: str) -> str:
-    """The SI unit of a history column (its dotted path)."""
+    """The SI unit of a history column (its dotted path); amounts in
+    :func:`~femflux.results.units.amount_unit` (mol, or atoms)."""
     parts = column.split(".")
     if parts[0] in ("t", "dt"):
         return "s"
@@ -63,19 +66,20 @@ def unit(column: str) -> str:
         return "J"
     if parts[0] == "temperature":
         return "K"
+    amount = amount_unit()
     if parts[0] == "amount" or "amount" in parts[:-1]:
-        return "mol"
+        return amount
     if parts[0] == "enclosures":
         return {"pressure": "Pa", "amount": "mol"}.get(parts[-1], "")
     if parts[0] == "boundaries":
-        return {"flux": "mol/s", "current": "A", "potential": "V",
+        return {"flux": f"{amount}/s", "current": "A", "potential": "V",
                 "electrode_potential": "V", "enclosure_pressure": "Pa"}.get(parts[2], "")
     if parts[0] == "probes":
         field = parts[-1]
         if field.startswith("mu_"):
             return "J/mol"
         base = field.split("_")[0] if field.split("_")[0] in ("u", "sigma") else field
-        return _FIELD_UNITS.get(base, "mol/m^3")
+        return _FIELD_UNITS.get(base, f"{amount}/m^3")
     return ""
 
 
