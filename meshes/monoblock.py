@@ -21,6 +21,7 @@ regions ``W``, ``Cu``, ``CuCrZr``
 from pathlib import Path
 
 import gmsh
+from gmsh_sizes import mesh_by_field, size_near
 
 HALF = 14.0  # mm, half the block's width and height
 R_PIPE, R_CUCRZR, R_CU = 6.0, 7.5, 8.5  # mm: coolant wall, pipe, interlayer
@@ -66,24 +67,9 @@ def main() -> None:
         gmsh.model.setPhysicalName(1, gmsh.model.addPhysicalGroup(1, tags), name)
     for name, tags in surfaces.items():
         gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, tags), name)
-    field = gmsh.model.mesh.field
     interfaces = [tag for _, tag in gmsh.model.getEntities(1)
                   if tag not in curves["symmetry"] + curves["sides"]]
-    distance = field.add("Distance")
-    field.setNumbers(distance, "CurvesList", interfaces)
-    field.setNumber(distance, "Sampling", 200)
-    threshold = field.add("Threshold")
-    field.setNumber(threshold, "InField", distance)
-    field.setNumber(threshold, "SizeMin", SIZE_FINE)
-    field.setNumber(threshold, "SizeMax", SIZE_FAR)
-    field.setNumber(threshold, "DistMin", 0.3)
-    field.setNumber(threshold, "DistMax", 5.0)
-    field.setAsBackgroundMesh(threshold)
-    for key in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
-        gmsh.option.setNumber(f"Mesh.{key}", 0)
-    gmsh.model.mesh.generate(2)
-    gmsh.option.setNumber("Mesh.MshFileVersion", 2.2)
-    gmsh.write(str(OUTPUT))
+    mesh_by_field(size_near(interfaces, SIZE_FINE, SIZE_FAR, 0.3, 5.0), 2, OUTPUT)
     gmsh.finalize()
 
 

@@ -20,6 +20,7 @@ region ``plate``
 from pathlib import Path
 
 import gmsh
+from gmsh_sizes import mesh_by_field, size_near
 
 WIDTH, HALF_HEIGHT = 20.0, 20.0  # mm
 DEPTH, RADIUS = 5.0, 0.5  # notch depth (root at x = DEPTH) and root radius, mm
@@ -53,22 +54,7 @@ def main() -> None:
     for name, curves in groups.items():
         gmsh.model.setPhysicalName(1, gmsh.model.addPhysicalGroup(1, curves), name)
     gmsh.model.setPhysicalName(2, gmsh.model.addPhysicalGroup(2, [surface]), "plate")
-    field = gmsh.model.mesh.field
-    distance = field.add("Distance")
-    field.setNumbers(distance, "CurvesList", [arc])
-    field.setNumber(distance, "Sampling", 200)
-    threshold = field.add("Threshold")
-    field.setNumber(threshold, "InField", distance)
-    field.setNumber(threshold, "SizeMin", SIZE_ROOT)
-    field.setNumber(threshold, "SizeMax", SIZE_FAR)
-    field.setNumber(threshold, "DistMin", 0.1)
-    field.setNumber(threshold, "DistMax", 8.0)
-    field.setAsBackgroundMesh(threshold)
-    for key in ("MeshSizeExtendFromBoundary", "MeshSizeFromPoints", "MeshSizeFromCurvature"):
-        gmsh.option.setNumber(f"Mesh.{key}", 0)
-    gmsh.model.mesh.generate(2)
-    gmsh.option.setNumber("Mesh.MshFileVersion", 2.2)
-    gmsh.write(str(OUTPUT))
+    mesh_by_field(size_near([arc], SIZE_ROOT, SIZE_FAR, 0.1, 8.0), 2, OUTPUT)
     gmsh.finalize()
 
 
