@@ -385,18 +385,18 @@ class _CaseReader:
         _check_species_name(name)
         if t.has("diffusivity") and t.has("mobility"):
             raise CaseError(f"species {name!r}: give diffusivity or mobility, not both")
-        mobility = t.number("mobility", None, ge=0)
+        T0 = self.case.model.temperature
+        given = "mobility" if t.has("mobility") else "diffusivity"
         activation = 0.0
-        if mobility is not None:
-            diffusivity = mobility * GAS_CONSTANT * self.case.model.temperature
-        elif isinstance(t.get("diffusivity"), dict):  # Arrhenius: D = pre exp(-E/RT)
-            rate = _read_rate(t, "diffusivity")
-            diffusivity, activation = rate.at(self.case.model.temperature), rate.energy
-            if not math.isfinite(diffusivity):
-                raise t.error("diffusivity", f"D0 exp(-E/RT) is not finite at T = "
-                              f"{self.case.model.temperature:g} K")
+        if isinstance(t.get(given), dict):  # Arrhenius: pre exp(-E/RT), taken at T0
+            rate = _read_rate(t, given)
+            value, activation = rate.at(T0), rate.energy
+            if not math.isfinite(value):
+                raise t.error(given, f"pre exp(-E/RT) is not finite at T = {T0:g} K")
         else:
-            diffusivity = t.number("diffusivity", 0.0, ge=0)
+            value = t.number(given, 0.0, ge=0)
+        mobility = value if given == "mobility" else None  # D = M R T
+        diffusivity = value * GAS_CONSTANT * T0 if given == "mobility" else value
         gamma, profile = _read_activity(t)
         return Species(
             name=name,
