@@ -97,5 +97,9 @@ def global_report(system, x_owned, rate_owned, t: float, residual_owned=None) ->
                 "amount": model.amounts(xl),
                 "regions": {name: {"amount": amounts}
                             for name, amounts in model.region_amounts(xl).items()}}
+        if model.case.model.temperature_spatial:  # the volume mean of T(x, t): int T, int 1
+            w = model.points.weight
+            tree["temperature"] = {"integral": float(w @ model.local_temperature(
+                model.points.x, t)), "volume": float(w.sum())}
     # an electrode's reported potential is the prescribed or solved value, not a mean
     return reduce_tree(tree, system.numbering)

@@ -50,8 +50,6 @@ def check_distributable(case) -> None:
         raise _not_yet("solver.displacement_degree = 2")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
-    if case.model.temperature_spatial:
-        raise _not_yet("[model] temperature as an expression of x, y, z")
     for region in case.regions:
         if region.solubility is not None:
             raise _not_yet(f"region.{region.name}.solubility")
