@@ -300,11 +300,6 @@ def test_manufactured_solution_order_two_on_two_ranks(tmp_path):
 @pytest.mark.parametrize("change, named", [
     (("[model]", "[output]\ncheckpoint_every = 60\n[model]"), "checkpoint_every"),
     (("[model]", "[solver]\ndegree = 2\n[model]"), "solver.degree"),
-    (('kind = "diffusion"', 'kind = "diffusion"\ntemperature = "300 + 10*x"'),
-     "temperature as an expression of x, y, z"),
-    (('name = "xmax"\nconcentration = { A = "2 + exp(x)*sin(y)" }',
-      'name = "xmax"\nsieverts = { species = "A", K = 1e-2, pressure = 1e4 }'),
-     "boundary.xmax.sieverts"),
 ])
 def test_not_yet_distributed_is_bad_input(tmp_path, change, named):
     """A feature the MPI path cannot do yet: exit 2, one line naming it, no folder."""

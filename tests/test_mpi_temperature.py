@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import write
 from mpi_helpers import (
     assert_same_fields,
     assert_same_summary,
+    femflux,
     pytestmark,  # noqa: F401 - skips the module without MPI
     solved,
 )
@@ -97,3 +99,77 @@ def test_npp_drift_under_a_temperature_field(tmp_path):
     parallel = solved(case, tmp_path / "parallel", 3)
     assert_same_summary(serial, parallel)
     assert_same_fields(serial, parallel)
+
+
+BILAYER = """\
+title = "hydrogen through a W/Cu-like bilayer, Sieverts K Arrhenius, T a field"
+[mesh]
+file = "bilayer.msh"
+[model]
+kind = "diffusion"
+temperature = "400 + 2e5*x + 0.5*t"
+[[species]]
+name = "H"
+diffusivity = 1e-9
+initial = 0.02
+[[region]]
+name = "A"
+solubility = { law = "sieverts", K = { pre = 1.0, energy = 20e3 } }
+[[region]]
+name = "B"
+diffusivity = { H = 3e-9 }
+solubility = { law = "sieverts", K = { pre = 4054.0, energy = 50e3 } }
+[[boundary]]
+name = "left"
+sieverts = { pressure = 1e4, K = { pre = 1.0, energy = 20e3 } }
+[[boundary]]
+name = "right"
+concentration = { H = 0.0 }
+[solver]
+steady = false
+t_end = 400.0
+dt = 10.0
+adaptive = false
+newton_rtol = 1e-13
+[output]
+every = 5
+"""
+
+
+def test_sieverts_bilayer_with_a_wall_under_a_temperature_field(tmp_path):
+    """Region solubilities (gamma = K_ref(T0)/K(T(x, t)): storage that changes
+    in time) and a `sieverts` wall at a given pressure on 3 ranks, 40 fixed
+    BDF2 steps (adaptive steps agree to ~1e-8 only: Newton's residual scales
+    are per-rank medians)."""
+    from conftest import write_layered_mesh
+
+    write_layered_mesh(tmp_path / "bilayer.msh", [("A", 1e-3, 12), ("B", 1e-3, 12)], dim=2,
+                       width=5e-4, across=4)
+    case = write(tmp_path, "bilayer.toml", BILAYER)
+    serial = solved(case, tmp_path / "serial")
+    parallel = solved(case, tmp_path / "parallel", 3)
+    assert assert_same_summary(serial, parallel) > 50
+    assert_same_fields(serial, parallel)
+    summary = json.loads((serial / "summary.json").read_text())
+    assert summary["boundaries"]["right"]["flux"]["H"] > 0  # it breaks through
+
+
+@pytest.mark.parametrize("change, named", [
+    (('law = "sieverts", K = { pre = 4054.0', 'law = "henry", K = { pre = 4054.0'),
+     "Sieverts and Henry regions"),
+    (('temperature = "400 + 2e5*x + 0.5*t"', 'temperature = "400 + 0.5*t"'),
+     "solubility energies that differ"),
+])
+def test_broken_solubility_spaces_are_refused(tmp_path, change, named):
+    """What needs tied copies of interface dofs (not distributed yet): exit 2,
+    one line naming the region's solubility, no folder."""
+    from conftest import error_line, write_layered_mesh
+
+    write_layered_mesh(tmp_path / "bilayer.msh", [("A", 1e-3, 4), ("B", 1e-3, 4)], dim=2,
+                       width=5e-4, across=2)
+    case = write(tmp_path, "bilayer.toml", BILAYER.replace(*change))
+    run = femflux(case, tmp_path / "out", 2)
+    assert run.returncode == 2, run.stderr
+    line = error_line(run.stderr)
+    assert "region.B.solubility" in line and named in line and "MPI" in line, line
+    assert not (tmp_path / "out").exists()

@@ -517,9 +517,10 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
                 gamma = gamma * np.broadcast_to(evaluate(s.profile, s.space.x[:, dofs], 0.0),
                                                 dofs.shape)
             self.cache[key] = (dofs, gamma)
-        if s.thermal is not None:  # gamma(x, t): each dof's mean over its boundary sides
+        facets = self.boundary_facets(name, s)
+        if s.thermal is not None and len(facets):  # gamma(x, t): the mean over its sides
             dofs = self.cache[key][0]
-            local, region = s.space.facet_dofs(self.boundary_facets(name, s))
+            local, region = s.space.facet_dofs(facets)
             order = np.argsort(dofs)
             where = order[np.searchsorted(dofs, local, sorter=order)]
             gamma = np.bincount(where, weights=s.gamma_at(s.space.x[:, local], region),

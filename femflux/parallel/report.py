@@ -85,6 +85,7 @@ def global_report(system, x_owned, rate_owned, t: float, residual_owned=None) ->
     the whole mesh (collective)."""
     model = system.model
     xl = system.local(x_owned)
+    model.at_time(t)
     residual = np.zeros(model.n)
     if residual_owned is None:
         F, _ = model.flux(xl, t)

@@ -189,6 +189,7 @@ class _Run:
         return model.point_fields(xl), model.cell_fields(xl)
 
     def frame(self, t, x_owned):
+        self.system.model.at_time(t)
         self.frames.append((t, *self.fields(x_owned)))
 
     def history_entry(self, t, dt, iterations, x, rate, residual):

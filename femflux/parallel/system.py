@@ -41,6 +41,8 @@ def _not_yet(feature: str) -> CaseError:
 
 def check_distributable(case) -> None:
     """Exit-2 errors for what the distributed solver cannot do yet (any rank count > 1)."""
+    from ..physics.fields.enclosure import stressed_gas_walls
+
     kind = case.model.kind
     if kind not in ("diffusion", "nernst-planck-poisson", "stress-diffusion", "onsager"):
         raise _not_yet(f"model kind '{kind}'")
@@ -50,14 +52,35 @@ def check_distributable(case) -> None:
         raise _not_yet("solver.displacement_degree = 2")
     if case.enclosures:
         raise _not_yet("[[enclosure]]")
-    for region in case.regions:
-        if region.solubility is not None:
-            raise _not_yet(f"region.{region.name}.solubility")
+    stressed = stressed_gas_walls(case)  # walls tied to sigma_h by multipliers
     for b in case.boundaries:
-        if b.solubility_wall is not None:
-            raise _not_yet(f"boundary.{b.name}.{b.solubility_wall.law}")
+        if b.name in stressed:
+            raise _not_yet(f"boundary.{b.name}.{b.solubility_wall.law} under stress")
         if b.applied_current is not None and b.butler_volmer is None:
             raise _not_yet(f"boundary.{b.name}.applied_current without butler_volmer")
+    _check_solubilities(case)
+
+
+def _check_solubilities(case) -> None:
+    """Region solubilities that break a species' space (tied copies of the
+    interface dofs): Sieverts and Henry regions of one species, or regions of
+    one law whose solubility energies differ under a temperature program T(t)."""
+    laws = {(r.solubility.species, r.solubility.law) for r in case.regions
+            if r.solubility is not None}
+    if len(laws) > len({species for species, _ in laws}):
+        name = next(r.name for r in case.regions
+                    if r.solubility is not None and r.solubility.law == "henry")
+        raise _not_yet(f"region.{name}.solubility: Sieverts and Henry regions of one species")
+    if case.model.temperature_program is None or case.model.temperature_spatial:
+        return
+    energies = {}
+    for r in case.regions:
+        if r.solubility is not None:
+            key = (r.solubility.species, r.solubility.law)
+            energies.setdefault(key, set()).add(r.solubility.K.energy)
+            if len(energies[key]) > 1:
+                raise _not_yet(f"region.{r.name}.solubility: solubility energies that "
+                               "differ between regions under a temperature program T(t)")
 
 
 def body_diagonal(model, comm) -> float:
@@ -207,7 +230,7 @@ class DistributedSystem(System):
     def residual_parts(self, x, t):
         """(S, dS, F, dF) owned rows from one ghost update."""
         xl = self.local(x)
-        S, dS = self.model.storage(xl)
+        S, dS = self.model.storage(xl, t)
         F, dF = self._flux(xl, t)
         return S[self.owned], self.rows(dS), F, dF
 

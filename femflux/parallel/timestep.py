@@ -72,7 +72,7 @@ class DistributedStepper(_Stepper):
         before = self.stats.newton_iterations
         x_new = newton(system, assemble, x_guess, fixed, self.solver, self.options, self.stats,
                        damp=system.damp_update)
-        S_new, _ = system.storage(x_new)
+        S_new, _ = system.storage(x_new, t_new)
         snap = Snapshot(t=t_new, x=x_new, rate=a[0] * S_new + hist, dt=step,
                         newton_iterations=self.stats.newton_iterations - before,
                         residual=self.stats.residual)
