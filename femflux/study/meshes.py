@@ -16,18 +16,22 @@ and gives each point a deep copy of it: a point may do with its mesh
 whatever a separate run does with its own (skfem fills its lazy caches,
 femflux drops them), and the next point still starts from the mesh as read.
 A changed key (a varied ``mesh.*`` value, a rewritten file) reads the mesh
-anew; only one mesh is kept.  Nothing derived from the case's other keys is
+anew; only one mesh is kept (per worker process, shared by its threads
+under a lock), and workers that outlive the sweep (a running scheduler's)
+drop it at its end.  Nothing derived from the case's other keys is
 kept, so a point equals a separate ``femflux run`` of it bit for bit.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 
 from ..mesh import FemMesh, load_mesh
 
 _kept: tuple[tuple, FemMesh] | None = None
+_lock = threading.Lock()  # a worker of several threads runs points at once
 
 
 def mesh_key(spec) -> tuple | None:
@@ -51,16 +55,20 @@ def point_mesh(spec) -> tuple[FemMesh, bool]:
     key = mesh_key(spec)
     if key is None:
         return load_mesh(spec), False
-    kept = _kept is not None and _kept[0] == key
-    if not kept:
-        _kept = None  # free the old mesh before reading the new one
-        fem_mesh = load_mesh(spec)
-        fem_mesh.mesh.f2t  # noqa: B018 - skfem's lazy adjacency, built once for every copy
-        _kept = (key, fem_mesh)
-    return copy.deepcopy(_kept[1]), kept
+    with _lock:
+        entry = _kept
+        kept = entry is not None and entry[0] == key
+        if not kept:
+            _kept = entry = None  # free the old mesh before reading the new one
+            fem_mesh = load_mesh(spec)
+            fem_mesh.mesh.f2t  # noqa: B018 - skfem's lazy adjacency, built once for every copy
+            _kept = entry = (key, fem_mesh)
+        return copy.deepcopy(entry[1]), kept
 
 
 def forget() -> None:
-    """Drop the kept mesh."""
+    """Drop the kept mesh (a sweep on a running scheduler's workers, which
+    outlive it, ends with this)."""
     global _kept
-    _kept = None
+    with _lock:
+        _kept = None

@@ -14,6 +14,7 @@ from ..errors import CaseError
 from . import graph, table
 from .cluster import dask_client, default_workers, run_points
 from .folder import OK, SweepFolder
+from .meshes import forget
 from .plan import PointTask, SweepPlan, make_plan
 
 
@@ -112,6 +113,8 @@ def run_sweep(case, vary=None, *, zip=None, chain=None, collect=None, out=None, 
             finally:
                 if bar is not None:
                     bar.close()
+                if scheduler is not None:  # its workers outlive the sweep: not its mesh
+                    _forget_meshes(client)
     else:
         folder.prepare(manifest)
     return _finish(plan, folder, records, computed=len(todo))
@@ -138,6 +141,13 @@ class _IdleCore:
         if not self.started and min(self.remaining, self.workers) < default_workers():
             self.started = True
             graph.import_in_background()
+
+
+def _forget_meshes(client) -> None:
+    try:
+        client.run(forget)
+    except Exception:  # noqa: BLE001, S110 - a lost worker has forgotten it already
+        pass
 
 
 def _task(plan: SweepPlan, folder: SweepFolder, i: int) -> PointTask:
