@@ -11,7 +11,9 @@ cases/nanopore_conductance.py varies it): a serial loop of femflux.solve
 (load, solve, write the results folder: what a sweep does per point) against
 ``femflux sweep --vary ... --zip --workers N``, each run as a command
 (everything included: Python start, for the sweep the LocalCluster, the
-table and the graph).  The conductances of both must agree.
+table and the graph).  The conductances of both must agree.  The sweep's
+workers keep the mesh across their points (the loop reads it at every
+point, as separate runs do): the records say which points used a kept one.
 
 overhead: a 1D 8-cell slab (a point solves in milliseconds) swept over n
 points with ``--workers 1``; the marginal cost per point is the slope of the
@@ -125,13 +127,16 @@ def speedup(workers: int, scratch: Path, concentrations: list[float]) -> None:
     import json
 
     busy: dict[int, float] = {}
+    kept = 0
     for path in sorted((scratch / "sweep" / "records").glob("*.json")):
         record = json.loads(path.read_text())
         busy[record["pid"]] = busy.get(record["pid"], 0.0) + record["wall_time_s"]
+        kept += record.get("mesh") == "kept"
     solves = sum(float(line.split()[3]) for line in loop.stdout.splitlines())
     print(f"points' time in the workers {sum(busy.values()):.1f} s (serially {solves:.1f} s: "
           f"x{sum(busy.values()) / solves:.2f} with two solving at once); per worker "
-          + ", ".join(f"{t:.1f} s" for t in busy.values()))
+          + ", ".join(f"{t:.1f} s" for t in busy.values())
+          + f"; {kept} of {len(concentrations)} points on a worker's kept mesh")
     print(f"serial loop of femflux.solve (python script): {t_serial:6.1f} s  "
           f"(CPU {cpu_serial:.1f} s)")
     print(f"femflux sweep --workers {workers}:                {t_sweep:6.1f} s  "

@@ -10,6 +10,7 @@ numpy, VTK and the like are not shown beside it.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -164,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not own_process:
             restore_signals(previous)
+        else:  # the process ends now: its last garbage collections need not traverse
+            gc.freeze()  # the heap (0.3 s with Dask and matplotlib loaded, 1 s on a busy machine)
 
 
 def _fail(exc: Exception, code: int, debug: bool) -> int:

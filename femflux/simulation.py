@@ -28,9 +28,10 @@ from .solver import (
 )
 
 
-def prepare(case: Case):
-    """Load and check the mesh and build the model (everything but the solve)."""
-    fem_mesh = load_mesh(case.mesh)
+def prepare(case: Case, mesh=None):
+    """Load and check the mesh and build the model (everything but the solve);
+    ``mesh``: ``case.mesh`` already loaded (a sweep's worker keeps it across points)."""
+    fem_mesh = load_mesh(case.mesh) if mesh is None else mesh
     case.warnings.extend(w for w in fem_mesh.warnings if w not in case.warnings)
     check_against_mesh(case, fem_mesh)
     model = build_model(case, fem_mesh)
@@ -42,9 +43,12 @@ def prepare(case: Case):
 
 
 def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None,
-          checkpoint: Path | None = None, restart: dict | None = None) -> Result:
+          checkpoint: Path | None = None, restart: dict | None = None, mesh=None) -> Result:
     """Solve ``case``; raise :class:`SolverError` (with the last converged
     state as ``.result``) when the solver fails.
+
+    ``mesh``: the :class:`~femflux.mesh.FemMesh` of ``case.mesh`` when it is
+    loaded already (:mod:`femflux.study.point` reuses it), else it is loaded.
 
     ``initial``: the unknown vector to start from instead of the case's
     initial values (``Result.state`` of an earlier solve of the same model,
@@ -60,7 +64,7 @@ def solve(case: Case, progress: bool = False, initial: np.ndarray | None = None,
     (``Result.restart``, saved as ``restart.npz``).
     """
     started = time.perf_counter()
-    fem_mesh, model = prepare(case)
+    fem_mesh, model = prepare(case, mesh)
     stats = Stats()
     s = case.solver
     options = NewtonOptions(rtol=s.newton_rtol, atol=s.newton_atol, max_iterations=s.max_newton)

@@ -22,7 +22,7 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
-from conftest import BLOWUP_CASE, SPEC_EXAMPLE, femflux_cli, write
+from conftest import BLOWUP_CASE, SPEC_EXAMPLE, femflux_cli, write, write_layered_mesh
 
 import femflux
 from femflux.case import parse_vary
@@ -505,3 +505,66 @@ def test_a_folder_of_something_else_is_refused(tmp_path, monkeypatch, capsys):
     assert main(["sweep", "pnp.toml", "--out", "sw", "--set", "solver.newton_rtol=1e-9"]) == 2
     assert "holds another sweep (its base case differs)" in capsys.readouterr().err
     assert mtimes(tmp_path / "sw") == before
+
+
+# -- a worker keeps its mesh ------------------------------------------------------------------
+
+# 2D KCl across a 1 um layer read from a Gmsh file: the mesh a worker keeps
+LAYER = SPEC_EXAMPLE.replace(
+    'generate = { shape = "interval", length = [1.0e-6], cells = [400] }',
+    'file = "layer.msh"').replace('"xmin"', '"left"').replace('"xmax"', '"right"')
+
+
+def test_kept_mesh_points_equal_separate_runs_and_a_varied_mesh_is_read(tmp_path):
+    """One worker solves four points of a mesh file, two at each ``mesh.scale``
+    (run from both ends inwards: points 0, 3 at scale 1, then 1, 2 at scale
+    2): the second point of each scale uses the worker's kept mesh, the first
+    at scale 2 reads the mesh anew (a stale mesh would give it the coordinates
+    of scale 1); every point equals ``femflux run --set`` of its values, bit
+    for bit."""
+    write_layered_mesh(tmp_path / "layer.msh", [("water", 1e-6, 40)], dim=2, across=3)
+    write(tmp_path, "layer.toml", LAYER)
+    scales, potentials = [1.0, 2.0, 2.0, 1.0], [0.0, 0.0, 0.025, 0.025]
+    code, out, err = femflux_cli("sweep", "layer.toml", "--vary", f"mesh.scale={scales}",
+                                 "--vary", f"boundary.right.potential={potentials}", "--zip",
+                                 "--workers", "1", "--out", "sweep", "--quiet", cwd=tmp_path)
+    assert code == 0, err
+    folder = tmp_path / "sweep"
+    assert [r["mesh"] for r in records(folder)] == ["read", "read", "kept", "kept"]
+    assert len({r["pid"] for r in records(folder)}) == 1
+    for i, (scale, potential) in enumerate(zip(scales, potentials, strict=True)):
+        assert main(["run", str(tmp_path / "layer.toml"), "--set", f"mesh.scale={scale!r}",
+                     "--set", f"boundary.right.potential={potential!r}",
+                     "--out", str(tmp_path / f"run{i}"), "--quiet"]) == 0
+        assert_same_results(folder / "points" / f"{i:04d}", tmp_path / f"run{i}")
+    # the meshes differ as they should: a 1 um and a 2 um layer
+    lengths = [meshio.read(folder / "points" / f"{i:04d}" / "solution.vtu").points[:, 0].max()
+               for i in range(4)]
+    assert lengths == pytest.approx([1e-6, 2e-6, 2e-6, 1e-6], rel=1e-12)
+
+
+def test_a_kept_mesh_is_a_fresh_copy_and_a_rewritten_file_is_read_again(tmp_path):
+    """What a point does to its mesh does not reach the next point; a mesh file
+    rewritten between points (same path) is read again, not taken from the kept one."""
+    from femflux.study import meshes
+
+    path = write_layered_mesh(tmp_path / "layer.msh", [("water", 1e-6, 10)], dim=2)
+    spec = femflux.load_case(write(tmp_path, "layer.toml", LAYER)).mesh
+    meshes.forget()
+    first, kept = meshes.point_mesh(spec)
+    assert not kept
+    points = first.mesh.p.copy()
+    first.mesh.p[:] = 0.0  # a point that spoils its mesh
+    first.boundaries["left"][:] = 0
+    second, kept = meshes.point_mesh(spec)
+    assert kept and second is not first
+    np.testing.assert_array_equal(second.mesh.p, points)
+    np.testing.assert_array_equal(second.boundaries["left"],
+                                  femflux.mesh.load_mesh(spec).boundaries["left"])
+    write_layered_mesh(path, [("water", 2e-6, 12)], dim=2)  # another mesh, same file
+    third, kept = meshes.point_mesh(spec)
+    assert not kept
+    assert third.mesh.p[0].max() == pytest.approx(2e-6, rel=1e-12)
+    assert third.mesh.nelements == femflux.mesh.load_mesh(spec).mesh.nelements != \
+        second.mesh.nelements
+    meshes.forget()

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from ..errors import CaseError
 from . import graph, table
-from .cluster import dask_client, run_points
+from .cluster import dask_client, default_workers, run_points
 from .folder import OK, SweepFolder
+from .meshes import forget
 from .plan import PointTask, SweepPlan, make_plan
 
 
@@ -99,9 +100,11 @@ def run_sweep(case, vary=None, *, zip=None, chain=None, collect=None, out=None, 
         with dask_client(workers, scheduler, tasks=1 if plan.sweep.chain else len(todo)) as client:
             folder.prepare(manifest)
             bar = _progress_bar(n, n - len(todo), progress)
+            idle = _IdleCore(client, scheduler, len(todo))
 
             def done(record: dict) -> None:
                 records[record["point"]] = record
+                idle.finished()
                 if bar is not None:
                     bar.update(1)
 
@@ -110,9 +113,41 @@ def run_sweep(case, vary=None, *, zip=None, chain=None, collect=None, out=None, 
             finally:
                 if bar is not None:
                     bar.close()
+                if scheduler is not None:  # its workers outlive the sweep: not its mesh
+                    _forget_meshes(client)
     else:
         folder.prepare(manifest)
     return _finish(plan, folder, records, computed=len(todo))
+
+
+class _IdleCore:
+    """Imports matplotlib for the graph (:func:`graph.import_in_background`)
+    as soon as a core of this machine idles: at once when the embedded
+    cluster's workers do not fill the cores (fewer points than cores, a chain,
+    a remote scheduler), else when the points still running are fewer than
+    the workers (every point has started and one worker is done)."""
+
+    def __init__(self, client, scheduler: str | None, points: int):
+        self.remaining = points
+        self.workers = 0 if scheduler is not None else len(client.nthreads())
+        self.started = False
+        self._check()
+
+    def finished(self) -> None:
+        self.remaining -= 1
+        self._check()
+
+    def _check(self) -> None:
+        if not self.started and min(self.remaining, self.workers) < default_workers():
+            self.started = True
+            graph.import_in_background()
+
+
+def _forget_meshes(client) -> None:
+    try:
+        client.run(forget)
+    except Exception:  # noqa: BLE001, S110 - a lost worker has forgotten it already
+        pass
 
 
 def _task(plan: SweepPlan, folder: SweepFolder, i: int) -> PointTask:
