@@ -93,7 +93,8 @@ class _AlgebraicMultigrid:
             if nb > 0 and np.linalg.norm(b - self.M @ x) > 1e3 * max(rtol, 1e-12) * nb:
                 raise NewtonFailure("the Krylov solver did not converge")
         else:
-            x, self.iterations = _krylov(self.M, b, self._cycle, rtol, "AMG")
+            x, self.iterations = _krylov(self.M, b, self._cycle, rtol, "AMG",
+                                          self.fresh_iterations)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x

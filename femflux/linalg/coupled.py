@@ -137,7 +137,8 @@ class _SchurSplit:
         return padded
 
     def solve(self, b, rtol=1e-9):
-        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "Schur split")
+        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "Schur split",
+                                      self.fresh_iterations)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x

@@ -97,7 +97,12 @@ class LinearSolver:
         cached = self._cached
         if reuse_key is not None and reuse_key == self._key and cached is not None \
                 and not self.released:
-            return cached.solve(b, rtol)
+            try:
+                return cached.solve(b, rtol)
+            except NewtonFailure:
+                if not isinstance(cached, _ITERATIVE):
+                    raise
+                self._cached = cached = None  # a reused hierarchy gave up: a fresh one
         self.released = False
         reused = isinstance(cached, _ITERATIVE) and not cached.stale \
             and cached.shape == A.shape
