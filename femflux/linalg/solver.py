@@ -74,11 +74,16 @@ class LinearSolver:
 
     def cost(self, n: int, nnz: int | None = None):
         """The cost model's :class:`~femflux.linalg.cost.SolveCost` of this system."""
+        schur = False
         if self.fields:
             block = sum(f.node_size for f in self.fields)
         else:
             block = self.blocks[1] if self.blocks is not None else 1
-        return solve_cost(n, self.dim, block, nnz, self.symmetric)
+            perm = None if self.blocks is None else self.blocks[0]
+            schur = not self.symmetric and self.blocks is not None and (
+                perm is None  # no layout given: component-major
+                or schur_layout(perm, block, len(perm)) is not None)
+        return solve_cost(n, self.dim, block, nnz, self.symmetric, schur)
 
     def _may_fall_back(self, A) -> bool:
         """A failed iterative solve may be redone by SuperLU (affordable)."""
