@@ -14,8 +14,9 @@ and diffusion Jacobians of generated meshes, 4,000 - 490,000 unknowns,
 - factorisation time: 2D ``6.0e-8 b^2 m^1.36`` s, 3D ``2.5e-10 b^2.45 m^2.2`` s;
 - iterative solve, per Newton iteration (amortised set-up, fine-level
   update, 10-20 V-cycles): ``4e-7`` s per stored entry (GMRES), ``2.5e-7``
-  (symmetric: CG), ``2.3e-7`` (node-blocked systems under the approximate
-  Schur split of :mod:`~femflux.linalg.coupled`, e.g. PNP; measured 0.7-1.4e-7
+  (symmetric: CG), ``2.3e-7`` (systems of 3 or more unknowns per node under
+  the approximate Schur split of :mod:`~femflux.linalg.coupled`, e.g. PNP;
+  not Cahn-Hilliard's c, mu, whose SuperLU run is the faster; measured 0.7-1.4e-7
   on PNP-BENCH 2D/3D 1e4-1e6, 6e-7 on the conical nanopore at 10x its mesh
   density, whose factorisations take 1.7x the model's time; set so that
   the conical nanopore of ``cases/`` (38,000 unknowns, whose inexact

@@ -79,8 +79,10 @@ class LinearSolver:
             block = sum(f.node_size for f in self.fields)
         else:
             block = self.blocks[1] if self.blocks is not None else 1
+            # the split's measured cost: node blocks of 3 or more (PNP's); with
+            # 2 (Cahn-Hilliard's c, mu: 6 entries a row) SuperLU stays measured faster
             perm = None if self.blocks is None else self.blocks[0]
-            schur = not self.symmetric and self.blocks is not None and (
+            schur = not self.symmetric and block >= 3 and (
                 perm is None  # no layout given: component-major
                 or schur_layout(perm, block, len(perm)) is not None)
         return solve_cost(n, self.dim, block, nnz, self.symmetric, schur)
