@@ -14,14 +14,16 @@ and diffusion Jacobians of generated meshes, 4,000 - 490,000 unknowns,
 - factorisation time: 2D ``6.0e-8 b^2 m^1.36`` s, 3D ``2.5e-10 b^2.45 m^2.2`` s;
 - iterative solve, per Newton iteration (amortised set-up, fine-level
   update, 10-20 V-cycles): ``4e-7`` s per stored entry (GMRES), ``2.5e-7``
-  (symmetric: CG), ``2.3e-7`` (systems of 3 or more unknowns per node under
+  (symmetric: CG), ``2.8e-7`` (systems of 3 or more unknowns per node under
   the approximate Schur split of :mod:`~femflux.linalg.coupled`, e.g. PNP;
   not Cahn-Hilliard's c, mu, whose SuperLU run is the faster; measured 0.7-1.4e-7
   on PNP-BENCH 2D/3D 1e4-1e6, 6e-7 on the conical nanopore at 10x its mesh
   density, whose factorisations take 1.7x the model's time; set so that
   the conical nanopore of ``cases/`` (38,000 unknowns, whose inexact
   Newton iteration stalls at +2 V: exit to pseudo-transient continuation)
-  keeps SuperLU with a margin of 1.5x).  Their stored entries, when not
+  keeps SuperLU with a margin of 1.9x, and so do transient 2D runs of
+  ~150,000 unknowns, where SuperLU's factorisations serve many steps: the
+  blocking cell 2D 1e5 took 140 s CPU by the split against 80 s).  Their stored entries, when not
   given, are those of b - 1 fields coupled to themselves and the last
   (``2 E`` a row) and the last to all (``E + b - 1``), E the scalar
   stencil.
@@ -47,7 +49,7 @@ _FILL = {2: (7.8, 1.17, 2.0), 3: (0.68, 1.62, 2.0)}
 _FACTOR = {2: (6.0e-8, 1.36, 2.0), 3: (2.5e-10, 2.2, 2.45)}
 #: seconds per stored matrix entry of one Newton iteration's Krylov solve:
 #: CG, GMRES, GMRES with the approximate Schur split
-_KRYLOV = {"cg": 2.5e-7, "gmres": 4.0e-7, "schur": 2.3e-7}
+_KRYLOV = {"cg": 2.5e-7, "gmres": 4.0e-7, "schur": 2.8e-7}
 #: stored entries per unknown and per coupled field when the matrix is not at hand
 _ENTRIES_PER_ROW = {1: 3, 2: 7, 3: 15}
 

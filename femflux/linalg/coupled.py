@@ -137,8 +137,11 @@ class _SchurSplit:
         return padded
 
     def solve(self, b, rtol=1e-9):
+        # the long restart where it was measured: 3 or more unknowns per node
+        # (PNP); with 2 (Cahn-Hilliard's c, mu: the split's diagonal W is no
+        # approximation there) GMRES(30) gives up and SuperLU solves exactly
         x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "Schur split",
-                                      self.fresh_iterations)
+                                      self.fresh_iterations, long=self.shape[0] >= 3 * self.m)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x

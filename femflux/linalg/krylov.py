@@ -125,14 +125,16 @@ _RESTART, _BASIS_ENTRIES, _MAXITER = (30, 100), 3e7, 270
 _REUSED_FACTOR, _REUSED_MIN = 3, 40
 
 
-def _krylov(A, b, precondition, rtol, name: str, fresh: int | None = None
-            ) -> tuple[np.ndarray, int]:
+def _krylov(A, b, precondition, rtol, name: str, fresh: int | None = None,
+            long: bool = True) -> tuple[np.ndarray, int]:
     """Right-preconditioned GMRES (stopping on the true residual) with a fixed
     linear preconditioner: (solution, iterations), or NewtonFailure (also
     when a reused preconditioner, whose first solve took ``fresh``
-    iterations, needs many more)."""
+    iterations, needs many more).  ``long``: the restart may grow beyond 30
+    (else GMRES(30), whose failure hands a hopeless split over to SuperLU)."""
     stats = _Counter()
-    restart = int(min(_RESTART[1], max(_RESTART[0], _BASIS_ENTRIES / max(len(b), 1))))
+    restart = int(min(_RESTART[1] if long else _RESTART[0],
+                      max(_RESTART[0], _BASIS_ENTRIES / max(len(b), 1))))
     limit = None if fresh is None else max(_REUSED_FACTOR * fresh, _REUSED_MIN)
     with np.errstate(all="ignore"):
         x = gmres(A, b, precondition, rtol, stats, restart, -(-_MAXITER // restart),
