@@ -114,8 +114,9 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
     return None
 
 
-#: GMRES restart length: vectors of the system's size kept, at most about
-#: _BASIS_ENTRIES entries in all (240 MB), between 30 and 100 (the coupled
+#: GMRES restart length: 30, or for a "long" solve (the Schur split of 3 or
+#: more unknowns per node) as many vectors of the system's size as
+#: _BASIS_ENTRIES entries allow (240 MB), between 30 and 100 (the coupled
 #: solves take 3-25 iterations on PNP-BENCH, 25-140 on the conical nanopore
 #: at 10x density, where GMRES(30)'s restarts lost ground); _MAXITER in all
 _RESTART, _BASIS_ENTRIES, _MAXITER = (30, 100), 3e7, 270
@@ -126,7 +127,7 @@ _REUSED_FACTOR, _REUSED_MIN = 3, 40
 
 
 def _krylov(A, b, precondition, rtol, name: str, fresh: int | None = None,
-            long: bool = True) -> tuple[np.ndarray, int]:
+            long: bool = False) -> tuple[np.ndarray, int]:
     """Right-preconditioned GMRES (stopping on the true residual) with a fixed
     linear preconditioner: (solution, iterations), or NewtonFailure (also
     when a reused preconditioner, whose first solve took ``fresh``
