@@ -102,7 +102,8 @@ def main(argv: list[str]) -> None:
         parser.error(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     reference = None
     print("case      cells     dofs | wall (cpu) | set-up assembly linear (AMG set-up/LU)"
-          " other output | Newton | Krylov per Newton | peak | load | fluxes vs 1D")
+          " other output | the same in CPU s | Newton | Krylov per Newton | peak | load"
+          " | fluxes vs 1D")
     for name in ["1d"] + [n for n in (args.names or list(SIZES)) if n != "1d"]:
         extra = ["--write"] if args.write else []
         r = in_child(__file__, f"--child={name}", f"--linear={args.linear}", *extra)
@@ -115,7 +116,10 @@ def main(argv: list[str]) -> None:
         print(f"{r['case']:7} {r['cells']:>9} {r['dofs']:>8} | {r['time_s']:6.1f} s "
               f"({r['cpu_s']:5.1f}) | {r['setup_s']:5.1f} {r['assembly_s']:5.1f} "
               f"{r['linear_s']:6.1f} ({r['amg_setup_s']:.1f}/{r['factor_s']:.1f}) "
-              f"{r['other_s']:5.1f} {r['output_s']:5.1f} | {r['newton']:2d} | {krylov} | "
+              f"{r['other_s']:5.1f} {r['output_s']:5.1f} | cpu {r['setup_cpu_s']:5.1f} "
+              f"{r['assembly_cpu_s']:5.1f} {r['linear_cpu_s']:6.1f} "
+              f"({r['amg_setup_cpu_s']:.1f}/{r['factor_cpu_s']:.1f}) {r['other_cpu_s']:5.1f} | "
+              f"{r['newton']:2d} | {krylov} | "
               f"{r['peak_rss_gb']:.2f} GB | {r['load']:.1f} | {err:.1e}", flush=True)
 
 

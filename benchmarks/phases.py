@@ -6,7 +6,8 @@ process only.
 
     with Phases() as phases:
         result = femflux.solve(case)
-    phases.row()  # {"setup_s": ..., "assembly_s": ..., "linear_s": ..., ...}
+    phases.row()  # {"setup_s": ..., "assembly_s": ..., "linear_s": ..., ...,
+                  #  the same in CPU seconds: "setup_cpu_s", ...}
 """
 
 from __future__ import annotations
@@ -38,19 +39,21 @@ class Phases:
         # amg_setup and factor are parts of linear
         self.seconds = {"setup": 0.0, "assembly": 0.0, "linear": 0.0, "amg_setup": 0.0,
                         "factor": 0.0}
+        self.cpu = dict.fromkeys(self.seconds, 0.0)  # the same phases in CPU seconds
         self.krylov = _KrylovLog()
         self._undo = []
 
     def _wrap(self, owner, name: str, phase: str) -> None:
         original = getattr(owner, name)
-        seconds = self.seconds
+        seconds, cpu = self.seconds, self.cpu
 
         def timed(*args, **kwargs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return original(*args, **kwargs)
             finally:
                 seconds[phase] += time.perf_counter() - t0
+                cpu[phase] += time.process_time() - c0
 
         setattr(owner, name, timed)
         self._undo.append((owner, name, original))
@@ -70,11 +73,12 @@ class Phases:
             logger = logging.getLogger(name)
             logger.addHandler(self.krylov)
             logger.setLevel(logging.DEBUG)
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         self.total = time.perf_counter() - self.started
+        self.cpu_total = time.process_time() - self.cpu_started
         for owner, name, original in reversed(self._undo):
             setattr(owner, name, original)
         for name in LOGGERS:
@@ -84,11 +88,12 @@ class Phases:
     def row(self) -> dict:
         """Seconds per phase ("other": Newton's own work and post-processing)
         and the Krylov iterations of each linear solve."""
-        s = self.seconds
-        other = self.total - s["setup"] - s["assembly"] - s["linear"]
-        return {"setup_s": s["setup"], "assembly_s": s["assembly"], "linear_s": s["linear"],
-                "amg_setup_s": s["amg_setup"], "factor_s": s["factor"], "other_s": other,
-                "krylov": list(self.krylov.iterations)}
+        row = {"krylov": list(self.krylov.iterations)}
+        for suffix, s, total in (("s", self.seconds, self.total),
+                                 ("cpu_s", self.cpu, self.cpu_total)):
+            row.update({f"{k}_{suffix}": v for k, v in s.items()})
+            row[f"other_{suffix}"] = total - s["setup"] - s["assembly"] - s["linear"]
+        return row
 
 
 def in_child(script: str, *args: str) -> dict:

@@ -31,6 +31,7 @@ class BlockSum:
         self.index = np.int32 if max(shape) < 2**31 else np.int64
         self._signature = None  # shapes/offsets/nnz of the learned pieces
         self._learned = None  # (block patterns, block slots, coo keys, coo slots)
+        self._first = []  # per block: no earlier block shares a slot with it
         self.indices = self.indptr = None
 
     def __call__(self, pieces, rows, cols, vals) -> sp.csr_matrix:
@@ -45,8 +46,13 @@ class BlockSum:
             self._signature = signature
         _, slots, _, coo_slots = self._learned
         data = np.zeros(len(self.indices))
-        for (_, _, b), s in zip(blocks, slots, strict=True):
-            data[s] += b.data  # slots of a canonical block are distinct
+        for (_, _, b), s, first in zip(blocks, slots, self._first, strict=True):
+            # slots of a canonical block are distinct; a block whose slots no
+            # earlier block touched is written, not added (one pass, not three)
+            if first:
+                data[s] = b.data
+            else:
+                data[s] += b.data
         if len(coo_slots):
             np.add.at(data, coo_slots, coo_vals)
         J = sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
@@ -88,6 +94,12 @@ class BlockSum:
                 b.indices = indices[s]
                 b.indptr = (indptr[r0: r0 + b.shape[0] + 1] - indptr[r0]).astype(self.index)
         self.indices, self.indptr = indices, indptr
+        touched = np.zeros(len(indices), dtype=bool)
+        self._first = []
+        for s in slots:
+            self._first.append(not touched[s].any())
+            touched[s] = True
+        del touched
         self._learned = ([(b.indptr, b.indices) for _, _, b in blocks], slots,
                          (coo_rows, coo_cols), coo_slots)
 

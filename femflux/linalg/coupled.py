@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..fem import same_array
+from ..fem.pattern import csr_slots
 from .amg import VCycle, _AlgebraicMultigrid, _smoothed_aggregation, node_permutation
 from .fieldsplit import row_view
 from .krylov import _krylov
@@ -85,10 +86,8 @@ class _SchurSplit:
         lower = A.indices[top:]
         target_cols = np.where(lower >= k, lower - k, lower % m)
         prow = np.repeat(np.arange(m), np.diff(indptr[k:]))
-        key = prow.astype(np.int64) * m + target_cols
-        unique, self.s_target = np.unique(key, return_inverse=True)
-        self.s_pattern = ((unique % m).astype(indices.dtype),
-                          np.concatenate([[0], np.cumsum(np.bincount(unique // m, minlength=m))]))
+        s_indptr, s_indices, self.s_target = csr_slots(prow, target_cols, (m, m))
+        self.s_pattern = (s_indices, s_indptr)
         self.s_cols = lower
 
     def _blocks(self, shift):
@@ -138,7 +137,11 @@ class _SchurSplit:
         return padded
 
     def solve(self, b, rtol=1e-9):
-        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "Schur split")
+        # the long restart where it was measured: 3 or more unknowns per node
+        # (PNP); with 2 (Cahn-Hilliard's c, mu: the split's diagonal W is no
+        # approximation there) GMRES(30) gives up and SuperLU solves exactly
+        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "Schur split",
+                                      self.fresh_iterations, long=self.shape[0] >= 3 * self.m)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x

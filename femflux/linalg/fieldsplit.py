@@ -122,7 +122,8 @@ class _FieldSplit:
         return z
 
     def solve(self, b, rtol=1e-9):
-        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "field split")
+        x, self.iterations = _krylov(self.A, b, self.precondition, rtol, "field split",
+                                      self.fresh_iterations)
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x

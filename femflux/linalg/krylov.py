@@ -34,15 +34,16 @@ def norm(v: np.ndarray) -> float:
 
 
 def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=True,
-          flexible=True):
+          flexible=True, limit=None):
     """Right-preconditioned restarted GMRES(maxiter) for ``A y = b``, at most
     ``cycles`` cycles.  None when the residual does not fall below
     ``rtol ||b||``, or, with ``give_up``, as soon as the rate so far says it
     would not within the first cycle.  ``flexible``: the preconditioned
     vectors are kept (FGMRES: the preconditioner may change between
     iterations); else a linear preconditioner is applied once more per cycle
-    to the combined basis vector instead (half the memory).  Iterations are
-    counted in ``stats.krylov_iterations`` (if given)."""
+    to the combined basis vector instead (half the memory).  ``limit``: None
+    after this many iterations in all.  Iterations are counted in
+    ``stats.krylov_iterations`` (if given)."""
     beta0 = norm(b)
     if beta0 == 0.0:
         return np.zeros_like(b)
@@ -50,6 +51,7 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
     r = b
     V = np.empty((maxiter + 1, len(b)))
     Z = np.empty((maxiter, len(b))) if flexible else None
+    total = 0
     for _ in range(cycles):
         beta = norm(r)
         H = np.zeros((maxiter + 1, maxiter))
@@ -74,6 +76,7 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
                 H[k + 1, k] = norm(w)
                 if H[k + 1, k] > 0.7071 * before:
                     break
+            total += 1
             if stats is not None:
                 stats.krylov_iterations += 1
             breakdown = not H[k + 1, k] > 0  # the Krylov space is invariant: exact
@@ -92,6 +95,8 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
             done = relative <= rtol or breakdown
             if done:
                 break
+            if limit is not None and total >= limit:
+                return None
             if give_up and k >= 2 and relative > 0:  # iterations needed at the rate so far
                 rate = relative ** (1.0 / (k + 1))
                 if rate >= 1.0 or math.log(rtol) / math.log(rate) > maxiter + 1:
@@ -109,18 +114,32 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
     return None
 
 
-#: GMRES restart length (each costs a vector of the system's size; the
-#: field-split solves take 10-25 iterations) and most restart cycles
-_RESTART, _CYCLES = 30, 9
+#: GMRES restart length: 30, or for a "long" solve (the Schur split of 3 or
+#: more unknowns per node) as many vectors of the system's size as
+#: _BASIS_ENTRIES entries allow (240 MB), between 30 and 100 (the coupled
+#: solves take 3-25 iterations on PNP-BENCH, 25-140 on the conical nanopore
+#: at 10x density, where GMRES(30)'s restarts lost ground); _MAXITER in all
+_RESTART, _BASIS_ENTRIES, _MAXITER = (30, 100), 3e7, 270
+#: a solve preconditioned by a reused hierarchy (``fresh``: the iterations
+#: of its first solve) gives up after max(_REUSED_FACTOR fresh,
+#: _REUSED_MIN) iterations: a fresh hierarchy is then built (LinearSolver)
+_REUSED_FACTOR, _REUSED_MIN = 3, 40
 
 
-def _krylov(A, b, precondition, rtol, name: str) -> tuple[np.ndarray, int]:
+def _krylov(A, b, precondition, rtol, name: str, fresh: int | None = None,
+            long: bool = False) -> tuple[np.ndarray, int]:
     """Right-preconditioned GMRES (stopping on the true residual) with a fixed
-    linear preconditioner: (solution, iterations), or NewtonFailure."""
+    linear preconditioner: (solution, iterations), or NewtonFailure (also
+    when a reused preconditioner, whose first solve took ``fresh``
+    iterations, needs many more).  ``long``: the restart may grow beyond 30
+    (else GMRES(30), whose failure hands a hopeless split over to SuperLU)."""
     stats = _Counter()
+    restart = int(min(_RESTART[1] if long else _RESTART[0],
+                      max(_RESTART[0], _BASIS_ENTRIES / max(len(b), 1))))
+    limit = None if fresh is None else max(_REUSED_FACTOR * fresh, _REUSED_MIN)
     with np.errstate(all="ignore"):
-        x = gmres(A, b, precondition, rtol, stats, _RESTART, _CYCLES, give_up=False,
-                  flexible=False)
+        x = gmres(A, b, precondition, rtol, stats, restart, -(-_MAXITER // restart),
+                  give_up=False, flexible=False, limit=limit)
     log.debug("%s GMRES: %d iterations to rtol %.1e", name, stats.krylov_iterations, rtol)
     nb = np.linalg.norm(b)
     if x is None or (nb > 0 and np.linalg.norm(b - A @ x) > 1e3 * max(rtol, 1e-12) * nb):

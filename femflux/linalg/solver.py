@@ -74,11 +74,18 @@ class LinearSolver:
 
     def cost(self, n: int, nnz: int | None = None):
         """The cost model's :class:`~femflux.linalg.cost.SolveCost` of this system."""
+        schur = False
         if self.fields:
             block = sum(f.node_size for f in self.fields)
         else:
             block = self.blocks[1] if self.blocks is not None else 1
-        return solve_cost(n, self.dim, block, nnz, self.symmetric)
+            # the split's measured cost: node blocks of 3 or more (PNP's); with
+            # 2 (Cahn-Hilliard's c, mu: 6 entries a row) SuperLU stays measured faster
+            perm = None if self.blocks is None else self.blocks[0]
+            schur = not self.symmetric and block >= 3 and (
+                perm is None  # no layout given: component-major
+                or schur_layout(perm, block, len(perm)) is not None)
+        return solve_cost(n, self.dim, block, nnz, self.symmetric, schur)
 
     def _may_fall_back(self, A) -> bool:
         """A failed iterative solve may be redone by SuperLU (affordable)."""
@@ -97,7 +104,12 @@ class LinearSolver:
         cached = self._cached
         if reuse_key is not None and reuse_key == self._key and cached is not None \
                 and not self.released:
-            return cached.solve(b, rtol)
+            try:
+                return cached.solve(b, rtol)
+            except NewtonFailure:
+                if not isinstance(cached, _ITERATIVE):
+                    raise
+                self._cached = cached = None  # a reused hierarchy gave up: a fresh one
         self.released = False
         reused = isinstance(cached, _ITERATIVE) and not cached.stale \
             and cached.shape == A.shape
