@@ -79,26 +79,35 @@ class PetscLinearSolver:
     def operator(self, A, N: int) -> None:
         """Make ``A`` (this rank's rows: :class:`RowsCSR` or scipy CSR with global
         columns) the operator of the next solves.  Rows of the pattern of the
-        current matrix refill it in place (no second matrix); else a new one."""
+        current matrix refill it in place, in local numbering (no second
+        matrix); else a new one (with the local-to-global maps of the pattern)."""
         from petsc4py import PETSc
 
         if not isinstance(A, RowsCSR):
             A = RowsCSR.from_scipy(A, N)
         same = A.pattern is not None and self.A is not None and A.pattern is self._pattern
         if self.comm.allreduce(not same, op=_max()) == 0:  # all ranks refill, or none
-            self.A.setValuesCSR(A.indptr, A.cols, A.data)
+            self.A.setValuesLocalCSR(A.indptr, A.cols, A.data)
             self.A.assemble()
             return
         old, self.A = self.A, None
-        if old is not None and self.ksp is None:
-            old.destroy()
-            old = None
         n = len(A.indptr) - 1
+        plan = A.pattern
+        cols = A.cols if plan is None else plan.l2g[A.cols].astype(PETSc.IntType)
         M = PETSc.Mat().createAIJ(size=((n, N), (n, N)), comm=self.comm, bsize=self.block_size,
-                                  csr=(A.indptr, A.cols, A.data))
+                                  csr=(A.indptr, cols, A.data))
+        cols = None
         M.assemble()
         M.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATION_ERR, True)
-        self.A, self._pattern = M, A.pattern
+        if plan is not None:  # rows and columns of the plan's local numbering
+            rows = PETSc.LGMap().create(np.arange(plan.start, plan.start + n,
+                                                  dtype=PETSc.IntType), comm=PETSc.COMM_SELF)
+            columns = PETSc.LGMap().create(plan.l2g.astype(PETSc.IntType),
+                                           comm=PETSc.COMM_SELF)
+            M.setLGMap(rows, columns)
+            rows.destroy()
+            columns.destroy()
+        self.A, self._pattern = M, plan
         if self.ksp is None:  # one KSP (and its vectors) for all solves: set-up is collective
             self.ksp = self._ksp()
             self._rhs, self._y = self.A.createVecLeft(), self.A.createVecRight()
@@ -197,9 +206,11 @@ def petsc_int():
 
 
 class RowsCSR:
-    """A rank's rows of a distributed matrix: CSR with global, sorted columns
-    (PETSc's index type) and their ``pattern`` (a :class:`~.rowplan.RowPlan`;
-    the same object for the same pattern, None if not known)."""
+    """A rank's rows of a distributed matrix, CSR (PETSc's index type), and
+    their ``pattern``: None, the columns are global; or the
+    :class:`~.rowplan.RowPlan` they come from (the same object for the same
+    pattern), the columns are the model's local unknowns (global:
+    ``pattern.l2g[cols]``; owned row i is global ``pattern.start + i``)."""
 
     def __init__(self, indptr, cols, data, shape, pattern=None):
         self.indptr, self.cols, self.data, self.shape = indptr, cols, data, shape

@@ -168,8 +168,8 @@ class DistributedSystem(System):
         if plan is None or not plan.fits(J):
             self._plan = plan = None  # the old plan's arrays go first
             self._plan = plan = RowPlan(J, self.owned, self.numbering.l2g,
-                                        (self.n, self.numbering.N))
-        return plan.scaled(J, row_scale, self.col_scale, fixed, self.numbering.start)
+                                        self.numbering.start, (self.n, self.numbering.N))
+        return plan.scaled(J, row_scale, self.col_scale, fixed)
 
     # -- the System interface --------------------------------------------------
 
