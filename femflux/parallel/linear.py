@@ -56,6 +56,7 @@ class PetscLinearSolver:
         self.iterations = 0
         self.seconds = [0.0, 0.0]  # wall and this process's CPU time in KSP set-up and solves
         self._fresh = None  # Krylov iterations of the last fresh field-split set-up
+        self._pattern = None  # the RowPlan whose pattern self.A has
         self.configure = None  # configure(ksp): a model's preconditioner set-up, or None
 
     @classmethod
@@ -75,17 +76,44 @@ class PetscLinearSolver:
             return "fieldsplit"
         return "asm" if self.coupled else "boomeramg"
 
-    def _matrix(self, A: sp.csr_matrix, N: int):
+    def operator(self, A, N: int) -> None:
+        """Make ``A`` (this rank's rows: :class:`RowsCSR` or scipy CSR with global
+        columns) the operator of the next solves.  Rows of the pattern of the
+        current matrix refill it in place, in local numbering (no second
+        matrix); else a new one (with the local-to-global maps of the pattern)."""
         from petsc4py import PETSc
 
-        A = sp.csr_matrix(A)
-        A.sort_indices()
-        n = A.shape[0]
+        if not isinstance(A, RowsCSR):
+            A = RowsCSR.from_scipy(A, N)
+        same = A.pattern is not None and self.A is not None and A.pattern is self._pattern
+        if self.comm.allreduce(not same, op=_max()) == 0:  # all ranks refill, or none
+            self.A.setValuesLocalCSR(A.indptr, A.cols, A.data)
+            self.A.assemble()
+            return
+        old, self.A = self.A, None
+        n = len(A.indptr) - 1
+        plan = A.pattern
+        cols = A.cols if plan is None else plan.l2g[A.cols].astype(PETSc.IntType)
         M = PETSc.Mat().createAIJ(size=((n, N), (n, N)), comm=self.comm, bsize=self.block_size,
-                                  csr=(A.indptr.astype(PETSc.IntType),
-                                       A.indices.astype(PETSc.IntType), A.data))
+                                  csr=(A.indptr, cols, A.data))
+        cols = None
         M.assemble()
-        return M
+        M.setOption(PETSc.Mat.Option.NEW_NONZERO_LOCATION_ERR, True)
+        if plan is not None:  # rows and columns of the plan's local numbering
+            rows = PETSc.LGMap().create(np.arange(plan.start, plan.start + n,
+                                                  dtype=PETSc.IntType), comm=PETSc.COMM_SELF)
+            columns = PETSc.LGMap().create(plan.l2g.astype(PETSc.IntType),
+                                           comm=PETSc.COMM_SELF)
+            M.setLGMap(rows, columns)
+            rows.destroy()
+            columns.destroy()
+        self.A, self._pattern = M, plan
+        if self.ksp is None:  # one KSP (and its vectors) for all solves: set-up is collective
+            self.ksp = self._ksp()
+            self._rhs, self._y = self.A.createVecLeft(), self.A.createVecRight()
+        self.ksp.setOperators(self.A)
+        if old is not None:
+            old.destroy()
 
     def _ksp(self):
         from petsc4py import PETSc
@@ -116,16 +144,12 @@ class PetscLinearSolver:
         ksp.setFromOptions()  # PETSC_OPTIONS may refine the choice (-mat_mumps_icntl_7 ...)
         return ksp
 
-    def solve(self, A: sp.csr_matrix, N: int, b: np.ndarray, rtol: float) -> np.ndarray:
-        """y with A y = b (A: this rank's rows); the operator is kept for :meth:`resolve`."""
-        old = self.A
-        self.A = self._matrix(A, N)
-        if self.ksp is None:  # one KSP (and its vectors) for all solves: set-up is collective
-            self.ksp = self._ksp()
-            self._rhs, self._y = self.A.createVecLeft(), self.A.createVecRight()
-        self.ksp.setOperators(self.A)
-        if old is not None:
-            old.destroy()
+    def solve(self, A, N: int, b: np.ndarray, rtol: float) -> np.ndarray:
+        """y with A y = b (A: this rank's rows; None: those given to
+        :meth:`operator`); the operator is kept for :meth:`resolve`."""
+        if A is not None:
+            self.operator(A, N)
+            A = None
         # the field split's hierarchies are kept across Newton iterations (as the
         # serial AMG's) while they do: rebuilt when a solve fails or needs more
         # than twice the iterations (and 20) of the last fresh set-up
@@ -172,6 +196,33 @@ class PetscLinearSolver:
             if obj is not None:
                 obj.destroy()
         self.ksp = self.A = self._rhs = self._y = None
+
+
+def petsc_int():
+    """PETSc's index type (numpy int32 or int64)."""
+    from petsc4py import PETSc
+
+    return PETSc.IntType
+
+
+class RowsCSR:
+    """A rank's rows of a distributed matrix, CSR (PETSc's index type), and
+    their ``pattern``: None, the columns are global; or the
+    :class:`~.rowplan.RowPlan` they come from (the same object for the same
+    pattern), the columns are the model's local unknowns (global:
+    ``pattern.l2g[cols]``; owned row i is global ``pattern.start + i``)."""
+
+    def __init__(self, indptr, cols, data, shape, pattern=None):
+        self.indptr, self.cols, self.data, self.shape = indptr, cols, data, shape
+        self.pattern = pattern
+
+    @classmethod
+    def from_scipy(cls, A: sp.spmatrix, N: int | None = None) -> RowsCSR:
+        A = sp.csr_matrix(A)
+        A.sort_indices()
+        index = petsc_int()
+        return cls(A.indptr.astype(index), A.indices.astype(index), A.data,
+                   (A.shape[0], A.shape[1] if N is None else N))
 
 
 def _max():

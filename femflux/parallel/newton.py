@@ -50,13 +50,13 @@ def newton(system, assemble, x0: np.ndarray, fixed: np.ndarray, solver, options:
     for iteration in range(options.max_iterations):
         if r <= goal and (r <= options.atol or iteration > 0):
             return stats.converged(x, R)
-        A = system.scaled_matrix(J, inv_rs, fixed)
+        # into PETSc's matrix; the rows and J go before the solve (memory)
+        solver.operator(system.scaled_matrix(J, inv_rs, fixed), num.N)
         J = None
         forcing = min(1e-3, max(1e-10, 0.1 * r / max(r0, 1e-300),
                                 0.5 * goal / max(r, 1e-300)))
-        y = solver.solve(A, num.N, R * inv_rs, rtol=forcing)
+        y = solver.solve(None, num.N, R * inv_rs, rtol=forcing)
         stats.linear_solves += 1
-        A = None
         dx = -x_scale * mask * y
         if damp is not None:
             dx = damp(x, dx) * mask

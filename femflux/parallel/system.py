@@ -31,7 +31,9 @@ import scipy.sparse as sp
 from ..errors import CaseError
 from ..solver import System
 from . import onsager
+from .linear import RowsCSR
 from .numbering import Numbering
+from .rowplan import RowPlan
 
 
 def _not_yet(feature: str) -> CaseError:
@@ -128,6 +130,7 @@ class DistributedSystem(System):
         self.n_free = int(num.sum(np.count_nonzero(~self.fixed_local[self.owned])))
         self._position = np.full(model.n, -1, dtype=np.int64)
         self._position[self.owned] = np.arange(self.n)
+        self._plan = None  # the RowPlan of the model Jacobian's pattern
 
     def _block_max(self, values: np.ndarray) -> np.ndarray:
         """Per-unknown values replaced by their block's largest over all ranks."""
@@ -150,9 +153,17 @@ class DistributedSystem(System):
         """The owned rows of a local Jacobian (local columns)."""
         return sp.csr_matrix(J)[self.owned]
 
-    def scaled_matrix(self, J: OwnedRows, row_scale, fixed) -> sp.csr_matrix:
+    def scaled_matrix(self, J: OwnedRows, row_scale, fixed):
         """diag(row_scale) J diag(col_scale), identity rows at the ``fixed`` owned
-        positions, columns in global numbering: this rank's rows of Newton's matrix."""
+        positions, columns in global numbering: this rank's rows of Newton's
+        matrix, as :class:`~.linear.RowsCSR`.  Rows straight from the model's
+        Jacobian take the lean path of :mod:`.rowplan` (no copy of the rows, the
+        same PETSc matrix refilled while the pattern lasts); the others (sums
+        with the storage Jacobian, scalar rows) a scipy sum."""
+        if J.extra is None and J.local is not None:
+            lean = self._lean(J.local, row_scale, fixed)
+            if lean is not None:
+                return lean
         A = sp.csr_matrix(J.A)
         data = A.data * np.repeat(row_scale, np.diff(A.indptr)) * self.col_scale[A.indices]
         cols = self.numbering.l2g[A.indices]
@@ -167,7 +178,19 @@ class DistributedSystem(System):
             out = out + block
         out = out.tocsr()
         out.sum_duplicates()
-        return out
+        return RowsCSR.from_scipy(out)
+
+    def _lean(self, J: sp.csr_matrix, row_scale, fixed):
+        """The scaled owned rows of the local Jacobian ``J`` through the cached
+        :class:`~.rowplan.RowPlan` of its pattern (None: the generic path)."""
+        if not sp.isspmatrix_csr(J) or not J.has_canonical_format:
+            return None  # duplicates must be summed (PETSc would overwrite them)
+        plan = self._plan
+        if plan is None or not plan.fits(J):
+            self._plan = plan = None  # the old plan's arrays go first
+            self._plan = plan = RowPlan(J, self.owned, self.numbering.l2g,
+                                        self.numbering.start, (self.n, self.numbering.N))
+        return plan.scaled(J, row_scale, self.col_scale, fixed)
 
     # -- the System interface --------------------------------------------------
 
@@ -201,9 +224,9 @@ class DistributedSystem(System):
         the other ranks' points set to 0), the last rank, which owns them, gets
         the sum of the values and every rank's entries."""
         F, dF = self.model.flux(xl, t)
-        F, A = F[self.owned], self.rows(dF)
         if not len(self.scalars):
-            return F, OwnedRows(A)
+            return F[self.owned], OwnedRows(local=dF, owned=self.owned)
+        F, A = F[self.owned], self.rows(dF)
         from .report import owned_share
 
         with owned_share(self.model, self.part.owned_vertices):
@@ -260,10 +283,20 @@ class DistributedSystem(System):
 class OwnedRows:
     """A rank's rows of a Jacobian: ``A`` (owned rows, local columns) and
     ``extra`` entries (owned row, global column, value already multiplied by
-    its column's scale) gathered from other ranks, or None."""
+    its column's scale) gathered from other ranks, or None.  Given as the
+    model's ``local`` Jacobian (all local rows) and the ``owned`` rows, ``A``
+    is cut only when asked for (:meth:`DistributedSystem.scaled_matrix` reads
+    the owned rows of ``local`` in place)."""
 
-    def __init__(self, A: sp.csr_matrix, extra=None):
-        self.A, self.extra = A, extra
+    def __init__(self, A: sp.csr_matrix | None = None, extra=None, local=None, owned=None):
+        self._A, self.extra, self.local, self._owned = A, extra, local, owned
+
+    @property
+    def A(self) -> sp.csr_matrix:
+        if self._A is None:
+            self._A = sp.csr_matrix(self.local)[self._owned]
+            self.local = None
+        return self._A
 
     def plus(self, B: sp.spmatrix) -> OwnedRows:
         """These rows + B (owned rows, local columns)."""
