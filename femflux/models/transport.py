@@ -517,16 +517,22 @@ class SpeciesTransport(InterfaceParts, TransportOutput, TemperatureParts, System
                 gamma = gamma * np.broadcast_to(evaluate(s.profile, s.space.x[:, dofs], 0.0),
                                                 dofs.shape)
             self.cache[key] = (dofs, gamma)
-        facets = self.boundary_facets(name, s)
-        if s.thermal is not None and len(facets):  # gamma(x, t): the mean over its sides
-            dofs = self.cache[key][0]
-            local, region = s.space.facet_dofs(facets)
+        if s.thermal is None:
+            return self.cache[key]
+        dofs = self.cache[key][0]  # gamma(x, t): each dof's mean over its boundary sides
+        sides = ("dirichlet sides", name, s.name)
+        if sides not in self.cache:
+            facets = self.boundary_facets(name, s)
+            local, region = s.space.facet_dofs(facets) if len(facets) else ([], [])
             order = np.argsort(dofs)
             where = order[np.searchsorted(dofs, local, sorter=order)]
-            gamma = np.bincount(where, weights=s.gamma_at(s.space.x[:, local], region),
-                                minlength=len(dofs)) / np.bincount(where, minlength=len(dofs))
-            return dofs, gamma
-        return self.cache[key]
+            self.cache[sides] = (s.space.x[:, local], np.asarray(region, dtype=int), where,
+                                 np.bincount(where, minlength=len(dofs)))
+        x, region, where, count = self.cache[sides]
+        if not len(where):
+            return dofs, np.ones(len(dofs))
+        return dofs, np.bincount(where, weights=s.gamma_at(x, region),
+                                 minlength=len(dofs)) / count
 
     def space_boundary_dofs(self, space, facets: np.ndarray) -> np.ndarray:
         """Local dofs of a (continuous) space on the given facets."""
