@@ -56,7 +56,7 @@ class PetscLinearSolver:
         self.iterations = 0
         self.seconds = [0.0, 0.0]  # wall and this process's CPU time in KSP set-up and solves
         self._fresh = None  # Krylov iterations of the last fresh field-split set-up
-        self._pattern = None  # the RowPlan whose pattern self.A has
+        self._pattern = None  # the rowplan.Kept entries self.A has
         self.configure = None  # configure(ksp): a model's preconditioner set-up, or None
 
     @classmethod
@@ -208,8 +208,8 @@ def petsc_int():
 class RowsCSR:
     """A rank's rows of a distributed matrix, CSR (PETSc's index type), and
     their ``pattern``: None, the columns are global; or the
-    :class:`~.rowplan.RowPlan` they come from (the same object for the same
-    pattern), the columns are the model's local unknowns (global:
+    :class:`~.rowplan.Kept` entries of the rows of a RowPlan (the same object
+    for the same entries), the columns are the model's local unknowns (global:
     ``pattern.l2g[cols]``; owned row i is global ``pattern.start + i``)."""
 
     def __init__(self, indptr, cols, data, shape, pattern=None):
