@@ -73,7 +73,7 @@ class RowPlan:
         self.indptr = self.indptr.astype(index)
         self.chunks = self._chunks()
         self.kept = None  # the Kept entries of the last rows handed out
-        self.diagonal = np.full(len(owned), -1, dtype=np.int64)  # slot of row i's diagonal
+        self.diagonal = np.full(len(owned), -1, dtype=index)  # slot of row i's diagonal (-1: none)
         for lo, hi in self.chunks:
             a, lengths, take = self._take(J, lo, hi)
             hit = np.flatnonzero(J.indices[take] == np.repeat(owned[lo:hi], lengths))
