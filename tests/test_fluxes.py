@@ -77,3 +77,34 @@ def test_linear_in_a_and_jacobian_in_psi(space):
     r_flip, _, _ = term.assemble(k, a, -psi, flipped)
     r_neg, _, _ = term.assemble(k, a, -psi)
     assert np.array_equal(r_flip, r_neg)
+
+
+@pytest.mark.parametrize("columns", ["identity", "permuted", "shared"])
+def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
+    """EdgePattern (off-diagonal entries written, diagonal ones summed per
+    node) against scipy's COO sum of the same entries: identity columns, a
+    one-to-one column map (d/dpsi into another block's columns) and a map
+    sending two dofs to one column (shared off-diagonal slots: the general
+    sum)."""
+    import scipy.sparse as sp
+
+    from femflux.fem.eafe import EdgePattern
+
+    s = _space(2)
+    term = EdgeAveragedFlux(s)
+    lo, hi, n = term.lo, term.hi, s.n
+    rng = np.random.default_rng(3)
+    cols, n_cols = {"identity": (None, n),
+                    "permuted": (rng.permutation(n) + 5, n + 7),
+                    "shared": (np.arange(n) // 2, n)}[columns]
+    values = [rng.standard_normal(len(lo)) for _ in range(4)]
+    pattern = EdgePattern(lo, hi, cols, (n, n_cols))
+    assert (pattern.pattern is None) == (columns != "shared")
+    c = np.arange(n) if cols is None else cols
+    reference = sp.coo_matrix((np.concatenate(values),
+                               (np.concatenate([lo, hi, lo, hi]),
+                                np.concatenate([c[lo], c[hi], c[hi], c[lo]]))),
+                              shape=(n, n_cols)).toarray()
+    for _ in range(2):  # the first and a later assembly
+        np.testing.assert_allclose(pattern.assemble(*values).toarray(), reference,
+                                   rtol=1e-13, atol=1e-13)
