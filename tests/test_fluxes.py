@@ -79,13 +79,13 @@ def test_linear_in_a_and_jacobian_in_psi(space):
     assert np.array_equal(r_flip, r_neg)
 
 
-@pytest.mark.parametrize("columns", ["identity", "permuted", "shared"])
+@pytest.mark.parametrize("columns", ["identity", "increasing", "permuted", "shared"])
 def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
-    """EdgePattern (off-diagonal entries written, diagonal ones summed per
-    node) against scipy's COO sum of the same entries: identity columns, a
-    one-to-one column map (d/dpsi into another block's columns) and a map
-    sending two dofs to one column (shared off-diagonal slots: the general
-    sum)."""
+    """EdgePattern (built from the edges without a sort, off-diagonal entries
+    written, diagonal ones summed per node) against scipy's COO sum of the
+    same entries: identity columns, an increasing column map (d/dpsi into
+    another block's columns), and maps the edge structure does not fit (a
+    permutation, two dofs to one column: the general sum)."""
     import scipy.sparse as sp
 
     from femflux.fem.eafe import EdgePattern
@@ -95,11 +95,12 @@ def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
     lo, hi, n = term.lo, term.hi, s.n
     rng = np.random.default_rng(3)
     cols, n_cols = {"identity": (None, n),
+                    "increasing": (2 * np.arange(n) + 1, 2 * n + 1),
                     "permuted": (rng.permutation(n) + 5, n + 7),
                     "shared": (np.arange(n) // 2, n)}[columns]
     values = [rng.standard_normal(len(lo)) for _ in range(4)]
     pattern = EdgePattern(lo, hi, cols, (n, n_cols))
-    assert (pattern.pattern is None) == (columns != "shared")
+    assert (pattern.pattern is None) == (columns in ("identity", "increasing"))
     c = np.arange(n) if cols is None else cols
     reference = sp.coo_matrix((np.concatenate(values),
                                (np.concatenate([lo, hi, lo, hi]),

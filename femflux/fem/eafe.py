@@ -105,6 +105,7 @@ class EdgeAveragedFlux:
         self.factor = None  # (n_edges,) T0/T at the edge midpoints, or None
         self._weights: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._patterns: dict[int, EdgePattern] = {}
+        self._structure = None  # edge_structure() of (lo, hi), once
 
     def edge_weights(self, k: np.ndarray) -> np.ndarray:
         """W_E = sum over the elements around edge E of w_ij k (per-element k)."""
@@ -143,7 +144,13 @@ class EdgeAveragedFlux:
         columns through ``cols`` (the column of each dof; None: itself)."""
         key = -1 if cols is None else id(cols)
         if key not in self._patterns:
-            self._patterns[key] = EdgePattern(self.lo, self.hi, cols, (self.space.n, n_cols))
+            if self._structure is None:
+                self._structure = edge_structure(self.lo, self.hi, self.space.n)
+            if cols is not None and n_cols == self.space.n \
+                    and np.array_equal(cols, np.arange(self.space.n)):
+                cols = None  # the identity: the indices are shared too
+            self._patterns[key] = EdgePattern(self.lo, self.hi, cols, (self.space.n, n_cols),
+                                              self._structure)
         return self._patterns[key]
 
     def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None,
@@ -181,37 +188,30 @@ class EdgePattern:
     """The CSR matrix of per-edge entries: for every edge E = (lo, hi),
     ``lo_lo`` at (lo, c(lo)), ``hi_hi`` at (hi, c(hi)), ``lo_hi`` at
     (lo, c(hi)) and ``hi_lo`` at (hi, c(lo)), duplicates summed (c: the
-    column map ``cols``, None for the identity).
+    column map ``cols``, None for the identity; ``structure``: the
+    :func:`edge_structure` of (lo, hi), shared by the patterns of one mesh).
 
-    Every edge's off-diagonal entries have a slot of their own (c one-to-one):
-    they are written, and only the diagonal ones are summed, per node by
-    ``bincount`` (2 x n_edges entries into n, not 4 x n_edges into the
-    matrix's slots: PNP-BENCH 2D 1e6, ~2.5x faster).  A map c that puts two
-    entries in one off-diagonal slot falls back to a :class:`Pattern`."""
+    With c strictly increasing (the identity, or a field's columns in its
+    own block) row i holds its lower neighbours, itself and its upper ones,
+    in that order, whatever c: the pattern is built from the edges without
+    a sort, every edge's off-diagonal entries have a slot of their own and
+    are written, and only the diagonal is summed, per node by ``bincount``
+    (2 x n_edges entries into n, not 4 x n_edges into the matrix's slots).
+    Any other c: the general :class:`Pattern` sum."""
 
     def __init__(self, lo: np.ndarray, hi: np.ndarray, cols: np.ndarray | None,
-                 shape: tuple[int, int]):
+                 shape: tuple[int, int], structure=None):
         self.lo, self.hi, self.shape = lo, hi, shape
-        c_lo, c_hi = (lo, hi) if cols is None else (cols[lo], cols[hi])
-        pattern = Pattern.from_entries(np.concatenate([lo, hi, lo, hi]),
-                                       np.concatenate([c_lo, c_hi, c_hi, c_lo]), shape)
-        pattern.assemble(np.zeros(4 * len(lo)))  # learns the slots
-        slots = pattern.slots
-        ne, nnz = len(lo), len(pattern.indices)
-        count = np.bincount(slots, minlength=nnz)
-        if ne and count[slots[2 * ne:]].max() > 1:
-            self.pattern = pattern  # shared off-diagonal slots: the general sum
-            return
         self.pattern = None
-        self.indptr, self.indices = pattern.indptr, pattern.indices
-        self.off = slots[2 * ne:].copy()  # (lo, c(hi)) then (hi, c(lo))
-        self.diagonal = np.full(shape[0], -1, dtype=slots.dtype)  # slot of (i, c(i))
-        self.diagonal[hi] = slots[ne: 2 * ne]
-        self.diagonal[lo] = slots[:ne]
-        self.nodes = np.flatnonzero(self.diagonal >= 0)
-        if len(self.nodes) == shape[0]:
-            self.nodes = slice(None)
-        self.diagonal = self.diagonal[self.nodes]
+        if cols is not None and not bool(np.all(cols[1:] > cols[:-1])):
+            self.pattern = Pattern.from_entries(
+                np.concatenate([lo, hi, lo, hi]),
+                np.concatenate([cols[lo], cols[hi], cols[hi], cols[lo]]), shape)
+            return
+        if structure is None:
+            structure = edge_structure(lo, hi, shape[0])
+        self.indptr, indices, self.diagonal, self.lo_hi, self.hi_lo = structure
+        self.indices = indices if cols is None else cols[indices].astype(indices.dtype)
 
     def assemble(self, lo_lo, hi_hi, lo_hi, hi_lo) -> sp.csr_matrix:
         """The matrix of the given per-edge values (each (n_edges,))."""
@@ -219,15 +219,43 @@ class EdgePattern:
             return self.pattern.assemble(np.concatenate([lo_lo, hi_hi, lo_hi, hi_lo]))
         n = self.shape[0]
         data = np.empty(len(self.indices))
-        ne = len(self.lo)
-        data[self.off[:ne]] = lo_hi
-        data[self.off[ne:]] = hi_lo
+        data[self.lo_hi] = lo_hi
+        data[self.hi_lo] = hi_lo
         diagonal = np.bincount(self.lo, weights=lo_lo, minlength=n)
         diagonal += np.bincount(self.hi, weights=hi_hi, minlength=n)
-        data[self.diagonal] = diagonal[self.nodes]
+        data[self.diagonal] = diagonal
         A = sp.csr_matrix((data, self.indices, self.indptr), shape=self.shape)
         A.has_sorted_indices = True
         return A
+
+
+def edge_structure(lo: np.ndarray, hi: np.ndarray, n: int):
+    """The CSR pattern (indptr, indices) of the n x n matrix of the edges
+    (lo, hi), (hi, lo) and every diagonal entry (i, i), and the slots in
+    ``indices`` of the diagonal (per node), of (lo, hi) and of (hi, lo)
+    (per edge).  The edges are unique with lo < hi, sorted by (lo, hi)
+    (as ``np.unique`` of lo n + hi gives them); no sort of the entries:
+    row i is its lower neighbours (edges with hi = i, by lo), the diagonal,
+    its upper ones (edges with lo = i, by hi)."""
+    ne = len(lo)
+    below = np.bincount(hi, minlength=n)  # neighbours j < i of each node i
+    above = np.bincount(lo, minlength=n)  # neighbours j > i
+    index = np.int32 if ne * 2 + n < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index)
+    np.cumsum(below + above + 1, out=indptr[1:])
+    diagonal = indptr[:-1] + below.astype(index)
+    edge = np.arange(ne, dtype=index)
+    first = (np.cumsum(above) - above).astype(index)  # first edge of each lo
+    lo_hi = diagonal[lo] + 1 + (edge - first[lo])
+    order = np.argsort(hi, kind="stable").astype(index)  # edges by (hi, lo)
+    first = (np.cumsum(below) - below).astype(index)  # first of each hi in that order
+    hi_lo = np.empty(ne, dtype=index)
+    hi_lo[order] = indptr[hi[order]] + (edge - first[hi[order]])
+    indices = np.empty(int(indptr[-1]), dtype=index)
+    indices[diagonal] = np.arange(n, dtype=index)
+    indices[lo_hi] = hi
+    indices[hi_lo] = lo
+    return indptr, indices, diagonal, lo_hi, hi_lo
 
 
 class GalerkinDriftFlux:
