@@ -130,7 +130,7 @@ class Space:
         self.values = np.stack([np.asarray(b[0]) for b in self.basis.basis])
         self.basis.basis = None
         self.region_mask = np.zeros(max(len(fem_mesh.regions), 1), dtype=bool)
-        self.region_mask[np.unique(region_ids[self.elements])] = True
+        self.region_mask[region_ids[self.elements]] = True
 
     def _number_broken(self, global_dofs: np.ndarray, element_group: np.ndarray) -> None:
         """Local numbering with one copy per (global dof, group): the first copy
