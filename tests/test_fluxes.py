@@ -88,7 +88,7 @@ def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
     permutation, two dofs to one column: the general sum)."""
     import scipy.sparse as sp
 
-    from femflux.fem.eafe import EdgePattern
+    from femflux.fem.edges import EdgePattern
 
     s = _space(2)
     term = EdgeAveragedFlux(s)
@@ -109,3 +109,28 @@ def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
     for _ in range(2):  # the first and a later assembly
         np.testing.assert_allclose(pattern.assemble(*values).toarray(), reference,
                                    rtol=1e-13, atol=1e-13)
+
+
+def test_p1_stiffness_by_edges_is_skfems_assembly(space):
+    """Space.stiffness on P1 simplices (summed per edge) against skfem's own
+    assembly of int k grad u . grad v with k per element (region-wise), and
+    k per quadrature point constant on each element gives the same."""
+    from skfem.helpers import dot, grad
+
+    k = _k(space)
+
+    @skfem.BilinearForm
+    def form(u, v, w):
+        return w.k * dot(grad(u), grad(v))
+
+    basis = skfem.CellBasis(space.fem_mesh.mesh, space.element)
+    reference = form.assemble(basis, k=np.repeat(k[:, None], basis.X.shape[1], axis=1)
+                              ).toarray()
+    order = np.argsort(space.dofs)  # local numbering -> skfem's
+    K = space.stiffness(k)
+    np.testing.assert_allclose(K.toarray()[np.ix_(order, order)],
+                               reference[np.ix_(space.dofs[order], space.dofs[order])],
+                               rtol=1e-12, atol=1e-12 * abs(reference).max())
+    per_point = np.repeat(k[:, None], space.dx.shape[1], axis=1)
+    np.testing.assert_allclose(space.stiffness(per_point).toarray(), K.toarray(),
+                               rtol=1e-13, atol=1e-13 * abs(reference).max())
