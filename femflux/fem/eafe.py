@@ -96,8 +96,7 @@ class EdgeAveragedFlux:
         """W_E = sum over the elements around edge E of w_ij k (per-element k)."""
         cached = self._weights.get(id(k))
         if cached is None or cached[0] is not k:
-            W = np.bincount(self.edge_of, weights=(self.element_weights * k).ravel(),
-                            minlength=self.n_edges)
+            W = self.space.edges.weights(k)
             cached = self._weights[id(k)] = (k, W)
         return cached[1]
 

@@ -38,7 +38,7 @@ class Edges:
         self.lo, self.hi = unique // n, unique % n  # (nedges,) lo < hi
         self.n, self.n_edges = n, len(unique)
         self._structure = None  # edge_structure() of (lo, hi), once
-        self._patterns: dict[int, EdgePattern] = {}
+        self._patterns: dict[int, tuple] = {}  # id(cols): (cols, its EdgePattern)
 
     def weights(self, k: np.ndarray) -> np.ndarray:
         """W_E = sum over the elements around edge E of their weight times k
@@ -50,14 +50,15 @@ class Edges:
         """The :class:`EdgePattern` of the edges with columns through ``cols``
         (the column of each dof; None: itself), kept per ``cols`` array."""
         key = -1 if cols is None else id(cols)
-        if key not in self._patterns:
+        cached = self._patterns.get(key)
+        if cached is None or cached[0] is not cols:
             if self._structure is None:
                 self._structure = edge_structure(self.lo, self.hi, self.n)
-            if cols is not None and n_cols == self.n and np.array_equal(cols, np.arange(self.n)):
-                cols = None  # the identity: the indices are shared too
-            self._patterns[key] = EdgePattern(self.lo, self.hi, cols, (self.n, n_cols),
-                                              self._structure)
-        return self._patterns[key]
+            same = cols is None or (n_cols == self.n and np.array_equal(cols, np.arange(self.n)))
+            pattern = EdgePattern(self.lo, self.hi, None if same else cols, (self.n, n_cols),
+                                  self._structure)  # the identity shares the indices too
+            cached = self._patterns[key] = (cols, pattern)
+        return cached[1]
 
 
 class EdgePattern:
