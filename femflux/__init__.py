@@ -20,6 +20,9 @@ if os.path.basename(sys.argv[0]) == "femflux":  # the command: 130/143 from its 
 # Our dense work is vector-sized (Krylov dot products, norms): threaded BLAS
 # only adds synchronisation, and costs 100x when the cores are busy.  A user's
 # own setting wins; it must be made before numpy is first imported.
+#: BLAS is single-threaded (numpy not yet imported, or the user's own
+#: OPENBLAS_NUM_THREADS=1): the Krylov basis products may then use it
+BLAS_SERIAL = "numpy" not in sys.modules or os.environ.get("OPENBLAS_NUM_THREADS") == "1"
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 

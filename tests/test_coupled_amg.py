@@ -145,3 +145,39 @@ def test_a_failing_reused_hierarchy_is_rebuilt_before_superlu(coarse, monkeypatc
     x = solver.solve(A, b, rtol=1e-10)
     assert len(built) == 1 and solver.iterative and not solver.fell_back
     assert relative_error(x, sla.spsolve(A.tocsc(), b)) < 1e-7
+
+
+@pytest.mark.parametrize("coupling", ["own node", "neighbour"])
+def test_schur_pattern_of_a_diagonal_coupling_is_the_sorted_one(coupling):
+    """The Schur split's S pattern and slots found without a sort (A_pc
+    coupling each potential row to its own node only, as PNP's lumped charge)
+    equal csr_slots' sorted ones; a coupling to a neighbour is left to
+    csr_slots (None)."""
+    import scipy.sparse as sp
+
+    from femflux.fem.pattern import csr_slots
+    from femflux.linalg.coupled import _diagonal_coupling_slots
+
+    m, species = 60, 2
+    rng = np.random.default_rng(4)
+    stencil = (sp.random(m, m, density=0.1, random_state=5) + sp.identity(m)).tocsr()
+    coupling_block = sp.identity(m, format="csr")
+    if coupling == "neighbour":
+        coupling_block = coupling_block + sp.csr_matrix(([1.0], ([3], [7])), shape=(m, m))
+    rows = sp.hstack([coupling_block] * species + [stencil]).tocsr()
+    rows.sort_indices()
+    k = species * m
+    lower = rows.indices
+    cols = np.where(lower >= k, lower - k, lower % m)
+    prow = np.repeat(np.arange(m), np.diff(rows.indptr))
+    found = _diagonal_coupling_slots(prow, cols, lower >= k, m)
+    if coupling == "neighbour":
+        assert found is None
+        return
+    for fast, sorted_ in zip(found, csr_slots(prow, cols, (m, m)), strict=True):
+        np.testing.assert_array_equal(fast, sorted_)
+    values = rng.standard_normal(len(cols))  # the slots sum like a COO matrix
+    S = sp.csr_matrix((np.bincount(found[2], weights=values, minlength=len(found[1])),
+                       found[1], found[0]), shape=(m, m))
+    np.testing.assert_allclose(S.toarray(), sp.coo_matrix((values, (prow, cols)),
+                                                          shape=(m, m)).toarray(), atol=1e-14)

@@ -77,3 +77,60 @@ def test_linear_in_a_and_jacobian_in_psi(space):
     r_flip, _, _ = term.assemble(k, a, -psi, flipped)
     r_neg, _, _ = term.assemble(k, a, -psi)
     assert np.array_equal(r_flip, r_neg)
+
+
+@pytest.mark.parametrize("columns", ["identity", "increasing", "permuted", "shared"])
+def test_edge_pattern_sums_the_edge_entries_as_coo_does(columns):
+    """EdgePattern (built from the edges without a sort, off-diagonal entries
+    written, diagonal ones summed per node) against scipy's COO sum of the
+    same entries: identity columns, an increasing column map (d/dpsi into
+    another block's columns), and maps the edge structure does not fit (a
+    permutation, two dofs to one column: the general sum)."""
+    import scipy.sparse as sp
+
+    from femflux.fem.edges import EdgePattern
+
+    s = _space(2)
+    term = EdgeAveragedFlux(s)
+    lo, hi, n = term.lo, term.hi, s.n
+    rng = np.random.default_rng(3)
+    cols, n_cols = {"identity": (None, n),
+                    "increasing": (2 * np.arange(n) + 1, 2 * n + 1),
+                    "permuted": (rng.permutation(n) + 5, n + 7),
+                    "shared": (np.arange(n) // 2, n)}[columns]
+    values = [rng.standard_normal(len(lo)) for _ in range(4)]
+    pattern = EdgePattern(lo, hi, cols, (n, n_cols))
+    assert (pattern.pattern is None) == (columns in ("identity", "increasing"))
+    c = np.arange(n) if cols is None else cols
+    reference = sp.coo_matrix((np.concatenate(values),
+                               (np.concatenate([lo, hi, lo, hi]),
+                                np.concatenate([c[lo], c[hi], c[hi], c[lo]]))),
+                              shape=(n, n_cols)).toarray()
+    for _ in range(2):  # the first and a later assembly
+        np.testing.assert_allclose(pattern.assemble(*values).toarray(), reference,
+                                   rtol=1e-13, atol=1e-13)
+
+
+def test_p1_stiffness_by_edges_is_skfems_assembly(space):
+    """Space.stiffness on P1 simplices (summed per edge) against skfem's own
+    assembly of int k grad u . grad v with k per element (region-wise), and
+    k per quadrature point constant on each element gives the same."""
+    from skfem.helpers import dot, grad
+
+    k = _k(space)
+
+    @skfem.BilinearForm
+    def form(u, v, w):
+        return w.k * dot(grad(u), grad(v))
+
+    basis = skfem.CellBasis(space.fem_mesh.mesh, space.element)
+    reference = form.assemble(basis, k=np.repeat(k[:, None], basis.X.shape[1], axis=1)
+                              ).toarray()
+    order = np.argsort(space.dofs)  # local numbering -> skfem's
+    K = space.stiffness(k)
+    np.testing.assert_allclose(K.toarray()[np.ix_(order, order)],
+                               reference[np.ix_(space.dofs[order], space.dofs[order])],
+                               rtol=1e-12, atol=1e-12 * abs(reference).max())
+    per_point = np.repeat(k[:, None], space.dx.shape[1], axis=1)
+    np.testing.assert_allclose(space.stiffness(per_point).toarray(), K.toarray(),
+                               rtol=1e-13, atol=1e-13 * abs(reference).max())

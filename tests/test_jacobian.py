@@ -41,6 +41,30 @@ def test_block_sum_matches_coo_sum_when_reused_and_when_the_pattern_changes():
     np.testing.assert_allclose(J.toarray(), _reference(other, [], [], []), rtol=1e-14)
 
 
+def test_block_sum_lays_column_disjoint_pieces_side_by_side():
+    """Pieces that share rows only with column-disjoint pieces (a coupled
+    model's blocks; an explicit zero, an empty row, a narrow piece) are laid
+    side by side without a search: the COO sum, sorted canonical CSR, and
+    later calls reuse the pattern."""
+    rng = np.random.default_rng(11)
+    pieces = _pieces(rng)
+    A = pieces[0][2].copy()
+    A.data[::3] = 0.0  # explicit zeros keep their slots
+    narrow = sp.random(6, 2, density=0.5, random_state=rng, format="csr")
+    pieces = [(0, 0, A), (0, 8, narrow), (0, 6, pieces[1][2][:, :2]), pieces[2],
+              (7, 6, sp.identity(3, format="csr"))]  # row 6 of the last block row: only C's
+    summed = BlockSum((10, 10))
+    assert summed._side_by_side([(r0, c0, b.tocsr()) for r0, c0, b in pieces]) is not None
+    for factor in (1.0, -3.0):
+        scaled = [(r0, c0, b * factor) for r0, c0, b in pieces]
+        J = summed(scaled, [], [], [])
+        np.testing.assert_allclose(J.toarray(), _reference(scaled, [], [], []), rtol=1e-14)
+        assert J.has_canonical_format
+        assert J.nnz == sum(b.nnz for _, _, b in pieces)  # the zeros kept
+    overlapping = [(0, 0, A), (2, 3, sp.identity(3, format="csr"))]
+    assert summed._side_by_side(overlapping) is None
+
+
 def test_node_blocks_conversion_equals_the_permuted_matrix_for_reused_patterns():
     from femflux.linalg import _NodeBlocks
 

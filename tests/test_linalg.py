@@ -184,3 +184,33 @@ def test_v_cycle_is_pyamgs_own_cycle():
     b = np.random.default_rng(1).standard_normal(900)
     np.testing.assert_allclose(VCycle(ml)(b), ml.aspreconditioner(cycle="V") @ b,
                                rtol=1e-10, atol=1e-12)
+
+
+def test_gmres_with_and_without_blas_products(monkeypatch):
+    """GMRES's Gram-Schmidt by BLAS (single-threaded BLAS) or by einsum: the
+    same iterations, a true residual below rtol on a non-symmetric
+    convection-diffusion matrix and SuperLU's solution."""
+    from scipy.sparse.linalg import spsolve
+
+    from femflux.linalg import krylov
+
+    m = 30
+    T = sp.diags([-1.3, 2.0, -0.7], [-1, 0, 1], shape=(m, m))
+    A = (sp.kron(T, sp.identity(m)) + sp.kron(sp.identity(m), _grid_laplacian(m)[:m, :m])
+         ).tocsr()
+    b = np.random.default_rng(2).standard_normal(m * m)
+    d = A.diagonal()
+    exact = spsolve(A.tocsc(), b)
+    counts = []
+    for blas in (False, True):
+        monkeypatch.setattr(krylov, "_SERIAL", blas)
+
+        class Count:
+            krylov_iterations = 0
+
+        y = krylov.gmres(A, b, lambda r: r / d, 1e-10, Count, maxiter=60, cycles=5,
+                         give_up=False, flexible=False)
+        assert np.linalg.norm(A @ y - b) <= 1e-9 * np.linalg.norm(b)
+        np.testing.assert_allclose(y, exact, rtol=1e-6, atol=1e-8)
+        counts.append(Count.krylov_iterations)
+    assert counts[0] == counts[1] and counts[0] >= 20

@@ -74,17 +74,21 @@ class BlockSum:
         positive counts, so that no explicit zero is lost) and the CSR slot of
         every entry of every piece, found row chunk by row chunk."""
         self.indices = self.indptr = self._learned = None  # free the old pattern first
-        total = sp.csr_matrix(self.shape, dtype=np.int16)
-        for r0, c0, b in blocks:
-            total = total + self._embedded(r0, c0, b)
-        if len(coo_rows):
-            total = total + sp.csr_matrix((np.ones(len(coo_rows), dtype=np.int16),
-                                           (coo_rows, coo_cols)), shape=self.shape)
-        total.sort_indices()
-        indptr, indices = total.indptr.astype(self.index), total.indices.astype(self.index)
-        del total
-        slots = [_as_slice(self._block_slots(indptr, indices, r0, c0, b))
-                 for r0, c0, b in blocks]
+        side_by_side = None if len(coo_rows) else self._side_by_side(blocks)
+        if side_by_side is not None:
+            indptr, indices, slots = side_by_side
+        else:
+            total = sp.csr_matrix(self.shape, dtype=np.int16)
+            for r0, c0, b in blocks:
+                total = total + self._embedded(r0, c0, b)
+            if len(coo_rows):
+                total = total + sp.csr_matrix((np.ones(len(coo_rows), dtype=np.int16),
+                                               (coo_rows, coo_cols)), shape=self.shape)
+            total.sort_indices()
+            indptr, indices = total.indptr.astype(self.index), total.indices.astype(self.index)
+            del total
+            slots = [self._block_slots(indptr, indices, r0, c0, b) for r0, c0, b in blocks]
+        slots = [_as_slice(s) for s in slots]
         coo_slots = self._coo_slots(indptr, indices, coo_rows, coo_cols)
         for (r0, _, b), s in zip(blocks, slots, strict=True):
             rows = slice(int(indptr[r0]), int(indptr[r0 + b.shape[0]]))
@@ -102,6 +106,36 @@ class BlockSum:
         del touched
         self._learned = ([(b.indptr, b.indices) for _, _, b in blocks], slots,
                          (coo_rows, coo_cols), coo_slots)
+
+    def _side_by_side(self, blocks):
+        """J's pattern and the pieces' slots without a search when pieces that
+        share rows have disjoint column ranges (a coupled model's blocks, e.g.
+        c_i c_i, c_i phi, phi phi, phi c_i): row r of J is then the pieces'
+        rows r laid side by side in column order.  (indptr, indices, slots)
+        or None."""
+        spans = [(r0, r0 + b.shape[0], c0, c0 + b.shape[1]) for r0, c0, b in blocks]
+        for i, (a0, a1, b0, b1) in enumerate(spans):
+            for c0_, c1_, d0, d1 in spans[:i]:
+                if a0 < c1_ and c0_ < a1 and b0 < d1 and d0 < b1:
+                    return None  # two pieces overlap
+        filled = np.zeros(self.shape[0], dtype=self.index)
+        before = [None] * len(blocks)
+        for i in sorted(range(len(blocks)), key=lambda i: blocks[i][1]):  # by column
+            r0, _, b = blocks[i]
+            rows = slice(r0, r0 + b.shape[0])
+            before[i] = filled[rows].copy()
+            filled[rows] += np.diff(b.indptr).astype(self.index)
+        indptr = np.zeros(self.shape[0] + 1, dtype=self.index)
+        np.cumsum(filled, out=indptr[1:])
+        del filled
+        indices = np.empty(int(indptr[-1]), dtype=self.index)
+        slots = []
+        for (r0, c0, b), offset in zip(blocks, before, strict=True):
+            start = indptr[r0: r0 + b.shape[0]] + offset - b.indptr[:-1].astype(self.index)
+            s = np.repeat(start, np.diff(b.indptr)) + np.arange(b.nnz, dtype=self.index)
+            indices[s] = b.indices + c0 if c0 else b.indices
+            slots.append(s)
+        return indptr, indices, slots
 
     def _block_slots(self, indptr, indices, r0, c0, b) -> np.ndarray:
         out = np.empty(b.nnz, dtype=self.index)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pattern import Pattern
 from .space import Space, is_simplex
 
 
@@ -87,30 +86,17 @@ class EdgeAveragedFlux:
         if space.degree != 1 or not is_simplex(space.fem_mesh.mesh):
             raise ValueError("EAFE needs P1 simplices")
         self.space = space
-        # w_ij = -K^e_ij: P1 stiffness entries of each element (with the metric)
-        G = space.grads[..., 0]  # (nloc, dim, nel): constant gradients
-        dx = space.dx.sum(axis=1)  # (nel,) element measure with the metric
-        el = space.element_dofs
-        nloc = G.shape[0]
-        pairs = [(i, j) for i in range(nloc) for j in range(i + 1, nloc)]
-        self.element_weights = np.stack([-np.einsum("de,de->e", G[i], G[j]) * dx
-                                         for i, j in pairs])  # (npairs, nel)
-        keys = np.stack([np.minimum(el[i], el[j]).astype(np.int64) * space.n
-                         + np.maximum(el[i], el[j]) for i, j in pairs])
-        unique, edge_of = np.unique(keys.ravel(), return_inverse=True)
-        self.edge_of = edge_of.astype(np.int32 if len(unique) < 2**31 else np.int64)
-        self.lo, self.hi = unique // space.n, unique % space.n  # (nedges,) lo < hi
-        self.n_edges = len(unique)
+        edges = space.edges  # the mesh's edges, shared with the space's stiffness
+        self.element_weights, self.edge_of = edges.element_weights, edges.edge_of
+        self.lo, self.hi, self.n_edges = edges.lo, edges.hi, edges.n_edges
         self.factor = None  # (n_edges,) T0/T at the edge midpoints, or None
         self._weights: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._patterns: dict[int, Pattern] = {}
 
     def edge_weights(self, k: np.ndarray) -> np.ndarray:
         """W_E = sum over the elements around edge E of w_ij k (per-element k)."""
         cached = self._weights.get(id(k))
         if cached is None or cached[0] is not k:
-            W = np.bincount(self.edge_of, weights=(self.element_weights * k).ravel(),
-                            minlength=self.n_edges)
+            W = self.space.edges.weights(k)
             cached = self._weights[id(k)] = (k, W)
         return cached[1]
 
@@ -137,16 +123,10 @@ class EdgeAveragedFlux:
         """The tables of -psi from those of psi (a view: B(d) <-> B(-d))."""
         return tables[:, ::-1]
 
-    def _pattern(self, cols: np.ndarray | None, n_cols: int) -> Pattern:
+    def _pattern(self, cols: np.ndarray | None, n_cols: int):
         """CSR pattern of the entries (lo, lo), (hi, hi), (lo, hi), (hi, lo),
         columns through ``cols`` (the column of each dof; None: itself)."""
-        key = -1 if cols is None else id(cols)
-        if key not in self._patterns:
-            c_lo, c_hi = (self.lo, self.hi) if cols is None else (cols[self.lo], cols[self.hi])
-            self._patterns[key] = Pattern.from_entries(
-                np.concatenate([self.lo, self.hi, self.lo, self.hi]),
-                np.concatenate([c_lo, c_hi, c_hi, c_lo]), (self.space.n, n_cols))
-        return self._patterns[key]
+        return self.space.edges.pattern(cols, n_cols)
 
     def assemble(self, k: np.ndarray, a: np.ndarray, psi: np.ndarray | None, tables=None,
                  psi_columns: tuple[np.ndarray, int] | None = None):
@@ -168,14 +148,14 @@ class EdgeAveragedFlux:
         flux = wb * a_lo - wbm * a_hi  # from lo to hi
         residual = (np.bincount(self.lo, weights=flux, minlength=n)
                     - np.bincount(self.hi, weights=flux, minlength=n))
-        dA = self._pattern(None, n).assemble(np.concatenate([wb, wbm, -wbm, -wb]))
+        dA = self._pattern(None, n).assemble(wb, wbm, -wbm, -wb)
         if psi is None:
             return residual, dA, None
         G = W * (tables[1, 0] * a_lo + tables[1, 1] * a_hi)  # d flux / d(psi_hi - psi_lo)
         if self.factor is not None:
             G = G * self.factor
         cols, n_cols = psi_columns if psi_columns is not None else (None, n)
-        dP = self._pattern(cols, n_cols).assemble(np.concatenate([-G, -G, G, G]))
+        dP = self._pattern(cols, n_cols).assemble(-G, -G, G, G)
         return residual, dA, dP
 
 

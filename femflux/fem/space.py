@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import skfem
 
 from ..mesh import FemMesh
+from .edges import Edges
 from .pattern import Pattern
 
 _ELEMENTS = {
@@ -130,7 +131,7 @@ class Space:
         self.values = np.stack([np.asarray(b[0]) for b in self.basis.basis])
         self.basis.basis = None
         self.region_mask = np.zeros(max(len(fem_mesh.regions), 1), dtype=bool)
-        self.region_mask[np.unique(region_ids[self.elements])] = True
+        self.region_mask[region_ids[self.elements]] = True
 
     def _number_broken(self, global_dofs: np.ndarray, element_group: np.ndarray) -> None:
         """Local numbering with one copy per (global dof, group): the first copy
@@ -225,9 +226,30 @@ class Space:
     def pattern(self) -> Pattern:
         return Pattern(self.element_dofs, self.element_dofs, (self.n, self.n))
 
+    @cached_property
+    def edges(self) -> Edges:
+        """The mesh edges of a P1 simplex space (:class:`~femflux.fem.edges.Edges`)."""
+        if self.degree != 1 or not is_simplex(self.fem_mesh.mesh):
+            raise ValueError("edges need P1 simplices")
+        return Edges(self.grads, self.dx, self.element_dofs, self.n)
+
     def stiffness(self, coefficient: np.ndarray | float) -> sp.csr_matrix:
-        """int k grad(v_i).grad(v_j) w dx with k per element (nel,) or per point (nel, nq)."""
+        """int k grad(v_i).grad(v_j) w dx with k per element (nel,) or per point (nel, nq).
+
+        P1 simplices: summed per edge (K_ij = -W_E, K_ii = sum of the W_E at
+        i, see :mod:`~femflux.fem.edges`; gradients are constant, so k enters
+        as its metric-weighted element mean); else element matrices through
+        :attr:`pattern`."""
         k = np.asarray(coefficient, dtype=float)
+        if k.ndim == 0:
+            k = np.full(len(self.elements), float(k))
+        if self.degree == 1 and is_simplex(self.fem_mesh.mesh):
+            if k.ndim == 2:
+                measure = self.dx.sum(axis=1)
+                k = np.divide((k * self.dx).sum(axis=1), measure, out=np.zeros(len(measure)),
+                              where=measure != 0)
+            W = self.edges.weights(k)
+            return self.edges.pattern(None, self.n).assemble(W, W, -W, -W)
         if k.ndim == 1:
             k = k[:, None]
         local = np.einsum("ideq,jdeq,eq->ije", self.grads, self.grads, k * self.dx)

@@ -35,7 +35,6 @@ import scipy.sparse as sp
 from ..fem import same_array
 from ..fem.pattern import csr_slots
 from .amg import VCycle, _AlgebraicMultigrid, _smoothed_aggregation, node_permutation
-from .fieldsplit import row_view
 from .krylov import _krylov
 from .sparse import _shifted
 
@@ -86,9 +85,16 @@ class _SchurSplit:
         lower = A.indices[top:]
         target_cols = np.where(lower >= k, lower - k, lower % m)
         prow = np.repeat(np.arange(m), np.diff(indptr[k:]))
-        s_indptr, s_indices, self.s_target = csr_slots(prow, target_cols, (m, m))
+        found = _diagonal_coupling_slots(prow, target_cols, lower >= k, m) \
+            if A.has_sorted_indices else None
+        s_indptr, s_indices, self.s_target = found or csr_slots(prow, target_cols, (m, m))
         self.s_pattern = (s_indices, s_indptr)
         self.s_cols = lower
+        # A_pc on its own (the preconditioner's product skips A_pp's zeros)
+        pc = np.flatnonzero(lower < k)
+        self.pc_take = (pc + top).astype(A.indices.dtype if A.nnz < 2**31 else np.int64)
+        pc_indptr = np.concatenate([[0], np.cumsum(np.bincount(prow[pc], minlength=m))])
+        self.pc_pattern = (lower[pc].copy(), pc_indptr.astype(A.indices.dtype))
 
     def _blocks(self, shift):
         """A_cc and S of the current A (new arrays), and w."""
@@ -103,6 +109,7 @@ class _SchurSplit:
         values = np.bincount(self.s_target, weights=data[A.indptr[k]:] * scale[self.s_cols],
                              minlength=len(self.s_pattern[0]))
         S = sp.csr_matrix((values, *self.s_pattern), shape=(m, m))
+        self.Apc = sp.csr_matrix((data[self.pc_take], *self.pc_pattern), shape=(m, k))
         if shift is not None:
             Acc = _shifted(Acc, shift[:k], copy=False)
             S = _shifted(S, shift[k:], copy=False)
@@ -124,17 +131,16 @@ class _SchurSplit:
 
     def release(self) -> None:
         """Drop the matrix (the hierarchies and the blocks stay); update() restores."""
-        self.A = None
+        self.A = self.Apc = None
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
         k = self.k
         y = self.cycles[0](r[:k])
-        padded = np.zeros(self.shape[0])
-        padded[:k] = y
-        z = self.cycles[1](r[k:] - row_view(self.A, slice(k, self.shape[0])) @ padded)
-        padded[:k] = y - self.w * np.tile(z, k // self.m)
-        padded[k:] = z
-        return padded
+        z = self.cycles[1](r[k:] - self.Apc @ y)
+        out = np.empty(self.shape[0])
+        out[:k] = y - self.w * np.tile(z, k // self.m)
+        out[k:] = z
+        return out
 
     def solve(self, b, rtol=1e-9):
         # the long restart where it was measured: 3 or more unknowns per node
@@ -145,3 +151,27 @@ class _SchurSplit:
         if self.fresh_iterations is None:
             self.fresh_iterations = self.iterations
         return x
+
+
+def _diagonal_coupling_slots(prow: np.ndarray, cols: np.ndarray, own: np.ndarray, m: int):
+    """S's pattern and slots without a sort when A_pc couples every p row
+    only to its own node (a lumped charge density, as in Nernst-Planck-Poisson)
+    and A_pp has every diagonal: S's pattern is then A_pp's, each A_pc entry
+    goes to its row's diagonal.  ``prow``/``cols`` the row and mapped column
+    (node j mod m, or j - k) of each entry of the p rows (CSR order, columns
+    sorted), ``own`` where they are A_pp's; (indptr, indices, slots) or None."""
+    other = ~own
+    if not np.array_equal(cols[other], prow[other]):
+        return None
+    rows, indices = prow[own], cols[own]
+    diagonal = np.flatnonzero(indices == rows)
+    if len(diagonal) != m or not np.array_equal(rows[diagonal], np.arange(m)):
+        return None
+    index = np.int32 if len(cols) < 2**31 else np.int64
+    s_indptr = np.zeros(m + 1, dtype=index)
+    np.cumsum(np.bincount(rows, minlength=m), out=s_indptr[1:])
+    slots = np.empty(len(cols), dtype=index)
+    slots[own] = np.arange(len(indices), dtype=index)
+    slots[other] = diagonal[prow[other]]
+    return s_indptr, indices.astype(index), slots
+

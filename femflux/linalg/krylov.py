@@ -1,9 +1,10 @@
 """Krylov methods: our right-preconditioned restarted GMRES (it minimises
 the residual of the system itself, not a preconditioned one, and need not
-store the preconditioned vectors) and a BLAS-free vector norm (and
-BLAS-free Gram-Schmidt: BLAS on one thread is 1.7x faster, but a program
-that imports numpy before femflux gets threaded BLAS, which busy-waits: the
-Cahn-Hilliard benchmark took +44 % CPU).
+store the preconditioned vectors).  Its Gram-Schmidt products and norms
+use BLAS (dgemv, ddot) when BLAS runs on one thread (femflux sets it so
+when imported before numpy: :data:`femflux.BLAS_SERIAL`), 1.7x faster than
+numpy's einsum; otherwise einsum (threaded BLAS busy-waits on a loaded
+machine: the Cahn-Hilliard benchmark took +44 % CPU).
 
 - :func:`gmres`: GMRES(maxiter), flexible or with a fixed linear
   preconditioner, optionally giving up early when the rate says it will not
@@ -22,15 +23,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import BLAS_SERIAL
 from ..errors import NewtonFailure
 
 log = logging.getLogger(__name__)
 
+#: BLAS products in GMRES (tests switch it to compare both paths)
+_SERIAL = BLAS_SERIAL
+
 
 def norm(v: np.ndarray) -> float:
-    """Euclidean norm without BLAS (whose threads only add overhead at these
-    sizes, and much of it on a loaded machine)."""
-    return math.sqrt(float(np.einsum("i,i->", v, v)))
+    """Euclidean norm; without BLAS unless it is single-threaded (its threads
+    only add overhead at these sizes, and much of it on a loaded machine)."""
+    return math.sqrt(float(v @ v if _SERIAL else np.einsum("i,i->", v, v)))
+
+
+def _dots(V: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """V w: the inner products of the rows of V (k, n) with w (n,)."""
+    return V @ w if _SERIAL else np.einsum("ij,j->i", V, w)
+
+
+def _combine(h: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """sum_i h_i V_i: h (k,) times the rows of V (k, n)."""
+    return h @ V if _SERIAL else np.einsum("i,ij->j", h, V)
 
 
 def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=True,
@@ -70,8 +85,8 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
             # (the DGKS criterion: most iterations need one pass, half the work)
             before = norm(w)
             for _ in range(2):
-                h = np.einsum("ij,j->i", V[: k + 1], w)
-                w -= np.einsum("i,ij->j", h, V[: k + 1])
+                h = _dots(V[: k + 1], w)
+                w -= _combine(h, V[: k + 1])
                 H[: k + 1, k] += h
                 H[k + 1, k] = norm(w)
                 if H[k + 1, k] > 0.7071 * before:
@@ -103,9 +118,9 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
                     return None
         coefficients = np.linalg.solve(np.triu(H[: k + 1, : k + 1]), g[: k + 1])
         if flexible:
-            y = y + np.einsum("i,ij->j", coefficients, Z[: k + 1])
+            y = y + _combine(coefficients, Z[: k + 1])
         else:
-            y = y + precondition(np.einsum("i,ij->j", coefficients, V[: k + 1]))
+            y = y + precondition(_combine(coefficients, V[: k + 1]))
         if not np.all(np.isfinite(y)):
             return None
         if done:

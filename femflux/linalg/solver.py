@@ -162,11 +162,12 @@ class LinearSolver:
             return isinstance(cached.inner, _Direct) and cached.n + len(cached.S) == n
         return isinstance(cached, _Direct) and cached.n == n
 
-    def resolve(self, b: np.ndarray) -> np.ndarray:
-        """Solve with the last matrix again (a simplified Newton correction)."""
+    def resolve(self, b: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+        """Solve with the last matrix again (a simplified Newton correction;
+        Krylov solves stop at ``rtol``)."""
         if self._cached is None or self.released:
             raise NewtonFailure("no factorisation to reuse")
-        return self._cached.solve(b, 1e-6)
+        return self._cached.solve(b, rtol)
 
     def _prepare(self, A, method=None):
         method = method or ("direct" if self.fell_back else
