@@ -33,6 +33,7 @@ SIZES = {  # name: cells along x, y, z (the slab is as wide as its cells)
     "2d-1e5": [1000, 50],  # 100,000 triangles
     "2d-1e6": [1000, 500],  # 1,000,000
     "3d-1e5": [1000, 4, 4],  # 96,000 tets
+    "3d-3e5": [1000, 7, 7],  # 294,000
     "3d-1e6": [1000, 13, 13],  # 1,014,000 tets
 }
 
