@@ -107,3 +107,39 @@ def test_slab_by_the_schur_split_matches_the_line_by_superlu(monkeypatch):
     assert summary["newton_iterations"] > summary["steps"]  # nonlinear: several per step
     assert abs(q_line) > 1e-3  # a strong response: most of q_inf (2.6e-2) after 2 tau
     assert q_slab == pytest.approx(q_line, rel=1e-5)
+
+
+def test_a_failed_hierarchy_is_not_reused(monkeypatch):
+    """A Schur-split solve that fails (no SuperLU fallback: too large, as at
+    2D 1e6) leaves no hierarchy behind: the next matrix gets a fresh one
+    (before, the failed one was reused without an iteration limit: another
+    300 GMRES iterations in the blocking cell's 2D 1e6 run) and its solution
+    agrees with SuperLU's."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    from femflux.errors import NewtonFailure
+    from femflux.linalg import LinearSolver, coupled
+    from femflux.linalg import solver as linear_solver
+    from femflux.linalg.amg import node_permutation
+
+    n = 3 * 2000  # three unknowns a node, component-major: the split's layout
+    chain = sp.diags([-np.ones(n - 1), 2.2 * np.ones(n), -np.ones(n - 1)], [-1, 0, 1])
+    easy = (chain + 0.01 * sp.random(n, n, density=2 / n, random_state=2)).tocsr()
+    hard = (sp.random(n, n, density=8 / n, random_state=3)  # indefinite, no structure
+            - sp.random(n, n, density=8 / n, random_state=4) + 1e-3 * sp.eye(n)).tocsr()
+    solver = LinearSolver("iterative", dim=2, blocks=(node_permutation(n, 3), 3))
+    monkeypatch.setattr(solver, "_may_fall_back", lambda A: False)
+    built, runs = [], []  # hierarchies built, GMRES runs
+    prepare, run = linear_solver.LinearSolver._prepare, coupled._SchurSplit.solve
+    monkeypatch.setattr(linear_solver.LinearSolver, "_prepare",
+                        lambda self, *a, **k: built.append(1) or prepare(self, *a, **k))
+    monkeypatch.setattr(coupled._SchurSplit, "solve",
+                        lambda self, *a, **k: runs.append(1) or run(self, *a, **k))
+    b = np.random.default_rng(1).standard_normal(n)
+    with pytest.raises(NewtonFailure):
+        solver.solve(hard, b, rtol=1e-8)
+    assert (len(built), len(runs)) == (1, 1)
+    x = solver.solve(easy, b, rtol=1e-8)
+    assert (len(built), len(runs)) == (2, 2)  # afresh, no failing run of the old one first
+    assert np.linalg.norm(x - spsolve(easy.tocsc(), b)) < 1e-6 * np.linalg.norm(x)
