@@ -12,6 +12,7 @@ Each size in its own process; one table row per size.
 
     python benchmarks/bench_blocking_cell.py               # 1d 2d-1e5 3d-1e5
     python benchmarks/bench_blocking_cell.py 2d-1e6 3d-1e6
+    python benchmarks/bench_blocking_cell.py --child 3d-1e6 --steps  # one size, live steps
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ SIZES = {  # name: cells along x, y, z (the slab is as wide as its cells)
     "2d-1e5": [1000, 50],  # 100,000 triangles
     "2d-1e6": [1000, 500],  # 1,000,000
     "3d-1e5": [1000, 4, 4],  # 96,000 tets
+    "3d-3e5": [1000, 7, 7],  # 294,000
     "3d-1e6": [1000, 13, 13],  # 1,014,000 tets
 }
 
@@ -84,9 +86,44 @@ def half_cell_charge(result, L: float) -> float:
     return physical_constants["Faraday constant"][0] * charge / area
 
 
-def run_one(name: str, linear: str) -> dict:
+def _log_steps() -> None:
+    """Print every step attempt to stderr as it ends: t, dt, order, Newton
+    and Krylov iterations, hierarchy builds, CPU seconds (--steps)."""
+    from phases import Phases
+
+    from femflux.linalg import solver
+    from femflux.solver import timestep
+
+    phases = Phases().__enter__()  # Krylov iterations and phase times from here on
+    built = [0]
+    prepare, solve_step = solver.LinearSolver._prepare, timestep._Stepper._solve_step
+
+    def counted(self, *args, **kwargs):
+        built[0] += 1
+        return prepare(self, *args, **kwargs)
+
+    def logged(self, step, order, commit):
+        cpu, newton = time.process_time(), self.stats.newton_iterations
+        krylov, built[0] = len(phases.krylov.iterations), 0
+        ok = False
+        try:
+            snap = solve_step(self, step, order, commit)
+            ok = True
+            return snap
+        finally:
+            print(f"t {self.history[-1].t:.4e} dt {step:.3e} bdf{order} "
+                  f"{'solved' if ok else 'failed'} newton {self.stats.newton_iterations - newton}"
+                  f" krylov {phases.krylov.iterations[krylov:]} builds {built[0]} cpu "
+                  f"{time.process_time() - cpu:.2f} s", file=sys.stderr, flush=True)
+
+    solver.LinearSolver._prepare, timestep._Stepper._solve_step = counted, logged
+
+
+def run_one(name: str, linear: str, steps: bool = False) -> dict:
     import femflux
 
+    if steps:
+        _log_steps()
     debye, L = lengths()
     case = femflux.load_case(case_dict(SIZES[name], linear))
     t0 = time.perf_counter()
@@ -106,10 +143,12 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"sizes, of {', '.join(SIZES)}")
     parser.add_argument("--linear", default="auto", choices=["auto", "direct", "iterative"])
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", action="store_true",
+                        help="with --child: every step attempt on stderr as it ends")
+    parser.add_argument("--child", help="run this one size here (no 1D reference row)")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(run_one(args.child, args.linear)))
+        print(json.dumps(run_one(args.child, args.linear, args.steps)))
         return
     unknown = [n for n in args.names if n not in SIZES]
     if unknown:

@@ -131,10 +131,13 @@ def gmres(A, b, precondition, rtol, stats=None, maxiter=20, cycles=1, give_up=Tr
 
 #: GMRES restart length: 30, or for a "long" solve (the Schur split of 3 or
 #: more unknowns per node) as many vectors of the system's size as
-#: _BASIS_ENTRIES entries allow (240 MB), between 30 and 100 (the coupled
-#: solves take 3-25 iterations on PNP-BENCH, 25-140 on the conical nanopore
-#: at 10x density, where GMRES(30)'s restarts lost ground); _MAXITER in all
-_RESTART, _BASIS_ENTRIES, _MAXITER = (30, 100), 3e7, 270
+#: _BASIS_ENTRIES entries allow (1.3 GB: 100 up to 1.6 M unknowns), between
+#: 30 and 100 (the coupled solves take 3-25 iterations on PNP-BENCH, 25-140
+#: on the conical nanopore at 10x density and 90-150 in the blocking cell's
+#: first steps, where the restarts lost ground: GMRES(50), the old 3e7
+#: entries at 590,000 unknowns, failed the first step of 3D 1e5, five
+#: rejections and dt down to 5e-11 s); _MAXITER in all
+_RESTART, _BASIS_ENTRIES, _MAXITER = (30, 100), 1.6e8, 270
 #: a solve preconditioned by a reused hierarchy (``fresh``: the iterations
 #: of its first solve) gives up after max(_REUSED_FACTOR fresh,
 #: _REUSED_MIN) iterations: a fresh hierarchy is then built (LinearSolver)

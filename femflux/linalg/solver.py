@@ -130,6 +130,12 @@ class LinearSolver:
                 except NewtonFailure:
                     pass
             if not self.iterative or not self._may_fall_back(A):
+                # a hierarchy that failed is not reused: it has no first solve to
+                # judge it by (no iteration limit), and the next matrix (a
+                # shorter step) took it another full 300 iterations before a
+                # fresh one solved in 24 (blocking cell 2D 1e6)
+                if self.iterative:
+                    self._cached, self._key = None, None
                 raise
             self._cached = self._prepare(A, method="direct")  # robust, if slower
             self.fell_back = True  # the next matrices are alike: no more failing Krylov runs
